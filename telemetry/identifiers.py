@@ -1,0 +1,25 @@
+"""Detect direct identifiers in free text (Korean resident numbers, phone numbers, e-mail).
+
+Free-text fields are the usual way names and numbers leak into telemetry; the contract refuses a
+note that looks like it carries one rather than trying to redact it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS: dict[str, re.Pattern[str]] = {
+    # 주민등록번호: YYMMDD-GNNNNNN (G = 1..8), with or without the hyphen.
+    "resident registration number": re.compile(r"\b\d{6}\s*-?\s*[1-8]\d{6}\b"),
+    # Korean mobile and landline numbers: 010-1234-5678, 02-123-4567, +82 10 ...
+    "phone number": re.compile(r"(?:\+82[\s-]?|\b0)\d{1,2}[\s.-]?\d{3,4}[\s.-]?\d{4}\b"),
+    "e-mail address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+}
+
+
+def find_identifier(text: str) -> str | None:
+    """Name of the first kind of identifier found in ``text``, or None."""
+    for kind, pattern in _PATTERNS.items():
+        if pattern.search(text):
+            return kind
+    return None
