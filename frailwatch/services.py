@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 # Loopback servers only: never route through a proxy from the environment.
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -49,9 +48,7 @@ def _port_open(host: str, port: int) -> bool:
 def require_binary(name: str) -> str:
     path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin")
     if path is None:
-        raise ServiceError(
-            f"{name} is not installed; run `make setup` (apt-get install mosquitto mosquitto-clients influxdb)"
-        )
+        raise ServiceError(f"{name} is not installed; run `make setup` (apt-get install mosquitto influxdb)")
     return path
 
 

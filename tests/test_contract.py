@@ -177,7 +177,9 @@ def test_oversize_message_is_refused_before_parsing() -> None:
 def test_batch_keeps_good_messages_when_one_is_bad() -> None:
     good = [EXAMPLES[DeviceKind.VITALS], EXAMPLES[DeviceKind.GRIP]]
     document = json.loads(encode_batch("gj-01", good))
-    document["messages"].insert(1, {**document["messages"][0], "payload": {"kind": "vitals", "spo2_pct": 300}})
+    document["messages"].insert(
+        1, {**document["messages"][0], "payload": {"kind": "vitals", "spo2_pct": 300}}
+    )
     result = decode_batch(json.dumps(document).encode())
     assert [m.device_kind for m in result.messages] == [DeviceKind.VITALS, DeviceKind.GRIP]
     assert len(result.errors) == 1
@@ -207,7 +209,13 @@ def test_topics_round_trip_and_refuse_foreign_shapes() -> None:
     )
     assert topics.parse(topics.heartbeat("gj-02")).channel == "heartbeat"
     assert topics.shared("gateway", topics.ALL_DATA) == "$share/gateway/fw/v1/+/data/#"
-    for bad in ["fw/v2/gj-01/batch", "fw/v1/alerts/decline/gj-01", "x", "fw/v1/GJ/batch", "fw/v1/gj-01/data/gait"]:
+    for bad in [
+        "fw/v2/gj-01/batch",
+        "fw/v1/alerts/decline/gj-01",
+        "x",
+        "fw/v1/GJ/batch",
+        "fw/v1/gj-01/data/gait",
+    ]:
         with pytest.raises(ValueError):
             topics.parse(bad)
     with pytest.raises(ValueError):

@@ -33,7 +33,17 @@ def test_mosquitto_pub_to_aiomqtt_subscriber(mosquitto: Mosquitto, tmp_path: Pat
     wire = tmp_path / "gait.json"
     wire.write_bytes(encode(message))
     topic = topics.data(message.station_id, message.device_kind, message.device_id)
-    command = ["mosquitto_pub", "-h", broker_host(mosquitto), "-p", str(mosquitto.port), "-q", "1", "-t", topic]
+    command = [
+        "mosquitto_pub",
+        "-h",
+        broker_host(mosquitto),
+        "-p",
+        str(mosquitto.port),
+        "-q",
+        "1",
+        "-t",
+        topic,
+    ]
     received = asyncio.run(_receive_one(mosquitto, topics.ALL_DATA, [*command, "-f", str(wire)]))
     assert decode(received) == message
 
@@ -52,9 +62,24 @@ def test_aiomqtt_publisher_to_mosquitto_sub(mosquitto: Mosquitto) -> None:
 
     asyncio.run(publish())
     out = subprocess.run(
-        ["mosquitto_sub", "-h", mosquitto.host, "-p", str(mosquitto.port), "-t", topics.ALL_DATA,
-         "-C", "1", "-W", "10", "-q", "1"],
-        capture_output=True, check=True, timeout=15,
+        [
+            "mosquitto_sub",
+            "-h",
+            mosquitto.host,
+            "-p",
+            str(mosquitto.port),
+            "-t",
+            topics.ALL_DATA,
+            "-C",
+            "1",
+            "-W",
+            "10",
+            "-q",
+            "1",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=15,
     ).stdout
     assert decode(out.rstrip(b"\n")) == message
 
@@ -63,15 +88,24 @@ def test_broker_with_passwords_refuses_anonymous_and_wrong_password(mosquitto_fa
     broker = mosquitto_factory(users={"gj-01": "s3cret-station"})
     base = ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-t", "fw/v1/gj-01/batch", "-m", "x"]
     assert subprocess.run(base, capture_output=True, timeout=10).returncode != 0
-    assert subprocess.run([*base, "-u", "gj-01", "-P", "wrong"], capture_output=True, timeout=10).returncode != 0
-    assert subprocess.run([*base, "-u", "gj-01", "-P", "s3cret-station"], capture_output=True, timeout=10).returncode == 0
+    assert (
+        subprocess.run([*base, "-u", "gj-01", "-P", "wrong"], capture_output=True, timeout=10).returncode != 0
+    )
+    assert (
+        subprocess.run(
+            [*base, "-u", "gj-01", "-P", "s3cret-station"], capture_output=True, timeout=10
+        ).returncode
+        == 0
+    )
 
 
 def test_broker_survives_restart_with_persistent_session(mosquitto: Mosquitto) -> None:
     # A persistent QoS 1 subscription queued while the subscriber was away survives a broker restart.
     sub = ["mosquitto_sub", "-h", mosquitto.host, "-p", str(mosquitto.port), "-i", "durable", "-c", "-q", "1"]
     subprocess.run([*sub, "-t", "q/#", "-C", "1", "-W", "1"], capture_output=True, timeout=10)
-    subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-q", "1", "-t", "q/1", "-m", "kept"], check=True)
+    subprocess.run(
+        ["mosquitto_pub", "-p", str(mosquitto.port), "-q", "1", "-t", "q/1", "-m", "kept"], check=True
+    )
     mosquitto.restart()
     out = subprocess.run([*sub, "-t", "q/#", "-C", "1", "-W", "10"], capture_output=True, timeout=15).stdout
     assert out.strip() == b"kept"
@@ -79,7 +113,7 @@ def test_broker_survives_restart_with_persistent_session(mosquitto: Mosquitto) -
 
 def test_influxdb_write_and_read_back(influxdb) -> None:  # type: ignore[no-untyped-def]
     influxdb.write("gait,station=gj-01,participant=abc speed_mps=1.12,cadence_spm=108i 1747000000000000000")
-    rows = influxdb.rows('SELECT speed_mps, cadence_spm FROM gait WHERE station = \'gj-01\'')
+    rows = influxdb.rows("SELECT speed_mps, cadence_spm FROM gait WHERE station = 'gj-01'")
     assert rows == [{"time": 1747000000000000000, "speed_mps": 1.12, "cadence_spm": 108}]
 
 
