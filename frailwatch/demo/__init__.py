@@ -1,0 +1,1 @@
+"""``frailwatch demo``: the platform on one machine (services, stations, gateway), summary and charts."""

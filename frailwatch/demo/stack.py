@@ -1,0 +1,78 @@
+"""The demo's servers: a central Mosquitto configured like production, InfluxDB, station brokers.
+
+The central broker gets what docker-compose.yml gives it: a user per station with its own random
+password and the committed ACL's rules (each station may publish only under ``fw/v1/<station>/#``),
+a gateway user, and the outage-sized queue. Everything listens on free loopback ports inside one
+state directory and is stopped by :meth:`DemoStack.stop`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from frailwatch.services import InfluxDB, Mosquitto
+from telemetry import topics
+
+GATEWAY_USER = "gateway"
+DATABASE = "frailwatch"
+
+
+def station_ids(count: int) -> list[str]:
+    """Station ids like the compose file's: Gwangju districts, numbered."""
+    districts = ("gwangsan", "nam", "buk", "seo", "dong")
+    return [f"{districts[i % len(districts)]}-{i // len(districts) + 1:02d}" for i in range(count)]
+
+
+def central_acl(stations: list[str]) -> str:
+    """The same rules as deploy/mosquitto/acl, for the demo's station list."""
+    lines = [
+        f"user {GATEWAY_USER}",
+        f"topic read {topics.ALL_DATA}",
+        f"topic read {topics.ALL_BATCHES}",
+        f"topic read {topics.ALL_HEARTBEATS}",
+        f"topic read {topics.ALL_STATUS}",
+        f"topic read {topics.ALL_STATION_DEADLETTERS}",
+        f"topic write {topics.GATEWAY_DEADLETTER}",
+        f"topic write {topics.ROOT}/alerts/#",
+        f"topic read {topics.ROOT}/alerts/#",
+        "",
+    ]
+    for station in stations:
+        lines += [f"user {station}", f"topic write {topics.station_prefix(station)}", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class DemoStack:
+    state_dir: Path
+    stations: list[str]
+    passwords: dict[str, str] = field(default_factory=dict)
+    central: Mosquitto | None = None
+    influxdb: InfluxDB | None = None
+    station_brokers: dict[str, Mosquitto] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.passwords = {user: secrets.token_urlsafe(18) for user in [GATEWAY_USER, *self.stations]}
+        self.central = Mosquitto(
+            self.state_dir / "central-mosquitto",
+            users=self.passwords,
+            acl=central_acl(self.stations),
+            max_queued_messages=2_000_000,
+        )
+        self.central.start()
+        self.influxdb = InfluxDB(self.state_dir / "influxdb")
+        self.influxdb.start(timeout_s=60)
+        for station in self.stations:
+            broker = Mosquitto(self.state_dir / f"station-{station}-mosquitto", max_queued_messages=1_000_000)
+            broker.start()
+            self.station_brokers[station] = broker
+
+    def stop(self) -> None:
+        for broker in self.station_brokers.values():
+            broker.stop()
+        if self.central is not None:
+            self.central.stop()
+        if self.influxdb is not None:
+            self.influxdb.stop()
