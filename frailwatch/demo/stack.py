@@ -16,6 +16,7 @@ from frailwatch.services import InfluxDB, Mosquitto
 from telemetry import topics
 
 GATEWAY_USER = "gateway"
+OPS_USER = "ops"  # read-only, for the demo's observer and for people poking at --keep-running
 DATABASE = "frailwatch"
 
 
@@ -38,6 +39,9 @@ def central_acl(stations: list[str]) -> str:
         f"topic write {topics.ROOT}/alerts/#",
         f"topic read {topics.ROOT}/alerts/#",
         "",
+        f"user {OPS_USER}",
+        f"topic read {topics.ROOT}/#",
+        "",
     ]
     for station in stations:
         lines += [f"user {station}", f"topic write {topics.station_prefix(station)}", ""]
@@ -54,7 +58,9 @@ class DemoStack:
     station_brokers: dict[str, Mosquitto] = field(default_factory=dict)
 
     def start(self) -> None:
-        self.passwords = {user: secrets.token_urlsafe(18) for user in [GATEWAY_USER, *self.stations]}
+        self.passwords = {
+            user: secrets.token_urlsafe(18) for user in [GATEWAY_USER, OPS_USER, *self.stations]
+        }
         self.central = Mosquitto(
             self.state_dir / "central-mosquitto",
             users=self.passwords,
