@@ -98,7 +98,7 @@ class Observer:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         try:
-            self._record(message.topic, message.payload)
+            self._record(message.topic, bytes(message.payload))
         except (ValidationError, ValueError):
             with self._lock:
                 self._seen.undecodable += 1
