@@ -34,6 +34,9 @@ _TYPE_REASONS = {
     "less_than_equal": Reason.OUT_OF_RANGE,
     "too_long": Reason.OUT_OF_RANGE,
     "too_short": Reason.OUT_OF_RANGE,
+    # Text over its length limit (a 281-character note) is out of range, like a list that is.
+    "string_too_long": Reason.OUT_OF_RANGE,
+    "string_too_short": Reason.OUT_OF_RANGE,
     "json_invalid": Reason.MALFORMED_JSON,
     "timezone_aware": Reason.BAD_TIMESTAMP,
     "union_tag_invalid": Reason.UNKNOWN_DEVICE_KIND,
