@@ -90,8 +90,9 @@ class Observer:
                 (topics.ALL_HEARTBEATS, 0),
                 (topics.ALL_STATUS, 1),
                 (topics.ALL_ALERTS, 1),
+                # fw/v1/+/deadletter also matches fw/v1/gateway/deadletter: subscribing to both would
+                # deliver each gateway dead letter twice (overlapping subscriptions).
                 (topics.ALL_STATION_DEADLETTERS, 1),
-                (topics.GATEWAY_DEADLETTER, 1),
             ]
         )
         self._connected.set()

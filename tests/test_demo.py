@@ -1,0 +1,272 @@
+"""`frailwatch demo`: its servers, observer, counts and charts on real Mosquitto and InfluxDB, and
+the whole run end to end once the edge agent and the gateway are in the checkout."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from frailwatch.demo import roles
+from frailwatch.demo.charts import plot_trend
+from frailwatch.demo.observer import Observer
+from frailwatch.demo.processes import Processes, RoleFailed
+from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
+from frailwatch.demo.summary import Alert, ParticipantTrend, Visit
+from frailwatch.services import require_binary
+from telemetry import topics
+from telemetry.events import DeadLetter, DeclineAlert
+from telemetry.station import Heartbeat, StationStatus
+
+PSEUDONYM = "0123456789abcdef0123456789abcdef"
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    demo = DemoStack(tmp_path_factory.mktemp("demo-stack"), station_ids(2))
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+def pub(stack: DemoStack, user: str, topic: str, payload: str) -> subprocess.CompletedProcess[str]:
+    assert stack.central is not None
+    return subprocess.run(
+        [
+            *(require_binary("mosquitto_pub"), "-h", stack.central.host, "-p", str(stack.central.port)),
+            *("-u", user, "-P", stack.passwords[user], "-q", "1", "-t", topic, "-m", payload),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_station_ids_are_valid_and_distinct() -> None:
+    ids = station_ids(12)
+    assert len(set(ids)) == 12
+    assert all(topics.station_prefix(s) for s in ids)  # raises on an invalid id
+
+
+def test_observer_decodes_what_crosses_the_central_broker(stack: DemoStack) -> None:
+    assert stack.central is not None
+    station = stack.stations[0]
+    observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
+    observer.start()
+    try:
+        alert = DeclineAlert(
+            at=T0,
+            participant=PSEUDONYM,
+            station_id=station,
+            metric="gait_speed_mps",
+            rule="baseline",
+            severity="warning",
+            baseline=1.02,
+            current=0.88,
+            change=-0.14,
+        )
+        assert pub(stack, "gateway", topics.decline_alert(station), alert.model_dump_json()).returncode == 0
+        letter = DeadLetter(
+            at=T0,
+            source="gateway",
+            station_id=station,
+            topic="fw/v1/x/data/grip/g",
+            reason="out_of_range",
+            detail="grip too strong",
+        )
+        pub(stack, "gateway", topics.GATEWAY_DEADLETTER, letter.model_dump_json())
+        beat = Heartbeat(
+            station_id=station,
+            at=T0,
+            agent_version="t",
+            uptime_s=1,
+            spool_depth=17,
+            spool_bytes=900,
+            oldest_spooled_age_s=2,
+        )
+        pub(stack, station, topics.heartbeat(station), beat.model_dump_json())
+        status = StationStatus(station_id=station, state="online", at=T0)
+        pub(stack, station, topics.status(station), status.model_dump_json())
+        pub(stack, station, topics.heartbeat(station), "{not json")
+        wait_for(lambda: observer.snapshot().undecodable == 1 and observer.snapshot().status)
+        seen = observer.snapshot()
+        assert [a.change for a in seen.alerts] == [-0.14]
+        assert observer.dead_letter_reasons() == {"out_of_range": 1}
+        assert observer.spool_depths() == {station: 17}
+        assert seen.status == {station: "online"}
+    finally:
+        observer.stop()
+
+
+def test_demo_broker_confines_each_station_to_its_prefix(stack: DemoStack) -> None:
+    assert stack.central is not None
+    own, other = stack.stations
+    observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
+    observer.start()
+    try:
+        forged = StationStatus(station_id=other, state="offline", at=T0).model_dump_json()
+        pub(stack, own, topics.status(other), forged)  # dropped by the ACL
+        genuine = StationStatus(station_id=own, state="offline", at=T0).model_dump_json()
+        pub(stack, own, topics.status(own), genuine)
+        wait_for(lambda: observer.snapshot().status.get(own) == "offline")
+        time.sleep(0.3)
+        assert other not in observer.snapshot().status
+    finally:
+        observer.stop()
+
+
+def test_point_counts_count_points_not_fields(stack: DemoStack) -> None:
+    assert stack.influxdb is not None
+    roles.init_database(stack)
+    a, b = stack.stations
+    lines = [
+        f"grip,station_id={a},participant={PSEUDONYM} max_kg=21.5,right_kg=21.5 1767225600000000000",
+        f"grip,station_id={b},participant={PSEUDONYM} max_kg=20.0,right_kg=20.0 1767312000000000000",
+        f"gait,station_id={a},participant={PSEUDONYM} gait_speed_mps=0.9 1767225600000000000",
+        "gateway_stats,gateway=g1 written=3i 1767225600000000000",
+    ]
+    stack.influxdb.write("\n".join(lines), roles.DATABASE)
+    counts = roles.point_counts(stack)
+    assert counts == {"grip": 2, "gait": 1, "gateway_stats": 1}
+    assert roles.reading_points(counts) == 3  # fleet/derived measurements are not readings
+
+
+def test_alerts_are_deduplicated_after_redelivery() -> None:
+    alert = DeclineAlert(
+        at=T0,
+        participant=PSEUDONYM,
+        station_id="nam-01",
+        metric="sppb_total",
+        rule="drop",
+        severity="warning",
+        baseline=11,
+        current=9,
+        change=-2,
+    )
+    later = alert.model_copy(update={"at": T0 + timedelta(days=30)})
+    assert len(roles.alerts([alert, alert, later])) == 2
+
+
+def test_role_process_that_dies_is_reported_with_its_log(tmp_path: Path) -> None:
+    processes = Processes(tmp_path)
+    processes.start("short-lived", ["version"], {})
+    wait_for(lambda: processes.roles["short-lived"].process.poll() is not None)
+    with pytest.raises(RoleFailed, match="frailwatch 0"):
+        processes.check_alive()
+    processes.stop_all()
+
+
+def test_trend_chart_is_a_png_with_three_panels(tmp_path: Path) -> None:
+    import matplotlib.image
+
+    visits = [
+        Visit(
+            at=T0 + timedelta(days=30 * i),
+            station_id="nam-01",
+            gait_speed_mps=1.1 - 0.06 * i,
+            sppb_total=11 - i // 2,
+            grip_max_kg=24 - i,
+        )
+        for i in range(5)
+    ]
+    alert = Alert(
+        at=visits[3].at,
+        participant=PSEUDONYM,
+        station_id="nam-01",
+        metric="gait_speed_mps",
+        rule="baseline",
+        severity="warning",
+        baseline=1.07,
+        current=visits[3].gait_speed_mps,
+        change=-0.15,
+    )
+    path = plot_trend(
+        ParticipantTrend(participant=PSEUDONYM, sex="female", visits=visits, alerts=[alert]),
+        tmp_path / "t.png",
+    )
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > image.shape[1] > 500  # tall: three stacked panels
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_demo_refuses_bad_numbers_with_exit_code_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "frailwatch.cli", "demo", "--participants", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--participants" in result.stderr
+
+
+ROLES_PRESENT = all(
+    importlib.util.find_spec(name) is not None for name in ("edge.cli", "edge.simulate", "gateway.cli")
+)
+
+
+@pytest.mark.skipif(not ROLES_PRESENT, reason="the edge agent and gateway are not in this checkout yet")
+def test_demo_end_to_end_small(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    state = tmp_path / "state"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "frailwatch.cli",
+            "demo",
+            "--stations",
+            "2",
+            "--participants",
+            "8",
+            "--days",
+            "120",
+            "--out",
+            str(out),
+            "--state-dir",
+            str(state),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["participants"] == 8 and summary["stations"] == 2
+    assert summary["visits"] > 0 and summary["device_messages"] > summary["visits"]
+    assert summary["measurements_written"] > 0
+    per_station = summary["per_station"]
+    assert sum(s["visits"] for s in per_station) == summary["visits"]
+    assert sum(s["device_messages"] for s in per_station) == summary["device_messages"]
+    assert summary["uplink_outage"]["peak_spool_depth"] > 0
+    assert summary["uplink_outage"]["drained_after_s"] is not None
+    # One chart per alerted participant, each a real PNG, named by pseudonym only.
+    alerted = {a["participant"] for a in summary["alerts"]}
+    assert sorted(summary["charts"]) == sorted(f"trend-{p}.png" for p in alerted)
+    for chart in summary["charts"]:
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The servers are gone: nothing of the demo still runs.
+    assert "summary" in result.stdout
