@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from frailwatch.demo import roles
 from frailwatch.demo.charts import plot_trend
 from frailwatch.demo.observer import Observer
+from frailwatch.demo.processes import RoleFailed
 from frailwatch.demo.report import print_summary
 from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
 from frailwatch.demo.summary import DemoSummary, StationCounts, UplinkOutage
@@ -85,6 +86,14 @@ class _Say:
 
 
 def run_demo(options: DemoOptions) -> DemoSummary:
+    """Run the demo; raises DemoError (servers stopped, state removed) if any part fails."""
+    try:
+        return _run(options)
+    except (RoleFailed, ServiceError, TimeoutError) as exc:
+        raise DemoError(str(exc)) from exc
+
+
+def _run(options: DemoOptions) -> DemoSummary:
     say = _Say(options.progress)
     started = datetime.now(UTC)
     own_state = options.state_dir is None
@@ -100,10 +109,7 @@ def run_demo(options: DemoOptions) -> DemoSummary:
             cleanup.callback(shutil.rmtree, state_dir, True)
         cleanup.callback(stack.stop)
         say(f"starting Mosquitto and InfluxDB in {state_dir}")
-        try:
-            stack.start()
-        except ServiceError as exc:
-            raise DemoError(str(exc)) from exc
+        stack.start()
         assert stack.central is not None and stack.influxdb is not None
         roles.init_database(stack)
         observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
