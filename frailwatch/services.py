@@ -223,11 +223,8 @@ class Mosquitto(_Process):
                 f"keyfile {self.tls.keyfile}",
                 f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
             ]
-            if self.users:
-                lines.append(f"password_file {self.workdir / 'passwords'}")
-            if self.acl is not None:
-                lines.append(f"acl_file {self.workdir / 'acl'}")
-            lines.append(f"allow_anonymous {'false' if self.users else 'true'}")
+            # password_file, acl_file and allow_anonymous above are global (per_listener_settings
+            # is false), so they already cover this listener; Mosquitto refuses them twice.
         if self.extra_config:
             lines.append(self.extra_config)
         self.config_path.write_text("\n".join(lines) + "\n")
