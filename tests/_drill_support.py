@@ -1,0 +1,227 @@
+"""Helpers shared by the drills, security and corpus tests: MQTT capture and publishing with
+paho-mqtt (an independent client: not the edge's or the gateway's code), a throw-away test CA,
+and the scans for raw identifiers and secrets.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+
+class ConnectRefused(ConnectionError):
+    """The broker refused the CONNECT (the reason code is in the message)."""
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+def client(
+    host: str,
+    port: int,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    cafile: Path | None = None,
+    protocol: int = mqtt.MQTTv5,
+    client_id: str | None = None,
+    timeout_s: float = 5.0,
+) -> mqtt.Client:
+    """A connected, looping paho client; raises ConnectRefused or OSError if it cannot connect."""
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"drill-{uuid.uuid4().hex[:10]}",
+        protocol=protocol,
+    )
+    if username is not None:
+        c.username_pw_set(username, password)
+    if cafile is not None:
+        c.tls_set(ca_certs=str(cafile), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def on_connect(_c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        outcome["reason"] = reason
+        done.set()
+
+    c.on_connect = on_connect
+    c.connect(host, port, keepalive=30)
+    c.loop_start()
+    if not done.wait(timeout_s):
+        c.loop_stop()
+        raise ConnectRefused(f"no CONNACK from {host}:{port} within {timeout_s} s")
+    reason = outcome["reason"]
+    if reason.is_failure:
+        c.loop_stop()
+        c.disconnect()
+        raise ConnectRefused(str(reason))
+    return c
+
+
+def publish_all(c: mqtt.Client, messages: Iterable[tuple[str, bytes]], timeout_s: float = 30.0) -> list[int]:
+    """Publish at QoS 1 and wait for every PUBACK; returns the PUBACK reason code values (MQTT 5)."""
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def on_publish(_c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties) -> None:
+        with lock:
+            codes[mid] = reason.value
+
+    c.on_publish = on_publish
+    mids = [c.publish(topic, payload, qos=1).mid for topic, payload in messages]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with lock:
+            if all(mid in codes for mid in mids):
+                return [codes[mid] for mid in mids]
+        time.sleep(0.01)
+    raise TimeoutError(f"{sum(mid in codes for mid in mids)} of {len(mids)} PUBACKs in {timeout_s} s")
+
+
+class Capture:
+    """A subscriber that keeps everything it receives on ``topic_filter`` (wildcards welcome)."""
+
+    def __init__(self, host: str, port: int, topic_filter: str = "#", **connect: Any) -> None:
+        self.messages: list[Received] = []
+        self._lock = threading.Lock()
+        subscribed = threading.Event()
+        self._client = client(host, port, **connect)
+
+        def on_message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+            with self._lock:
+                self.messages.append(Received(message.topic, bytes(message.payload), bool(message.retain)))
+
+        def on_subscribe(*_args: Any) -> None:
+            subscribed.set()
+
+        self._client.on_message = on_message
+        self._client.on_subscribe = on_subscribe
+        self._client.subscribe(topic_filter, qos=1)
+        if not subscribed.wait(5):
+            raise TimeoutError(f"no SUBACK for {topic_filter}")
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.messages)
+
+    def on(self, predicate: Callable[[Received], bool]) -> list[Received]:
+        return [m for m in self.snapshot() if predicate(m)]
+
+    def wait_for(
+        self, predicate: Callable[[Received], bool], count: int, timeout_s: float = 10.0
+    ) -> list[Received]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.on(predicate)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        return self.on(predicate)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class TestCA:
+    """A certificate authority made for one test, and a server certificate it signed for 127.0.0.1."""
+
+    __test__ = False  # not a pytest class
+
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+
+
+def make_test_ca(directory: Path, name: str = "FrailWatch Test CA") -> TestCA:
+    """Generate a CA and a 127.0.0.1 server certificate with openssl (EC P-256, 1 day)."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+        "-subj", f"/CN={name}", "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "1", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
+    return TestCA(directory / "ca.crt", directory / "server.crt", directory / "server.key")
+
+
+def station_acl(stations: Iterable[str], gateway_user: str = "gateway") -> str:
+    """The central broker ACL: each station writes only under its prefix; the gateway reads all."""
+    from telemetry.topics import GATEWAY_DEADLETTER, ROOT, station_prefix
+
+    lines = [
+        f"user {gateway_user}",
+        f"topic read {ROOT}/#",
+        f"topic write {GATEWAY_DEADLETTER}",
+        f"topic write {ROOT}/alerts/#",
+        "",
+    ]
+    for station in stations:
+        lines += [f"user {station}", f"topic write {station_prefix(station)}", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class Finding:
+    where: str
+    needle: str
+    context: str
+
+
+@dataclass
+class Scan:
+    """Search haystacks (broker traffic, InfluxDB dumps, logs) for needles that must not be there."""
+
+    needles: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    scanned_bytes: int = 0
+
+    def text(self, where: str, haystack: str | bytes) -> None:
+        text = haystack.decode("utf-8", "replace") if isinstance(haystack, bytes) else haystack
+        self.scanned_bytes += len(text)
+        for needle in self.needles:
+            at = text.find(needle)
+            if at >= 0:
+                self.findings.append(Finding(where, needle, text[max(0, at - 60) : at + 60]))
+
+
+def influx_dump(server: Any, database: str) -> str:
+    """Every tag value and field value of every measurement in ``database``, as text."""
+    parts: list[str] = []
+    for row in server.rows("SHOW MEASUREMENTS", database):
+        measurement = row["name"]
+        for tag in server.rows(f'SHOW TAG KEYS FROM "{measurement}"', database):
+            key = tag["tagKey"]
+            values = server.rows(f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "{key}"', database)
+            parts += [f"{measurement}.{key}={v['value']}" for v in values]
+        for point in server.rows(f'SELECT * FROM "{measurement}"', database):
+            parts.append(f"{measurement} {point}")
+    return "\n".join(parts)
