@@ -110,8 +110,14 @@ class Capture:
         def on_subscribe(*_args: Any) -> None:
             subscribed.set()
 
+        def on_reconnect(c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+            if not reason.is_failure:  # after a broker restart: subscribe again
+                c.subscribe(topic_filter, qos=1)
+
         self._client.on_message = on_message
         self._client.on_subscribe = on_subscribe
+        self._client.on_connect = on_reconnect
+        self._client.reconnect_delay_set(0.1, 1.0)
         self._client.subscribe(topic_filter, qos=1)
         if not subscribed.wait(5):
             raise TimeoutError(f"no SUBACK for {topic_filter}")
@@ -225,3 +231,154 @@ def influx_dump(server: Any, database: str) -> str:
         for point in server.rows(f'SELECT * FROM "{measurement}"', database):
             parts.append(f"{measurement} {point}")
     return "\n".join(parts)
+
+
+# --- the pipeline under test: role processes, a stand-in edge publisher, counting --------------------
+
+
+class Role:
+    """A FrailWatch role (``frailwatch gateway run``, ``frailwatch edge run``) as a subprocess, the
+    way an operator runs it: settings in the environment, output in its own log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> Role:
+        import os
+        import sys
+
+        environment = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+            environment.pop(proxy, None)
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== start {self.starts} ===\n".encode())
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "frailwatch.cli", *self.args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                start_new_session=True,
+            )
+        self.starts += 1
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill9(self) -> None:
+        """SIGKILL: no shutdown hooks, no draining — what an OOM kill or power cut does."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        """Graceful SIGTERM; returns the exit code."""
+        import signal
+
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class EdgeStandIn:
+    """Publishes contract messages at QoS 1 like an edge agent's uplink: a message counts as
+    delivered only once its PUBACK arrived; anything unacknowledged is re-sent with the same
+    message id after a reconnect (the gateway's idempotent writes absorb the copies)."""
+
+    def __init__(
+        self, host: str, port: int, username: str | None = None, password: str | None = None
+    ) -> None:
+        self.acked: set[int] = set()
+        self.resent = 0
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"edge-standin-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv5,
+        )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(0.1, 1.0)
+        self.client.max_queued_messages_set(0)
+        self.client.max_inflight_messages_set(1000)
+        self._mid_to_index: dict[int, int] = {}
+        self.client.on_publish = self._on_publish
+        self.client.connect_async(host, port, keepalive=5)
+        self.client.loop_start()
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        with self._lock:
+            index = self._mid_to_index.pop(mid, None)
+            if index is not None and not reason.is_failure:
+                self.acked.add(index)
+
+    def send(
+        self, messages: list[tuple[str, bytes]], rate_per_s: float = 0.0, timeout_s: float = 45.0
+    ) -> None:
+        """Publish all, paced at ``rate_per_s`` (0 = as fast as possible), until every one is acked."""
+        interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+        for index, (topic, payload) in enumerate(messages):
+            self._publish(index, topic, payload)
+            if interval:
+                time.sleep(interval)
+        deadline = time.monotonic() + timeout_s
+        last_acked, last_progress = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            with self._lock:
+                missing = [i for i in range(len(messages)) if i not in self.acked]
+                acked = len(self.acked)
+            if not missing:
+                return
+            if acked != last_acked:
+                last_acked, last_progress = acked, time.monotonic()
+            elif self.client.is_connected() and time.monotonic() - last_progress > 2.0:
+                # Connected, yet no PUBACK for 2 s: the broker lost them (restart). Re-send with the
+                # same message ids, as the edge's spool would; the gateway overwrites the copies.
+                with self._lock:
+                    self._mid_to_index.clear()
+                for index in missing:
+                    self._publish(index, *messages[index])
+                self.resent += len(missing)
+                last_progress = time.monotonic()
+            time.sleep(0.2)
+        raise TimeoutError(f"{len(messages) - len(self.acked)} of {len(messages)} never acknowledged")
+
+    def _publish(self, index: int, topic: str, payload: bytes) -> None:
+        info = self.client.publish(topic, payload, qos=1)
+        with self._lock:
+            self._mid_to_index[info.mid] = index
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.25) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # a server mid-restart answers with errors; keep polling
+            pass
+        time.sleep(interval_s)
+    return False
