@@ -382,3 +382,117 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: floa
             pass
         time.sleep(interval_s)
     return False
+
+
+# --- a running pipeline: central broker → gateway → InfluxDB ---------------------------------------
+
+GATEWAY_USER = "gateway"
+DEAD_LETTER_MEASUREMENT = "dead_letter"
+READINGS_MEASUREMENT = "vitals"  # good traffic is vitals; the readiness probe uses grip, counted apart
+
+
+def gateway_missing() -> str | None:
+    """Why the gateway cannot be run yet, or None when it can."""
+    import importlib.util
+
+    if importlib.util.find_spec("gateway.cli") is None:
+        return "BLOCKED: gateway/cli.py (issue 6) has not landed; `frailwatch gateway run` is unavailable"
+    return None
+
+
+def gateway_env(
+    broker: Any, influx_url: str, database: str, password: str | None, client_id: str
+) -> dict[str, str]:
+    """The gateway's settings, as the operator docs give them (FRAILWATCH_GATEWAY_* variables)."""
+    env = {
+        "FRAILWATCH_GATEWAY_MQTT_HOST": broker.host,
+        "FRAILWATCH_GATEWAY_MQTT_PORT": str(broker.port),
+        "FRAILWATCH_GATEWAY_CLIENT_ID": client_id,
+        "FRAILWATCH_GATEWAY_INFLUX_URL": influx_url,
+        "FRAILWATCH_GATEWAY_INFLUX_DATABASE": database,
+    }
+    if password is not None:
+        env["FRAILWATCH_GATEWAY_MQTT_USERNAME"] = GATEWAY_USER
+        env["FRAILWATCH_GATEWAY_MQTT_PASSWORD"] = password
+    return env
+
+
+def count_points(server: Any, database: str, measurement: str) -> int:
+    """Points in ``measurement`` (the largest per-field count: every point has its main field)."""
+    rows = server.rows(f'SELECT COUNT(*) FROM "{measurement}"', database)
+    if not rows:
+        return 0
+    return max(int(v) for k, v in rows[0].items() if k.startswith("count") and v is not None)
+
+
+def probe_message(n: int, station: str = "gj-01") -> tuple[str, bytes]:
+    """A valid grip message, counted apart from the vitals traffic, to see the gateway is writing."""
+    from tests.corpus import _dump, example
+
+    document = example("grip")
+    document["message_id"] = f"probe-{station}-{n:06d}"
+    document["station_id"] = station
+    document["measured_at"] = f"2026-05-11T00:{n // 60 % 60:02d}:{n % 60:02d}Z"
+    return f"fw/v1/{station}/data/grip/grip-1", _dump(document)
+
+
+@dataclass
+class Pipeline:
+    """Central broker, InfluxDB and a gateway process, with a wildcard capture of the broker."""
+
+    broker: Any
+    influx: Any
+    database: str
+    gateway: Role
+    capture: Capture
+    passwords: dict[str, str]
+    probes: int = 0
+
+    def points(self, measurement: str = READINGS_MEASUREMENT) -> int:
+        return count_points(self.influx, self.database, measurement)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return list(self.influx.rows(f'SELECT * FROM "{DEAD_LETTER_MEASUREMENT}"', self.database))
+
+    def wait_writing(self, timeout_s: float = 30.0) -> bool:
+        """Publish a probe and wait until the gateway has written it: it is connected and writing."""
+        self.probes += 1
+        station = client(
+            self.broker.host, self.broker.port, username="gj-01", password=self.passwords["gj-01"]
+        )
+        try:
+            publish_all(station, [probe_message(self.probes)])
+        finally:
+            station.disconnect()
+            station.loop_stop()
+        return wait_until(lambda: self.points("grip") >= self.probes, timeout_s)
+
+    def edge(self, station: str = "gj-01") -> EdgeStandIn:
+        return EdgeStandIn(self.broker.host, self.broker.port, station, self.passwords[station])
+
+    def close(self) -> None:
+        self.gateway.stop()
+        self.capture.close()
+
+
+def start_pipeline(
+    mosquitto_factory: Callable[..., Any],
+    influx: Any,
+    database: str,
+    log_dir: Path,
+    stations: Iterable[str] = ("gj-01", "gj-02"),
+) -> Pipeline:
+    passwords = {station: f"pw-{station}-{uuid.uuid4().hex[:8]}" for station in stations}
+    passwords[GATEWAY_USER] = f"pw-gateway-{uuid.uuid4().hex[:12]}"
+    broker = mosquitto_factory(
+        name="central", users=passwords, acl=station_acl(s for s in passwords if s != GATEWAY_USER)
+    )
+    influx.create_database(database)
+    env = gateway_env(broker, influx.url, database, passwords[GATEWAY_USER], f"gw-{uuid.uuid4().hex[:6]}")
+    gateway = Role("gateway", ["gateway", "run"], env, log_dir).start()
+    capture = Capture(broker.host, broker.port, "#", username=GATEWAY_USER, password=passwords[GATEWAY_USER])
+    pipeline = Pipeline(broker, influx, database, gateway, capture, passwords)
+    if not pipeline.wait_writing(timeout_s=40):
+        pipeline.close()
+        raise AssertionError(f"gateway never wrote its probe; its log:\n{gateway.log()[-3000:]}")
+    return pipeline
