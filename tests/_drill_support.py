@@ -39,7 +39,7 @@ def client(
     username: str | None = None,
     password: str | None = None,
     cafile: Path | None = None,
-    protocol: int = mqtt.MQTTv5,
+    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv5,
     client_id: str | None = None,
     timeout_s: float = 5.0,
 ) -> mqtt.Client:
@@ -117,7 +117,7 @@ class Capture:
         self._client.on_message = on_message
         self._client.on_subscribe = on_subscribe
         self._client.on_connect = on_reconnect
-        self._client.reconnect_delay_set(0.1, 1.0)
+        self._client.reconnect_delay_set(1, 2)
         self._client.subscribe(topic_filter, qos=1)
         if not subscribed.wait(5):
             raise TimeoutError(f"no SUBACK for {topic_filter}")
@@ -317,7 +317,7 @@ class EdgeStandIn:
         )
         if username is not None:
             self.client.username_pw_set(username, password)
-        self.client.reconnect_delay_set(0.1, 1.0)
+        self.client.reconnect_delay_set(1, 2)
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
         self._mid_to_index: dict[int, int] = {}
@@ -496,3 +496,58 @@ def start_pipeline(
         pipeline.close()
         raise AssertionError(f"gateway never wrote its probe; its log:\n{gateway.log()[-3000:]}")
     return pipeline
+
+
+# --- the edge side: station broker → edge agent → central broker ------------------------------------
+
+PSEUDONYM_KEY = "drill-pseudonym-key-" + "k" * 24  # ≥ 16 bytes; must never appear in any log
+
+
+def edge_missing() -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec("edge.cli") is None:
+        return "BLOCKED: edge/cli.py (issue 5) has not landed; `frailwatch edge run` is unavailable"
+    return None
+
+
+def edge_env(
+    station: str, device_broker: Any, central: Any, password: str, spool_dir: Path, **extra: str
+) -> dict[str, str]:
+    """The edge agent's settings (FRAILWATCH_EDGE_* variables, as the operator docs give them)."""
+    return {
+        "FRAILWATCH_EDGE_STATION_ID": station,
+        "FRAILWATCH_EDGE_DEVICE_MQTT_HOST": device_broker.host,
+        "FRAILWATCH_EDGE_DEVICE_MQTT_PORT": str(device_broker.port),
+        "FRAILWATCH_EDGE_UPLINK_HOST": central.host,
+        "FRAILWATCH_EDGE_UPLINK_PORT": str(central.port),
+        "FRAILWATCH_EDGE_UPLINK_USERNAME": station,
+        "FRAILWATCH_EDGE_UPLINK_PASSWORD": password,
+        "FRAILWATCH_EDGE_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "FRAILWATCH_EDGE_SPOOL_DIR": str(spool_dir),
+        "FRAILWATCH_EDGE_HEARTBEAT_S": "1",
+        **{f"FRAILWATCH_EDGE_{key.upper()}": value for key, value in extra.items()},
+    }
+
+
+def member_id(n: int) -> str:
+    """A simulated raw participant identifier (a member number) — must never leave the station."""
+    return f"MBR-{7_300_000 + n}"
+
+
+def device_reading(n: int) -> tuple[str, bytes]:
+    """A vitals reading as a station device publishes it: raw member id and resident number
+    (which the edge must drop), no station id, no pseudonym."""
+    import json
+
+    from tests.corpus import RESIDENT_NUMBER, example
+
+    document = example("vitals")
+    for field_name in ("station_id", "participant", "schema_version", "visit_id"):
+        document.pop(field_name, None)
+    document["message_id"] = f"dev-vitals-1-{n:06d}"
+    document["participant_id"] = member_id(n % 50)
+    document["resident_number"] = RESIDENT_NUMBER
+    document["measured_at"] = f"2026-05-12T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
+    document["payload"]["heart_rate_bpm"] = 60 + n % 40
+    return "fwdev/v1/vitals/vitals-1", json.dumps(document).encode()

@@ -117,9 +117,9 @@ def _cases() -> list[Case]:
     gait = _dump(example(DeviceKind.GAIT))
     imu = example(DeviceKind.GAIT)["payload"]["recording"]
     n_imu = int(imu["n_samples"])
-    g = {"kind": "gait", "device": "gait-1"}
-    b = {"kind": "balance", "device": "balance-1"}
-    h = {"kind": "hrv", "device": "hrv-1"}
+    g: dict[str, Any] = {"kind": "gait", "device": "gait-1"}
+    b: dict[str, Any] = {"kind": "balance", "device": "balance-1"}
+    h: dict[str, Any] = {"kind": "hrv", "device": "hrv-1"}
     cases: list[Case] = [
         # --- bytes that are not a JSON object ------------------------------------------------------
         Case("empty", b"", Reason.MALFORMED_JSON),
