@@ -455,17 +455,26 @@ class Pipeline:
         return list(self.influx.rows(f'SELECT * FROM "{DEAD_LETTER_MEASUREMENT}"', self.database))
 
     def wait_writing(self, timeout_s: float = 30.0) -> bool:
-        """Publish a probe and wait until the gateway has written it: it is connected and writing."""
-        self.probes += 1
+        """Publish probes until the gateway has written one: it is subscribed and writing.
+
+        Before its first subscription exists the broker has nobody to queue a probe for, so a
+        single probe could be lost without any fault; keep sending until one lands.
+        """
+        deadline = time.monotonic() + timeout_s
+        before = self.points("grip")
         station = client(
             self.broker.host, self.broker.port, username="gj-01", password=self.passwords["gj-01"]
         )
         try:
-            publish_all(station, [probe_message(self.probes)])
+            while time.monotonic() < deadline:
+                self.probes += 1
+                publish_all(station, [probe_message(self.probes)])
+                if wait_until(lambda: self.points("grip") > before, min(2.0, deadline - time.monotonic())):
+                    return True
+            return False
         finally:
             station.disconnect()
             station.loop_stop()
-        return wait_until(lambda: self.points("grip") >= self.probes, timeout_s)
 
     def edge(self, station: str = "gj-01") -> EdgeStandIn:
         return EdgeStandIn(self.broker.host, self.broker.port, station, self.passwords[station])

@@ -183,7 +183,10 @@ def _stream(p: Pipeline, count: int, rate_per_s: float, during: Callable[[], Non
 def test_drill_central_broker_restarted_mid_stream(pipeline: Pipeline) -> None:
     count = 600
     _stream(pipeline, count, rate_per_s=150, during=pipeline.broker.restart, at_s=1.5)
-    assert wait_until(lambda: pipeline.points() >= count, 40), pipeline.gateway.log()[-3000:]
+    assert wait_until(lambda: pipeline.points() >= count, 40), (
+        pipeline.points(),
+        pipeline.gateway.log()[-3000:],
+    )
     time.sleep(1.0)
     _assert_exactly(pipeline, count)
     assert pipeline.gateway.alive
