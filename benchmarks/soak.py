@@ -142,9 +142,9 @@ class Gateway:
                 self.process.wait()
 
 
-def count_points(influx: InfluxDB) -> int:
+def count_points(influx: InfluxDB, measurement: str = MEASUREMENT) -> int:
     try:
-        rows = influx.rows(f'SELECT COUNT(*) FROM "{MEASUREMENT}"', DATABASE)
+        rows = influx.rows(f'SELECT COUNT(*) FROM "{measurement}"', DATABASE)
     except Exception:  # InfluxDB busy or restarting: count as no progress this poll
         return -1
     if not rows:
@@ -177,6 +177,20 @@ class Watcher(threading.Thread):
                 return True
             time.sleep(0.05)
         return False
+
+
+def _wait_gateway_writing(publisher: Publisher, influx: InfluxDB, timeout_s: float) -> bool:
+    template = example_messages()[DeviceKind.GRIP]
+    deadline = time.monotonic() + timeout_s
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        probe = template.model_copy(update={"message_id": f"soak-probe-{n:06d}", "station_id": STATION})
+        publisher.client.publish(f"fw/v1/{STATION}/data/grip/grip-1", encode(probe), qos=1)
+        time.sleep(2.0)
+        if count_points(influx, "grip") > 0:
+            return True
+    return False
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -232,17 +246,17 @@ def _run(
     watcher: Watcher,
     publisher: Publisher,
 ) -> int:
-    # Warm up (imports, JIT, connections) with one message, then measure capacity on a burst.
-    publisher.publish(1)
-    if not watcher.wait_for(1, 60):
-        print(f"gateway wrote nothing in 60 s; see {gateway.log_path}", file=sys.stderr)
+    # Warm up (imports, JIT, connections, the gateway's first subscription) with grip probes, kept
+    # apart from the numbered vitals stream: a probe sent before the subscription exists is lost.
+    if not _wait_gateway_writing(publisher, influx, timeout_s=90):
+        print(f"gateway wrote nothing in 90 s; see {gateway.log_path}", file=sys.stderr)
         return 1
     start = time.monotonic()
     publisher.publish(args.capacity_messages)
-    if not watcher.wait_for(1 + args.capacity_messages, 300):
+    if not watcher.wait_for(args.capacity_messages, 300):
         print("capacity burst not written within 300 s", file=sys.stderr)
         return 1
-    capacity = args.capacity_messages / (watcher.visible_at[args.capacity_messages] - start)
+    capacity = args.capacity_messages / (watcher.visible_at[args.capacity_messages - 1] - start)
     rate = capacity * args.load
     print(f"capacity {capacity:,.0f} messages/s; soaking at {rate:,.0f}/s for {args.minutes} min")
 
@@ -259,8 +273,11 @@ def _run(
     tick = 0.05
     owed = 0.0
     last_count, last_time = len(watcher.visible_at), t0
+    last_tick = t0
     while time.monotonic() < end:
-        owed += rate * tick
+        tick_now = time.monotonic()
+        owed += rate * (tick_now - last_tick)  # by elapsed time, so publishing's own cost is not lost
+        last_tick = tick_now
         whole = int(owed)
         publisher.publish(whole)
         owed -= whole
