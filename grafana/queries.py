@@ -1,0 +1,116 @@
+"""The InfluxQL behind every panel, variable, annotation and alert rule, built from the catalog.
+
+Grafana fills ``$timeFilter``, ``$interval`` (the dashboard's interval variable), ``$station``
+(multi-value: a regex alternation) and ``$pseudonym`` before sending; the tests substitute the
+same way and run each query on a real InfluxDB. Plain InfluxQL 1.x syntax only, so the queries run
+on 1.x, 2.x (DBRP) and 3.x.
+"""
+
+from __future__ import annotations
+
+from grafana import catalog as c
+from grafana.catalog import Field
+
+STATION_FILTER = f'"{c.STATION_TAG}" =~ /^$station$/'
+PSEUDONYM_FILTER = f"\"{c.PARTICIPANT_TAG}\" = '$pseudonym'"
+READINGS_REGEX = "/^(" + "|".join(c.READING_MEASUREMENTS) + ")$/"
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _where(where: str | None) -> str:
+    return f"WHERE {where} AND $timeFilter" if where else "WHERE $timeFilter"
+
+
+def over_time(agg: str, field: Field, by: str, where: str | None = STATION_FILTER, fill: str = "none") -> str:
+    """An aggregate per ``$interval`` bucket and tag: the usual time-series panel."""
+    return (
+        f"SELECT {agg}({_q(field.name)}) FROM {_q(field.measurement)} {_where(where)} "
+        f"GROUP BY time($interval), {_q(by)} fill({fill})"
+    )
+
+
+def latest_by(field: Field, tags: tuple[str, ...], where: str = STATION_FILTER) -> str:
+    """The newest value per tag set (its time column is the 'last seen')."""
+    group = ", ".join(_q(t) for t in tags)
+    return (
+        f"SELECT last({_q(field.name)}) AS {_q(field.name)} FROM {_q(field.measurement)} "
+        f"WHERE {where} AND $timeFilter GROUP BY {group}"
+    )
+
+
+def raw_values(field: Field, where: str = STATION_FILTER) -> str:
+    """Every value in range: distributions (histograms) and per-visit trends."""
+    return (
+        f"SELECT {_q(field.name)} FROM {_q(field.measurement)} WHERE {where} AND $timeFilter "
+        f"GROUP BY {_q(c.STATION_TAG)}"
+    )
+
+
+# --- variables ------------------------------------------------------------------------------
+STATION_VALUES = f"SHOW TAG VALUES FROM {_q(c.HEARTBEAT)} WITH KEY = {_q(c.STATION_TAG)}"
+CLINICAL_STATION_VALUES = f"SHOW TAG VALUES FROM {_q(c.SPPB.measurement)} WITH KEY = {_q(c.STATION_TAG)}"
+PSEUDONYM_VALUES = (
+    f"SHOW TAG VALUES FROM {_q(c.SPPB.measurement)} WITH KEY = {_q(c.PARTICIPANT_TAG)} WHERE {STATION_FILTER}"
+)
+
+# --- fleet ----------------------------------------------------------------------------------
+STATIONS_ONLINE = latest_by(c.STATION_ONLINE, (c.STATION_TAG,))
+LAST_HEARTBEAT = latest_by(c.UPTIME, (c.STATION_TAG,))
+SPOOL_DEPTH = over_time("max", c.SPOOL_DEPTH, c.STATION_TAG)
+SPOOL_OLDEST = over_time("max", c.SPOOL_OLDEST, c.STATION_TAG)
+DEVICES = (
+    f"SELECT last({_q(c.DEVICE_MESSAGES.name)}) AS {_q(c.DEVICE_MESSAGES.name)}, "
+    f"last({_q(c.DEVICE_SILENT.name)}) AS {_q(c.DEVICE_SILENT.name)} "
+    f"FROM {_q(c.DEVICE_MESSAGES.measurement)} "
+    f"WHERE {STATION_FILTER} AND $timeFilter GROUP BY " + ", ".join(_q(t) for t in c.DEVICE_TAGS)
+)
+MESSAGES_RATE = over_time("mean", c.MESSAGES_RATE, c.GATEWAY_TAG, where=None)
+INGEST_LAG = over_time("max", c.INGEST_LAG, c.GATEWAY_TAG, where=None)
+WRITE_LATENCY = over_time("mean", c.WRITE_LATENCY, c.GATEWAY_TAG, where=None)
+WRITE_RETRIES = over_time("sum", c.WRITE_RETRIES, c.GATEWAY_TAG, where=None)
+DEAD_LETTERS = over_time("count", c.DEAD_LETTER_SIZE, "reason")
+
+# --- station --------------------------------------------------------------------------------
+MEASUREMENTS_BY_KIND = (
+    f"SELECT count(*) FROM {READINGS_REGEX} WHERE {STATION_FILTER} AND $timeFilter "
+    f"GROUP BY {_q(c.STATION_TAG)}"
+)
+SCORED_VISITS = over_time("count", c.FRAILTY_LEVEL, c.STATION_TAG, fill="0")
+GAIT_DISTRIBUTION = raw_values(c.GAIT_SPEED)
+SPPB_DISTRIBUTION = raw_values(c.SPPB)
+GRIP_DISTRIBUTION = raw_values(c.GRIP)
+CHAIR_DISTRIBUTION = raw_values(c.CHAIR_STAND)
+FRAILTY_OVER_TIME = over_time("count", c.FRAILTY_LEVEL, c.FRAILTY_CATEGORY_TAG, fill="0")
+
+# --- participant ----------------------------------------------------------------------------
+
+
+def participant_trend(field: Field) -> str:
+    """One participant's values over visits at every station (the station is the series)."""
+    return raw_values(field, where=PSEUDONYM_FILTER)
+
+
+DECLINE_ANNOTATIONS = (
+    f"SELECT {_q(c.DECLINE_CURRENT.name)}, {_q(c.DECLINE_BASELINE.name)} FROM {_q(c.DECLINE)} "
+    f'WHERE {PSEUDONYM_FILTER} AND $timeFilter GROUP BY "metric", "rule"'
+)
+
+# --- cross-station --------------------------------------------------------------------------
+# InfluxQL has no calendar months; 30-day buckets are the portable approximation.
+FRAILTY_SHARE_BY_MONTH = (
+    f"SELECT count({_q(c.FRAILTY_LEVEL.name)}) FROM {_q(c.FRAILTY_LEVEL.measurement)} WHERE $timeFilter "
+    f"GROUP BY time(30d), {_q(c.STATION_TAG)}, {_q(c.FRAILTY_CATEGORY_TAG)} fill(0)"
+)
+DECLINES_PER_STATION = over_time("count", c.DECLINE_CHANGE, c.STATION_TAG, where=None, fill="0")
+COMPLETENESS = f"SELECT count(*) FROM {READINGS_REGEX} WHERE $timeFilter GROUP BY {_q(c.STATION_TAG)}"
+
+# --- alerts dashboard -----------------------------------------------------------------------
+RECENT_DECLINES = (
+    f"SELECT {_q(c.DECLINE_BASELINE.name)}, {_q(c.DECLINE_CURRENT.name)}, {_q(c.DECLINE_CHANGE.name)} "
+    f"FROM {_q(c.DECLINE)} WHERE {STATION_FILTER} AND $timeFilter GROUP BY "
+    + ", ".join(_q(t) for t in c.DECLINE_TAGS)
+    + " ORDER BY time DESC LIMIT 500"
+)

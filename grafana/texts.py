@@ -1,0 +1,136 @@
+"""Every title, description and legend in Korean and English: one table for both languages.
+
+Station staff read Korean; the build takes ``--lang ko|en``. A key missing a language is an error
+at import time (``_check``), not a blank panel title.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["ko", "en"]
+LANGS: tuple[Lang, ...] = ("ko", "en")
+
+# key: (Korean, English)
+TEXTS: dict[str, tuple[str, str]] = {
+    # dashboards
+    "fleet": ("운영 현황 (스테이션·게이트웨이)", "Fleet (stations and gateway)"),
+    "fleet.desc": (
+        "스테이션 연결, 스풀, 기기, 게이트웨이 처리량과 지연",
+        "Station uplinks, spools, devices, gateway throughput and lag",
+    ),
+    "station": ("스테이션 임상 현황", "Station (clinical lead)"),
+    "station.desc": (
+        "방문·측정 건수와 AWGS 2019 기준 분포",
+        "Visits, measurements and distributions against AWGS 2019 cut-offs",
+    ),
+    "participant": ("참여자 추이", "Participant"),
+    "participant.desc": (
+        "가명 ID 기준 모든 스테이션의 방문별 추이",
+        "One pseudonymised participant across visits and stations",
+    ),
+    "cross": ("스테이션 간 비교", "Cross-station"),
+    "cross.desc": (
+        "스테이션별 노쇠 분포, 저하 이벤트, 데이터 완전성",
+        "Frailty shares, decline events and data completeness per station",
+    ),
+    "alerts": ("저하 알림", "Decline alerts"),
+    "alerts.desc": ("최근 기능 저하 이벤트", "Recent decline events"),
+    # folders
+    "folder.clinical": ("임상", "Clinical"),
+    "folder.ops": ("운영", "Operations"),
+    # variables
+    "var.station": ("스테이션", "Station"),
+    "var.pseudonym": ("참여자 가명", "Participant pseudonym"),
+    "var.interval": ("집계 간격", "Interval"),
+    # fleet panels
+    "p.online": ("스테이션 연결 상태", "Stations online"),
+    "p.online.desc": (
+        "1 = 온라인, 0 = 오프라인 (에이전트 Last Will)",
+        "1 online, 0 offline (agent Last Will)",
+    ),
+    "p.last_seen": ("마지막 하트비트", "Last heartbeat"),
+    "p.spool_depth": ("스풀 대기 메시지", "Spool depth"),
+    "p.spool_oldest": ("가장 오래된 스풀 메시지", "Oldest spooled message age"),
+    "p.devices": ("스테이션별 기기와 마지막 메시지", "Devices per station and their last message"),
+    "p.messages_rate": ("초당 메시지", "Messages per second"),
+    "p.ingest_lag": ("게이트웨이 수집 지연", "Gateway ingest lag"),
+    "p.write_latency": ("InfluxDB 쓰기 지연", "InfluxDB write latency"),
+    "p.retries": ("쓰기 재시도", "Write retries"),
+    "p.dead_letters": ("사유별 거부 메시지", "Dead letters by reason"),
+    # station panels
+    "p.measurements": ("기기 종류별 측정 건수", "Measurements by device kind"),
+    "p.visits": ("방문 참여자 수", "Participants visiting"),
+    "p.gait_dist": ("보행 속도 분포 (AWGS 기준 1.0 m/s)", "Gait speed distribution (AWGS cut-off 1.0 m/s)"),
+    "p.sppb_dist": ("SPPB 분포 (9점 이하 저하)", "SPPB distribution (≤ 9 low)"),
+    "p.grip_dist": ("악력 분포 (남 28 kg, 여 18 kg)", "Grip distribution (men 28 kg, women 18 kg)"),
+    "p.chair_dist": (
+        "의자 일어서기 5회 분포 (12초 이상 저하)",
+        "Five chair stands distribution (≥ 12 s low)",
+    ),
+    "p.frailty_time": ("노쇠 단계 추이", "Frailty categories over time"),
+    # participant panels
+    "p.gait_speed": ("보행 속도", "Gait speed"),
+    "p.cadence": ("분당 걸음 수", "Cadence"),
+    "p.stride_cv": ("보폭 시간 변동계수", "Stride-time CV"),
+    "p.sway_area": ("동요 면적 (95% 타원)", "Sway area (95 % ellipse)"),
+    "p.sway_velocity": ("동요 평균 속도", "Sway mean velocity"),
+    "p.chair_stand": ("의자 일어서기 5회 시간", "Five chair stands time"),
+    "p.grip": ("최대 악력", "Grip (max)"),
+    "p.sppb": ("SPPB 총점", "SPPB total"),
+    "p.kfrail": ("K-FRAIL 점수", "K-FRAIL score"),
+    "a.decline": ("저하 이벤트", "Decline events"),
+    # cross-station panels
+    "p.frailty_share": ("월별 노쇠 단계 비율", "Robust / pre-frail / frail share by month"),
+    "p.decline_per_station": ("스테이션별 저하 이벤트", "Decline events per station"),
+    "p.completeness": ("기기 종류별 데이터 완전성", "Data completeness per device kind"),
+    # alerts dashboard
+    "p.recent_declines": (
+        "최근 저하 이벤트 (가명, 스테이션, 지표, 기준→현재, 규칙)",
+        "Recent decline events (pseudonym, station, metric, baseline → current, rule)",
+    ),
+    # legends
+    "l.robust": ("건강", "robust"),
+    "l.pre_frail": ("노쇠 전단계", "pre-frail"),
+    "l.frail": ("노쇠", "frail"),
+    # alert rules
+    "r.decline": ("새 참여자 기능 저하", "New participant decline event"),
+    "r.decline.desc": (
+        "스테이션 {{ $labels.station_id }}에서 저하 이벤트 발생",
+        "Decline event at station {{ $labels.station_id }}",
+    ),
+    "r.offline": ("스테이션 10분 이상 오프라인", "Station offline for more than 10 min"),
+    "r.offline.desc": (
+        "스테이션 {{ $labels.station_id }} 에이전트 응답 없음",
+        "Station {{ $labels.station_id }} agent is offline",
+    ),
+    "r.device_silent": ("운영 시간 중 기기 무응답", "Device silent during opening hours"),
+    "r.device_silent.desc": (
+        "{{ $labels.station_id }}의 기기 {{ $labels.device_id }} 2시간 이상 무응답",
+        "Device {{ $labels.device_id }} at {{ $labels.station_id }} silent for over 2 h",
+    ),
+    "r.lag": ("게이트웨이 지연 60초 초과", "Gateway lag over 60 s"),
+    "r.lag.desc": ("게이트웨이 {{ $labels.gateway }} 수집 지연", "Gateway {{ $labels.gateway }} ingest lag"),
+    "r.dead_letters": ("거부 메시지 급증", "Dead-letter rate spike"),
+    "r.dead_letters.desc": (
+        "{{ $labels.station_id }}에서 15분간 거부 메시지 급증",
+        "Dead letters spiking at {{ $labels.station_id }} (15 min)",
+    ),
+    "g.participants": ("참여자 알림", "Participant alerts"),
+    "g.fleet": ("운영 알림", "Fleet alerts"),
+}
+
+
+def text(key: str, lang: Lang) -> str:
+    """The text for ``key`` in ``lang``; a missing key raises KeyError naming it."""
+    ko, en = TEXTS[key]
+    return ko if lang == "ko" else en
+
+
+def _check() -> None:
+    empty = [key for key, pair in TEXTS.items() if len(pair) != 2 or not all(s.strip() for s in pair)]
+    if empty:
+        raise ValueError(f"texts without both Korean and English: {empty}")
+
+
+_check()
