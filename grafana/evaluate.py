@@ -1,0 +1,114 @@
+"""Run dashboards' and alert rules' queries the way Grafana would, without Grafana.
+
+Grafana replaces ``$timeFilter``, ``$interval``/``$__interval`` and template variables before a
+query reaches InfluxDB, and evaluates an alert rule as query → reduce → threshold. These functions
+do the same, so a query's correctness and a rule's condition can be checked against a real
+InfluxDB (tests, or an operator checking a new deployment's data).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from grafana.alerting import RuleSpec
+
+Runner = Callable[[str], dict[str, Any]]  # InfluxQL -> InfluxDB's JSON answer
+
+
+@dataclass(frozen=True)
+class Variables:
+    """Values Grafana would substitute: a time range (epoch ms), an interval, the selections."""
+
+    start_ms: int
+    end_ms: int
+    interval: str = "1d"
+    stations: tuple[str, ...] = ()
+    pseudonym: str = ""
+
+
+def substitute(query: str, v: Variables) -> str:
+    """Grafana's InfluxQL interpolation: time filter in ms, multi-value regex as ``(a|b)``."""
+    stations = "(" + "|".join(re.escape(s) for s in v.stations) + ")" if v.stations else ".*"
+    replacements = {
+        "$timeFilter": f"time >= {v.start_ms}ms and time <= {v.end_ms}ms",
+        "$__interval": v.interval,
+        "$interval": v.interval,
+        "$station": stations,
+        "$pseudonym": v.pseudonym,
+    }
+    # Longest names first, so ``$interval`` never eats the start of ``$__interval``.
+    for name in sorted(replacements, key=len, reverse=True):
+        query = query.replace(name, replacements[name])
+    leftover = re.findall(r"\$[A-Za-z_]\w*", query)
+    leftover = [name for name in leftover if not name.startswith("$tag_")]
+    if leftover:
+        raise ValueError(f"unsubstituted variables {leftover} in: {query}")
+    return query
+
+
+@dataclass(frozen=True)
+class DashboardQuery:
+    dashboard: str
+    where: str  # "panel <title>", "variable <name>", "annotation <name>"
+    query: str
+
+
+def dashboard_queries(name: str, board: dict[str, Any]) -> Iterator[DashboardQuery]:
+    """Every InfluxQL a dashboard's JSON sends: panel targets, variable queries, annotations."""
+    for panel in board.get("panels", []):
+        for target in panel.get("targets", []):
+            yield DashboardQuery(name, f"panel {panel.get('title')!r}", target["query"])
+    for variable in board.get("templating", {}).get("list", []):
+        if variable.get("type") == "query":
+            yield DashboardQuery(name, f"variable {variable['name']!r}", str(variable["query"]))
+    for annotation in board.get("annotations", {}).get("list", []):
+        target = annotation.get("target") or {}
+        if "query" in target:
+            yield DashboardQuery(name, f"annotation {annotation.get('name')!r}", target["query"])
+
+
+def series(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for result in answer.get("results", []) for s in result.get("series", [])]
+
+
+def non_null_values(one_series: dict[str, Any]) -> list[float]:
+    """Every non-null numeric value of a series, whatever its columns (time excluded)."""
+    out: list[float] = []
+    for row in one_series.get("values", []):
+        out.extend(float(x) for x in row[1:] if isinstance(x, (int, float)) and not isinstance(x, bool))
+    return out
+
+
+REDUCERS: dict[str, Callable[[list[float]], float]] = {
+    "last": lambda xs: xs[-1],
+    "max": max,
+    "min": min,
+    "mean": lambda xs: sum(xs) / len(xs),
+    "sum": sum,
+    "count": lambda xs: float(len(xs)),
+}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One alert instance: the series' tags (Grafana's labels), the reduced value, the state."""
+
+    labels: dict[str, str]
+    value: float
+    firing: bool
+
+
+def evaluate_rule(spec: RuleSpec, run: Runner, now_ms: int) -> list[Instance]:
+    """Query A over the rule's range, reduce B per series (null values dropped), threshold C."""
+    query = substitute(spec.query, Variables(start_ms=now_ms - spec.range_s * 1000, end_ms=now_ms))
+    instances = []
+    for one in series(run(query)):
+        values = non_null_values(one)
+        if not values:
+            continue  # dropNN leaves nothing: no data for this series, not a firing alert
+        value = REDUCERS[spec.reducer](values)
+        instances.append(Instance(dict(one.get("tags", {})), value, spec.fires(value)))
+    return instances
