@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grafana_foundation_sdk.builders.dashboard import AnnotationQuery, Dashboard, Row
+from grafana_foundation_sdk.builders.dashboard import AnnotationQuery, Dashboard
 from grafana_foundation_sdk.models import dashboard as model
 
 from grafana import catalog as c
@@ -47,7 +47,6 @@ def fleet(lang: Lang) -> Dashboard:
         _base("frailwatch-fleet", "fleet", lang, "now-24h")
         .with_variable(p.station_variable(t("var.station"), q.STATION_VALUES))
         .with_variable(p.interval_variable(t("var.interval"), default="1h"))
-        .with_row(Row(t("folder.ops")))
         .with_panel(p.status(t("p.online"), t("p.online.desc"), q.STATIONS_ONLINE, "none", "$tag_station_id"))
         .with_panel(p.grid(t("p.last_seen"), t("p.last_seen"), q.LAST_HEARTBEAT, width=12))
         .with_panel(
