@@ -101,9 +101,8 @@ class Instance:
     firing: bool
 
 
-def evaluate_rule(spec: RuleSpec, run: Runner, now_ms: int) -> list[Instance]:
-    """Query A over the rule's range, reduce B per series (null values dropped), threshold C."""
-    query = substitute(spec.query, Variables(start_ms=now_ms - spec.range_s * 1000, end_ms=now_ms))
+def _evaluate_once(spec: RuleSpec, run: Runner, at_ms: int) -> list[Instance]:
+    query = substitute(spec.query, Variables(start_ms=at_ms - spec.range_s * 1000, end_ms=at_ms))
     instances = []
     for one in series(run(query)):
         values = non_null_values(one)
@@ -112,3 +111,29 @@ def evaluate_rule(spec: RuleSpec, run: Runner, now_ms: int) -> list[Instance]:
         value = REDUCERS[spec.reducer](values)
         instances.append(Instance(dict(one.get("tags", {})), value, spec.fires(value)))
     return instances
+
+
+def pending_seconds(pending: str) -> int:
+    """Grafana's ``for`` (``0s``, ``2m``, ``10m``, ``1h``) in seconds."""
+    match = re.fullmatch(r"(\d+)([smh])", pending)
+    if not match:
+        raise ValueError(f"unsupported pending period {pending!r}")
+    return int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def evaluate_rule(spec: RuleSpec, run: Runner, now_ms: int, every_s: int = 60) -> list[Instance]:
+    """Query A, reduce B per series (nulls dropped), threshold C, as Grafana's scheduler would.
+
+    With a pending period (``for``), Grafana evaluates every ``every_s`` seconds and an instance
+    fires only once its condition has held for the whole period; the evaluations inside that
+    window are replayed here, each over its own time range.
+    """
+    current = _evaluate_once(spec, run, now_ms)
+    steps = pending_seconds(spec.pending) // every_s
+    held = {tuple(sorted(i.labels.items())) for i in current if i.firing}
+    for step in range(1, steps + 1):
+        earlier = _evaluate_once(spec, run, now_ms - step * every_s * 1000)
+        held &= {tuple(sorted(i.labels.items())) for i in earlier if i.firing}
+    return [
+        Instance(i.labels, i.value, i.firing and tuple(sorted(i.labels.items())) in held) for i in current
+    ]

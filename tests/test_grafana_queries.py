@@ -370,3 +370,27 @@ def test_rule_fires_on_its_scenario_and_not_when_healthy(uid: str, influxdb_serv
 def test_substitute_refuses_unknown_variables() -> None:
     with pytest.raises(ValueError, match=r"\$unknown"):
         substitute("SELECT x FROM y WHERE a = '$unknown'", Variables(start_ms=0, end_ms=1))
+
+
+def test_station_offline_waits_for_its_pending_period(influxdb_server: InfluxDB) -> None:
+    """An agent that stopped 3 minutes ago is not yet an alert; after 12 minutes it is."""
+    spec = RULES["fw-station-offline"]
+    results = {}
+    for minutes_ago in (3, 12):
+        db_name = f"grafana_{uuid.uuid4().hex[:10]}"
+        influxdb_server.create_database(db_name)
+        try:
+            db = Database(influxdb_server, db_name)
+            now = now_ns()
+            station = {c.STATION_TAG: STATIONS[0]}
+            db.write(
+                [
+                    _field_point(c.STATION_ONLINE, 1, now - 2 * 3600 * 10**9, **station),
+                    _field_point(c.STATION_ONLINE, 0, now - minutes_ago * MINUTE_NS, **station),
+                ]
+            )
+            (instance,) = evaluate_rule(spec, db.run, now // 10**6)
+            results[minutes_ago] = instance.firing
+        finally:
+            influxdb_server.query(f'DROP DATABASE "{db_name}"', method="POST")
+    assert results == {3: False, 12: True}
