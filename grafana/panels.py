@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from grafana_foundation_sdk.builders import barchart, histogram, stat, table, timeseries
-from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
+from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig, VizLegendOptions
 from grafana_foundation_sdk.builders.dashboard import IntervalVariable, QueryVariable, ThresholdsConfig
 from grafana_foundation_sdk.models.common import (
     GraphDrawStyle,
     GraphThresholdsStyleMode,
+    LegendDisplayMode,
+    LegendPlacement,
     StackingMode,
     VisibilityMode,
 )
@@ -25,6 +27,16 @@ from grafana.cutoffs import Cutoff
 from grafana.influxql import InfluxQL, datasource_ref
 
 GOOD, BAD, NEUTRAL = "green", "red", "text"
+
+
+def legend() -> VizLegendOptions:
+    """Series are named by station (or gateway, reason): the legend says which line is which."""
+    return (
+        VizLegendOptions()
+        .show_legend(True)
+        .display_mode(LegendDisplayMode.LIST)
+        .placement(LegendPlacement.BOTTOM)
+    )
 
 
 def cutoff_thresholds(*cutoffs: Cutoff) -> ThresholdsConfig:
@@ -54,6 +66,7 @@ def trend(
         .datasource(datasource_ref())
         .with_target(InfluxQL(query).alias("$tag_station_id"))
         .unit(unit)
+        .legend(legend())
         .thresholds(cutoff_thresholds(*cutoffs))
         .thresholds_style(
             GraphThresholdsStyleConfig().mode(
@@ -79,6 +92,7 @@ def series(
         .datasource(datasource_ref())
         .with_target(InfluxQL(query).alias(alias))
         .unit(unit)
+        .legend(legend())
         .thresholds(plain_thresholds(limit))
         .thresholds_style(
             GraphThresholdsStyleConfig().mode(
@@ -126,6 +140,7 @@ def distribution(title: str, description: str, query: str, unit: str, *cutoffs: 
         .datasource(datasource_ref())
         .with_target(InfluxQL(query).alias("$tag_station_id"))
         .unit(unit)
+        .legend(legend())
         .thresholds(cutoff_thresholds(*cutoffs))
         .span(12)
         .height(8)
@@ -142,6 +157,7 @@ def stacked_bars(
         .datasource(datasource_ref())
         .with_target(InfluxQL(query).alias(alias))
         .stacking(StackingMode.PERCENT if percent else StackingMode.NORMAL)
+        .legend(legend())
         .unit("percentunit" if percent else "short")
         .span(24 if percent else 12)
         .height(8)
