@@ -129,9 +129,7 @@ def decline_annotation(lang: Lang) -> AnnotationQuery:
         .datasource(datasource_ref())
         .enable(True)
         .icon_color("red")
-        .target(InfluxQL(q.DECLINE_ANNOTATIONS).table())
-        .text_format("{{metric}}: {{baseline}} → {{current}} ({{rule}})")
-        .tag_keys("metric,rule")
+        .target(InfluxQL(q.DECLINE_ANNOTATIONS).table().annotation("metric", "metric,rule,severity"))
     )
 
 

@@ -8,6 +8,7 @@ the common ground of InfluxDB 1.x, 2.x (DBRP) and 3.x (DESIGN "Scale").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Self
 
@@ -30,6 +31,22 @@ def datasource_ref() -> DataSourceRef:
     return DataSourceRef(type_val=DATASOURCE_TYPE, uid=DATASOURCE_UID)
 
 
+@dataclass(frozen=True)
+class AnnotationColumns:
+    """For an annotation target: which result columns Grafana's InfluxDB plugin turns into the
+    annotation's text and tags (its migrated annotation format keeps them on the target)."""
+
+    text_column: str
+    tags_column: str  # comma-separated column names
+
+    def to_json(self) -> dict[str, object]:
+        return {"fromAnnotations": True, "textColumn": self.text_column, "tagsColumn": self.tags_column}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AnnotationColumns:
+        return cls(text_column=str(data.get("textColumn", "")), tags_column=str(data.get("tagsColumn", "")))
+
+
 class InfluxQLQuery(cogvariants.Dataquery):
     """One raw InfluxQL target as Grafana's InfluxDB datasource stores it."""
 
@@ -41,6 +58,7 @@ class InfluxQLQuery(cogvariants.Dataquery):
         alias: str | None = None,
         hide: bool | None = None,
         datasource: DataSourceRef | None = None,
+        annotation: AnnotationColumns | None = None,
     ) -> None:
         self.ref_id = ref_id
         self.query = query
@@ -48,6 +66,7 @@ class InfluxQLQuery(cogvariants.Dataquery):
         self.alias = alias
         self.hide = hide
         self.datasource = datasource
+        self.annotation = annotation
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -62,6 +81,8 @@ class InfluxQLQuery(cogvariants.Dataquery):
             out["hide"] = self.hide
         if self.datasource is not None:
             out["datasource"] = self.datasource.to_json()
+        if self.annotation is not None:
+            out.update(self.annotation.to_json())
         return out
 
     @classmethod
@@ -76,6 +97,7 @@ class InfluxQLQuery(cogvariants.Dataquery):
             alias=data.get("alias"),
             hide=data.get("hide"),
             datasource=DataSourceRef.from_json(datasource) if isinstance(datasource, dict) else None,
+            annotation=AnnotationColumns.from_json(data) if data.get("fromAnnotations") else None,
         )
 
 
@@ -102,6 +124,10 @@ class InfluxQL(cogbuilder.Builder[InfluxQLQuery]):
 
     def hide(self, hide: bool) -> Self:
         self._internal.hide = hide
+        return self
+
+    def annotation(self, text_column: str, tags_column: str) -> Self:
+        self._internal.annotation = AnnotationColumns(text_column, tags_column)
         return self
 
 

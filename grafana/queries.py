@@ -95,7 +95,7 @@ def participant_trend(field: Field) -> str:
 
 DECLINE_ANNOTATIONS = (
     f"SELECT {_q(c.DECLINE_CURRENT.name)}, {_q(c.DECLINE_BASELINE.name)} FROM {_q(c.DECLINE)} "
-    f'WHERE {PSEUDONYM_FILTER} AND $timeFilter GROUP BY "metric", "rule"'
+    f'WHERE {PSEUDONYM_FILTER} AND $timeFilter GROUP BY "metric", "rule", "severity"'
 )
 
 # --- cross-station --------------------------------------------------------------------------

@@ -394,3 +394,17 @@ def test_station_offline_waits_for_its_pending_period(influxdb_server: InfluxDB)
         finally:
             influxdb_server.query(f'DROP DATABASE "{db_name}"', method="POST")
     assert results == {3: False, 12: True}
+
+
+def test_decline_annotation_columns_exist_in_its_result(filled: tuple[Database, int]) -> None:
+    """Grafana builds each annotation's text and tags from named columns (tags become columns)."""
+    db, now = filled
+    board = _built_dashboards(Path(tempfile.mkdtemp()))["participant"]
+    (annotation,) = board["annotations"]["list"]
+    target = annotation["target"]
+    v = Variables(start_ms=(now - 400 * DAY_NS) // 10**6, end_ms=now // 10**6, pseudonym=DECLINING)
+    found = series(db.run(substitute(target["query"], v)))
+    assert found
+    wanted = {target["textColumn"], *target["tagsColumn"].split(",")}
+    for one in found:
+        assert wanted <= set(one["columns"]) | set(one.get("tags", {})), (wanted, one)
