@@ -1,0 +1,275 @@
+"""The station edge agent: device broker → pseudonymise → disk spool → central broker.
+
+Two paho-mqtt 2.x clients. The device client uses manual acknowledgement: a device message is
+acknowledged only after its contract message is committed to the spool (DESIGN invariant 1).
+The uplink client publishes spooled rows in order with QoS 1 and a bounded number in flight; a
+row is deleted from the spool only when its PUBACK arrives. After a restart every row still in
+the spool is sent again with the same message id (the gateway's idempotent writes absorb it).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge import __version__
+from edge.intake import to_message
+from edge.pseudonyms import PseudonymStore
+from edge.settings import EdgeSettings
+from edge.spool import Spool, SpoolFull
+from telemetry import codec, topics
+from telemetry.errors import ContractError, Reason
+from telemetry.events import DeadLetter
+from telemetry.station import DeviceSeen, Heartbeat, StationStatus
+
+log = logging.getLogger("frailwatch.edge")
+SESSION_EXPIRY_S = 7 * 24 * 3600  # the station broker keeps our queue across agent restarts
+
+
+@dataclass
+class Counters:
+    accepted: int = 0
+    forwarded: int = 0
+    refused_spool_full: int = 0
+    dead_letters: int = 0
+    devices: dict[str, DeviceSeen] = field(default_factory=dict)
+
+
+class EdgeAgent:
+    def __init__(self, settings: EdgeSettings) -> None:
+        self.settings = settings
+        self.station = settings.station_id
+        self._key = settings.key_bytes()
+        self.spool = Spool(settings.spool_dir / "spool.sqlite3", settings.spool_max_bytes)
+        self.pseudonyms = PseudonymStore(settings.spool_dir / "pseudonyms.sqlite3")
+        self.counters = Counters()
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._uplink_up = threading.Event()
+        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._pending: dict[int, int] = {}  # paho mid → spool seq, touched by the forwarder only
+        self._cursor = 0
+        self._lock = threading.Lock()
+        self.uplink = self._make_uplink()
+        self.devices = self._make_device_client()
+
+    # --- clients -------------------------------------------------------------------------
+    def _make_uplink(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"fw-edge-{self.station}-up", protocol=mqtt.MQTTv5
+        )
+        if s.uplink_username:
+            password = s.uplink_password.get_secret_value() if s.uplink_password else None
+            client.username_pw_set(s.uplink_username, password)
+        if s.uplink_ca_file is not None:
+            client.tls_set(
+                ca_certs=str(s.uplink_ca_file),
+                certfile=str(s.uplink_cert_file) if s.uplink_cert_file else None,
+                keyfile=str(s.uplink_key_file) if s.uplink_key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        offline = StationStatus(station_id=self.station, state="offline", agent_version=__version__)
+        client.will_set(topics.status(self.station), codec.encode(offline), qos=1, retain=True)
+        client.max_inflight_messages_set(s.uplink_max_inflight)
+        client.reconnect_delay_set(min_delay=max(1, int(s.reconnect_min_s)), max_delay=int(s.reconnect_max_s))
+        client.on_connect = self._on_uplink_connect
+        client.on_disconnect = self._on_uplink_disconnect
+        client.on_publish = lambda _c, _u, mid, _rc, _p: self._acks.put(mid)
+        return client
+
+    def _make_device_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"fw-edge-{self.station}-dev", protocol=mqtt.MQTTv5
+        )
+        client.manual_ack_set(True)
+        client.on_connect = self._on_device_connect
+        client.on_message = self._on_device_message
+        return client
+
+    def _on_uplink_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("uplink connect refused: %s", reason)
+            return
+        online = StationStatus(
+            station_id=self.station, state="online", at=datetime.now(UTC), agent_version=__version__
+        )
+        client.publish(topics.status(self.station), codec.encode(online), qos=1, retain=True)
+        self._uplink_up.set()
+        log.info("uplink connected")
+
+    def _on_uplink_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._uplink_up.clear()
+        log.warning("uplink disconnected: %s", reason)
+
+    def _on_device_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("device broker connect refused: %s", reason)
+            return
+        client.subscribe(topics.ALL_DEVICES, qos=1)
+        log.info("device broker connected")
+
+    # --- intake --------------------------------------------------------------------------
+    def _on_device_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self.accept(msg.topic, bytes(msg.payload))
+        except Exception:  # never crash on a device message; it is dead-lettered below
+            log.exception("unexpected failure on a device message")
+            self._dead_letter(
+                msg.topic, Reason.INVALID, "internal error handling the message", len(msg.payload)
+            )
+        # Only now, with the message committed or dead-lettered, may the station broker forget it.
+        client.ack(msg.mid, msg.qos)
+
+    def accept(self, topic: str, raw: bytes) -> bool:
+        """Spool one device publication; False (and dead-lettered) when refused."""
+        try:
+            message, member_id = to_message(topic, raw, self.station, self._key)
+        except ContractError as error:
+            self._dead_letter(topic, error.reason, error.detail, len(raw), error.path)
+            return False
+        self.pseudonyms.remember(message.participant, member_id)
+        wire = codec.encode(message)
+        uplink_topic = topics.data(self.station, message.device_kind, message.device_id)
+        try:
+            self.spool.put(uplink_topic, wire)
+        except SpoolFull as full:
+            with self._lock:
+                self.counters.refused_spool_full += 1
+            log.warning("refused a %s message: spool_full (%s)", message.device_kind, full)
+            self._dead_letter(topic, Reason.SPOOL_FULL, str(full), len(raw), message_id=message.message_id)
+            return False
+        with self._lock:
+            self.counters.accepted += 1
+            seen = self.counters.devices.get(message.device_id)
+            self.counters.devices[message.device_id] = DeviceSeen(
+                device_id=message.device_id,
+                device_kind=message.device_kind,
+                last_message_at=datetime.now(UTC),
+                messages=(seen.messages if seen else 0) + 1,
+            )
+        return True
+
+    def _dead_letter(
+        self,
+        topic: str,
+        reason: Reason,
+        detail: str,
+        size: int,
+        path: str = "",
+        message_id: str | None = None,
+    ) -> None:
+        with self._lock:
+            self.counters.dead_letters += 1
+        self.spool.dead_letter(topic, reason.value, detail)
+        log.warning("dead letter: %s at %s (%s)", reason.value, path or "-", topic)
+        letter = DeadLetter(
+            at=datetime.now(UTC),
+            source="edge",
+            station_id=self.station,
+            topic=topic[:512],
+            reason=reason,
+            detail=detail[:1024],
+            path=path[:256],
+            size_bytes=size,
+            message_id=message_id,
+        )
+        if self._uplink_up.is_set():
+            self.uplink.publish(topics.station_deadletter(self.station), codec.encode(letter), qos=1)
+
+    # --- uplink --------------------------------------------------------------------------
+    def _forward_once(self) -> None:
+        while True:
+            try:
+                mid = self._acks.get_nowait()
+            except queue.Empty:
+                break
+            seq = self._pending.pop(mid, None)
+            if seq is not None:
+                self.spool.delete(seq)
+                with self._lock:
+                    self.counters.forwarded += 1
+        room = self.settings.uplink_max_inflight - len(self._pending)
+        if room <= 0 or not self._uplink_up.is_set():
+            return
+        for row in self.spool.after(self._cursor, room):
+            info = self.uplink.publish(row.topic, row.payload, qos=1)
+            self._pending[info.mid] = row.seq
+            self._cursor = row.seq
+
+    def heartbeat(self) -> Heartbeat:
+        with self._lock:
+            c = self.counters
+            return Heartbeat(
+                station_id=self.station,
+                at=datetime.now(UTC),
+                agent_version=__version__,
+                uptime_s=time.monotonic() - self._started,
+                spool_depth=self.spool.depth(),
+                spool_bytes=self.spool.bytes,
+                oldest_spooled_age_s=self.spool.oldest_age_s(),
+                accepted_total=c.accepted,
+                forwarded_total=c.forwarded,
+                refused_spool_full_total=c.refused_spool_full,
+                dead_letters_total=c.dead_letters,
+                uplink_connected=self._uplink_up.is_set(),
+                devices=list(c.devices.values())[:256],
+            )
+
+    def run(self) -> None:
+        """Until stop(): forward the spool, send heartbeats; then drain and say offline."""
+        s = self.settings
+        self.uplink.connect_async(s.uplink_host, s.uplink_port, keepalive=15)
+        self.uplink.loop_start()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.ReceiveMaximum = s.device_receive_maximum
+        self.devices.connect_async(
+            s.device_mqtt_host, s.device_mqtt_port, clean_start=False, properties=props
+        )
+        self.devices.loop_start()
+        next_beat = 0.0
+        while not self._stop.is_set():
+            self._forward_once()
+            now = time.monotonic()
+            if now >= next_beat and self._uplink_up.is_set():
+                self.uplink.publish(topics.heartbeat(self.station), codec.encode(self.heartbeat()), qos=0)
+                next_beat = now + s.heartbeat_s
+            self._stop.wait(0.02)
+        self._shutdown()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _shutdown(self, drain_s: float = 10.0) -> None:
+        self.devices.disconnect()
+        self.devices.loop_stop()
+        deadline = time.monotonic() + drain_s
+        while (
+            self._uplink_up.is_set() and (self._pending or self.spool.depth()) and time.monotonic() < deadline
+        ):
+            self._forward_once()
+            time.sleep(0.02)
+        if self._uplink_up.is_set():
+            offline = StationStatus(
+                station_id=self.station, state="offline", at=datetime.now(UTC), agent_version=__version__
+            )
+            self.uplink.publish(
+                topics.status(self.station), codec.encode(offline), qos=1, retain=True
+            ).wait_for_publish(2)
+        self.uplink.disconnect()
+        self.uplink.loop_stop()
+        log.info("stopped; %d messages left in the spool", self.spool.depth())
+        self.spool.close()
+        self.pseudonyms.close()

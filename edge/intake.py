@@ -1,0 +1,99 @@
+"""Device message → contract Message: validate, pseudonymise, drop identifiers, stamp the station.
+
+Devices publish on ``fwdev/v1/<kind>/<device>`` with the participant's raw member id. Nothing
+identifying survives this module: the pseudonym replaces the member id, and resident number,
+name and phone are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
+
+from telemetry import codec
+from telemetry.devices import MESSAGE_TYPES, Message
+from telemetry.envelope import DeviceKind
+from telemetry.errors import ContractError, Reason
+from telemetry.pseudonym import pseudonymise
+from telemetry.topics import DEVICE_ROOT
+
+
+class DeviceReading(BaseModel):
+    """What a station device publishes (raw identifiers allowed here, and only here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    participant_id: str = Field(min_length=1, max_length=64, description="member id (raw)")
+    resident_number: str | None = Field(default=None, max_length=32, description="dropped")
+    name: str | None = Field(default=None, max_length=64, description="dropped")
+    phone: str | None = Field(default=None, max_length=32, description="dropped")
+    message_id: str | None = None
+    device_id: str | None = None
+    device_kind: str | None = None
+    measured_at: AwareDatetime
+    visit_id: str | None = None
+    note: str | None = None
+    payload: dict[str, Any]
+
+
+def device_topic_parts(topic: str) -> tuple[str, str]:
+    parts = topic.split("/")
+    if len(parts) != 4 or "/".join(parts[:2]) != DEVICE_ROOT:
+        raise ContractError(Reason.INVALID, "device topic is not fwdev/v1/<kind>/<device>")
+    if parts[2] not in MESSAGE_TYPES:
+        raise ContractError(Reason.UNKNOWN_DEVICE_KIND, f"unknown device kind in topic: {parts[2][:32]!r}")
+    return parts[2], parts[3]
+
+
+def stable_message_id(device_id: str, measured_at: str, raw: bytes) -> str:
+    """A re-sent device message (same device, time and bytes) gets the same id."""
+    digest = hashlib.sha256(f"{device_id}\n{measured_at}\n".encode() + raw).hexdigest()
+    return f"e-{digest[:40]}"
+
+
+def to_message(topic: str, raw: bytes, station_id: str, key: bytes) -> tuple[Message, str]:
+    """The contract message for a device publication, and the member id it was keyed from.
+
+    Raises :class:`ContractError` (reason and detail free of identifiers) for bad input.
+    """
+    kind, device_id = device_topic_parts(topic)
+    try:
+        reading = DeviceReading.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        # The error text may quote the input; give only the type and field.
+        reason = Reason.MALFORMED_JSON if first["type"] == "json_invalid" else Reason.INVALID
+        if first["type"] == "missing":
+            reason = Reason.MISSING_FIELD
+        raise ContractError(
+            reason, f"device reading: {first['type']} at {where or '(root)'}", where
+        ) from None
+    if reading.device_kind is not None and reading.device_kind != kind:
+        raise ContractError(Reason.INVALID, "device_kind disagrees with the topic", "device_kind")
+    if reading.device_id is not None and reading.device_id != device_id:
+        raise ContractError(Reason.INVALID, "device_id disagrees with the topic", "device_id")
+    try:
+        pseudonym = pseudonymise(key, reading.participant_id)
+    except ValueError:
+        raise ContractError(Reason.INVALID, "participant_id is empty", "participant_id") from None
+    document = {
+        "schema_version": 1,
+        "message_id": reading.message_id
+        or stable_message_id(device_id, reading.measured_at.isoformat(), raw),
+        "station_id": station_id,
+        "device_id": device_id,
+        "device_kind": DeviceKind(kind).value,
+        "participant": pseudonym,
+        "measured_at": reading.measured_at,
+        "visit_id": reading.visit_id,
+        "note": reading.note,
+        "payload": reading.payload,
+    }
+    document = {k: v for k, v in document.items() if v is not None}
+    # The contract's own decoder is the judge: the same reasons and paths the gateway would give.
+    message = codec.decode(to_json(document))
+    return message, reading.participant_id

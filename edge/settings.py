@@ -1,0 +1,73 @@
+"""Edge agent settings: a TOML file plus FRAILWATCH_EDGE_* environment variables (env wins)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from telemetry.envelope import StationId
+
+CONFIG_ENV = "FRAILWATCH_EDGE_CONFIG"
+
+
+class EdgeSettings(BaseSettings):
+    """Everything one station's agent needs; secrets are SecretStr so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAILWATCH_EDGE_", extra="ignore")
+
+    station_id: StationId
+    device_mqtt_host: str = "127.0.0.1"
+    device_mqtt_port: int = 1883
+    uplink_host: str = "127.0.0.1"
+    uplink_port: int = 8883
+    uplink_username: str | None = None
+    uplink_password: SecretStr | None = None
+    uplink_ca_file: Path | None = None
+    uplink_cert_file: Path | None = None
+    uplink_key_file: Path | None = None
+    uplink_max_inflight: int = Field(default=100, ge=1, le=1000)
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    pseudonym_key: SecretStr | None = None
+    pseudonym_key_file: Path | None = None
+    spool_dir: Path = Path("/var/lib/frailwatch/edge")
+    spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=4096)
+    heartbeat_s: float = Field(default=30.0, gt=0)
+    device_receive_maximum: int = Field(default=50, ge=1, le=65535)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get(CONFIG_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    def key_bytes(self) -> bytes:
+        """The deployment-wide pseudonym key (file first, then the variable)."""
+        if self.pseudonym_key_file is not None:
+            return self.pseudonym_key_file.read_bytes().strip()
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value().encode()
+        raise ValueError("no pseudonym key: set FRAILWATCH_EDGE_PSEUDONYM_KEY or ..._PSEUDONYM_KEY_FILE")
+
+
+def load(config: Path | None = None) -> EdgeSettings:
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config)
+    return EdgeSettings()  # station_id and the rest come from env/TOML

@@ -1,0 +1,218 @@
+"""A seeded cohort of older adults visiting screening stations, with known truth.
+
+Baselines follow Korean community norms (KFACS/AWGS 2019 ranges): grip ~ 28±6 kg (men) and
+18±4 kg (women) falling with age, usual gait speed ~ 1.1±0.2 m/s, five chair stands ~ 11±2.5 s.
+A configurable share of participants declines across visits: gait speed −0.05 to −0.15 m/s per
+visit, grip loss, slower chair stands and longer TUG, shorter balance holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+KINDS = (
+    "profile",
+    "vitals",
+    "body_composition",
+    "grip",
+    "gait",
+    "balance",
+    "sit_to_stand",
+    "tug",
+    "cognition",
+    "hrv",
+    "questionnaire",
+    "health_screening",
+)
+
+
+@dataclass(frozen=True)
+class Participant:
+    member_id: str
+    resident_number: str
+    name: str
+    phone: str
+    sex: str
+    birth_year: int
+    height_cm: float
+    weight_kg: float
+    grip_kg: float
+    gait_speed_mps: float
+    five_rep_s: float
+    tug_s: float
+    declining: bool
+    gait_loss_per_visit: float
+    home_station: str
+    roams: bool
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What was simulated for one visit (one JSON line of the ground-truth file)."""
+
+    member_id: str
+    station_id: str
+    visit: int
+    measured_at: str
+    declining: bool
+    gait_speed_mps: float
+    grip_kg: float
+    five_rep_s: float
+    tug_s: float
+    balance_hold_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeviceMessage:
+    """A reading as a station device publishes it: raw identifiers, station-local topic."""
+
+    station_id: str
+    topic: str
+    document: dict[str, Any]
+
+
+def _participant(
+    rng: np.random.Generator, n: int, stations: list[str], decline_fraction: float, roam_fraction: float
+) -> Participant:
+    sex = "female" if rng.random() < 0.55 else "male"
+    age = int(rng.integers(65, 91))
+    male = sex == "male"
+    height = float(rng.normal(166 if male else 152, 5.5))
+    bmi = float(rng.normal(24, 2.8))
+    grip = float(max(8.0, rng.normal(34 if male else 21, 5) - 0.35 * (age - 65)))
+    gait = float(np.clip(rng.normal(1.25 - 0.012 * (age - 65), 0.15), 0.45, 1.7))
+    five = float(np.clip(rng.normal(9.5 + 0.12 * (age - 65), 1.8), 5.5, 25))
+    declining = bool(rng.random() < decline_fraction)
+    return Participant(
+        member_id=f"M{1_000_000 + n}",
+        resident_number=f"{1935 + (90 - age) % 100:04d}"[2:]
+        + f"{int(rng.integers(1, 13)):02d}{int(rng.integers(1, 29)):02d}-"
+        + f"{1 if male else 2}{int(rng.integers(100000, 999999))}",
+        name=f"참가자{n:04d}",
+        phone=f"010-{int(rng.integers(1000, 9999))}-{int(rng.integers(1000, 9999))}",
+        sex=sex,
+        birth_year=2026 - age,
+        height_cm=round(height, 1),
+        weight_kg=round(bmi * (height / 100) ** 2, 1),
+        grip_kg=round(grip, 1),
+        gait_speed_mps=round(gait, 3),
+        five_rep_s=round(five, 2),
+        tug_s=round(float(np.clip(3 / gait * 2 + 3, 6, 30)), 2),
+        declining=declining,
+        gait_loss_per_visit=round(float(rng.uniform(0.05, 0.15)), 3) if declining else 0.0,
+        home_station=stations[n % len(stations)],
+        roams=bool(rng.random() < roam_fraction),
+    )
+
+
+class Cohort:
+    """M participants visiting N stations over D days (one visit every ``visit_every_days``)."""
+
+    def __init__(
+        self,
+        participants: int = 20,
+        stations: list[str] | None = None,
+        days: int = 90,
+        visit_every_days: int = 30,
+        decline_fraction: float = 0.2,
+        roam_fraction: float = 0.2,
+        seed: int = 1,
+        start: datetime = datetime(2026, 3, 2, 0, 30, tzinfo=UTC),
+    ) -> None:
+        self.stations = stations or ["gj-01", "gj-02"]
+        self.days = days
+        self.visit_every_days = visit_every_days
+        self.start = start
+        self.seed = seed
+        rng = np.random.default_rng(seed)
+        self.participants = [
+            _participant(rng, n, self.stations, decline_fraction, roam_fraction) for n in range(participants)
+        ]
+
+    def visits(self) -> list[tuple[Participant, int, str, datetime]]:
+        """(participant, visit index, station, time) in time order."""
+        out = []
+        for n, p in enumerate(self.participants):
+            for visit, day in enumerate(range(n % self.visit_every_days, self.days, self.visit_every_days)):
+                station = self.stations[(n + visit) % len(self.stations)] if p.roams else p.home_station
+                at = self.start + timedelta(days=day, minutes=(n * 7) % 480)
+                out.append((p, visit, station, at))
+        out.sort(key=lambda v: v[3])
+        return out
+
+    def truth(self, p: Participant, visit: int, station: str, at: datetime) -> Truth:
+        loss = p.gait_loss_per_visit * visit
+        gait = max(0.3, p.gait_speed_mps - loss)
+        factor = 1 + (0.08 * visit if p.declining else 0.0)
+        return Truth(
+            member_id=p.member_id,
+            station_id=station,
+            visit=visit,
+            measured_at=at.isoformat(),
+            declining=p.declining,
+            gait_speed_mps=round(gait, 3),
+            grip_kg=round(max(5.0, p.grip_kg * (1 - (0.05 * visit if p.declining else 0.0))), 1),
+            five_rep_s=round(min(60.0, p.five_rep_s * factor), 2),
+            tug_s=round(min(120.0, p.tug_s * factor), 2),
+            balance_hold_s=round(max(2.0, 10.0 - (2.5 * visit if p.declining else 0.0)), 1),
+        )
+
+    def messages(
+        self, p: Participant, visit: int, station: str, at: datetime
+    ) -> tuple[Truth, list[DeviceMessage]]:
+        """Every device kind's reading for one visit, as the devices publish them."""
+        truth = self.truth(p, visit, station, at)
+        rng = np.random.default_rng([self.seed, int(p.member_id[1:]), visit])
+        visit_id = f"v-{station}-{p.member_id}-{visit:03d}"
+        payloads: dict[str, dict[str, Any]] = {
+            "profile": {"sex": p.sex, "birth_year": p.birth_year, "height_cm": p.height_cm},
+            "vitals": {
+                "systolic_mmhg": int(rng.integers(110, 150)),
+                "diastolic_mmhg": int(rng.integers(65, 90)),
+                "heart_rate_bpm": int(rng.integers(58, 90)),
+                "spo2_pct": int(rng.integers(94, 100)),
+            },
+            "body_composition": {"weight_kg": p.weight_kg, "height_cm": p.height_cm},
+            "grip": {
+                "trials": [
+                    {"hand": "right", "force_kg": truth.grip_kg},
+                    {"hand": "left", "force_kg": round(truth.grip_kg * 0.92, 1)},
+                ]
+            },
+            "gait": {"walk_distance_m": 4.0, "walk_time_s": round(4.0 / truth.gait_speed_mps, 2)},
+            "balance": {"stance": "semi_tandem", "hold_time_s": truth.balance_hold_s},
+            "sit_to_stand": {"five_rep_time_s": truth.five_rep_s},
+            "tug": {"total_time_s": truth.tug_s},
+            "cognition": {"instrument": "mmse_ds", "score": int(rng.integers(20, 31)), "max_score": 30},
+            "hrv": {"rr_intervals_ms": [round(float(x), 1) for x in rng.normal(850, 30, 60)]},
+            "questionnaire": {
+                "fatigue": bool(p.declining and visit > 0),
+                "illness_count": int(rng.integers(0, 4)),
+            },
+            "health_screening": {
+                "screening_date": (at - timedelta(days=60)).date().isoformat(),
+                "height_cm": p.height_cm,
+                "weight_kg": p.weight_kg,
+            },
+        }
+        out = []
+        for i, kind in enumerate(KINDS):
+            device_id = f"{kind.replace('_', '-')}-{station}"
+            document = {
+                "participant_id": p.member_id,
+                "resident_number": p.resident_number,
+                "name": p.name,
+                "phone": p.phone,
+                "measured_at": (at + timedelta(minutes=2 * i)).isoformat(),
+                "visit_id": visit_id,
+                "payload": payloads[kind],
+            }
+            out.append(DeviceMessage(station, f"fwdev/v1/{kind}/{device_id}", document))
+        return truth, out

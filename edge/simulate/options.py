@@ -1,0 +1,39 @@
+"""Arguments of `frailwatch simulate` (kept import-light for the CLI)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--participants", type=int, default=20)
+    parser.add_argument("--stations", default="gj-01,gj-02", help="comma-separated station ids")
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--visit-every", type=int, default=30, help="days between a participant's visits")
+    parser.add_argument("--decline-fraction", type=float, default=0.2)
+    parser.add_argument("--roam-fraction", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--broker",
+        action="append",
+        default=[],
+        metavar="STATION=HOST:PORT",
+        help="publish that station's device readings to its station broker (raw ids, as devices do)",
+    )
+    parser.add_argument(
+        "--central",
+        metavar="HOST:PORT",
+        help="publish pseudonymised contract messages straight to the "
+        "central broker, as edges would (load tests; key from FRAILWATCH_EDGE_PSEUDONYM_KEY)",
+    )
+    parser.add_argument("--username")
+    parser.add_argument("--password")
+    parser.add_argument("--rate", type=float, default=0.0, help="messages per second (0: as fast as acked)")
+    parser.add_argument(
+        "--speedup", type=float, default=0.0, help="simulated seconds per real second (0: no pacing)"
+    )
+    parser.add_argument(
+        "--malformed-share", type=float, default=0.0, help="share of deliberately broken messages"
+    )
+    parser.add_argument("--truth", type=Path, help="write ground truth as JSON lines")
