@@ -174,7 +174,7 @@ def test_three_stations_each_with_own_credentials_and_acl_entry(config: dict[str
         assert acl[station] == [("write", topics.station_prefix(station))], station
         # It reaches the central broker over TLS, verifying it with the mounted CA.
         assert env["FRAILWATCH_EDGE_UPLINK_PORT"] == "8883"
-        ca = env["FRAILWATCH_EDGE_UPLINK_TLS_CA"]
+        ca = env["FRAILWATCH_EDGE_UPLINK_CA_FILE"]
         assert any(m.service == name and m.target == ca for m in mounts(config))
     assert len(passwords) == len(edges), "stations share a password"
 
