@@ -54,6 +54,17 @@ def stable_message_id(device_id: str, measured_at: str, raw: bytes) -> str:
     return f"e-{digest[:40]}"
 
 
+def _refuse_identifiers_in_ids(reading: DeviceReading) -> None:
+    """A device that builds its ids or note from the member id would leak it through them."""
+    raw_ids = [x for x in (reading.participant_id, reading.resident_number, reading.name, reading.phone) if x]
+    for field_name in ("message_id", "visit_id", "note"):
+        value = getattr(reading, field_name)
+        if value and any(raw in value for raw in raw_ids):
+            raise ContractError(
+                Reason.IDENTIFIER_IN_TEXT, f"{field_name} contains a participant identifier", field_name
+            )
+
+
 def to_message(topic: str, raw: bytes, station_id: str, key: bytes) -> tuple[Message, str]:
     """The contract message for a device publication, and the member id it was keyed from.
 
@@ -76,6 +87,7 @@ def to_message(topic: str, raw: bytes, station_id: str, key: bytes) -> tuple[Mes
         raise ContractError(Reason.INVALID, "device_kind disagrees with the topic", "device_kind")
     if reading.device_id is not None and reading.device_id != device_id:
         raise ContractError(Reason.INVALID, "device_id disagrees with the topic", "device_id")
+    _refuse_identifiers_in_ids(reading)
     try:
         pseudonym = pseudonymise(key, reading.participant_id)
     except ValueError:

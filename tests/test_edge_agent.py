@@ -1,0 +1,200 @@
+"""The edge agent against real Mosquitto brokers (station-local and central)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from edge.simulate import Cohort
+from frailwatch.services import Mosquitto
+from telemetry.pseudonym import pseudonymise
+from tests._edge_support import (
+    EDGE_KEY,
+    CentralCapture,
+    EdgeProcess,
+    device_client,
+    edge_settings_env,
+    publish_device,
+    wait_until,
+)
+
+
+@pytest.fixture
+def rig(mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path) -> Iterator[Callable[..., tuple]]:
+    made: list[tuple[EdgeProcess, CentralCapture]] = []
+
+    def make(**extra: str) -> tuple[Mosquitto, Mosquitto, EdgeProcess, CentralCapture]:
+        devices = mosquitto_factory(name="station")
+        central = mosquitto_factory(name="central")
+        capture = CentralCapture(central)
+        env = edge_settings_env("gj-01", devices, central, tmp_path / "spool", **extra)
+        agent = EdgeProcess(env, tmp_path / "edge.log").start()
+        made.append((agent, capture))
+        assert wait_until(lambda: len(capture.heartbeats()) > 0, 20), agent.log()[-3000:]
+        return devices, central, agent, capture
+
+    yield make
+    for agent, capture in made:
+        if agent.alive:
+            agent.stop()
+        capture.close()
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _readings(count: int, participants: int = 6) -> list[tuple[str, dict]]:
+    """Simulated device readings (raw identifiers), in time order."""
+    cohort = Cohort(participants=participants, stations=["gj-01"], days=60, visit_every_days=20, seed=7)
+    out = []
+    for visit in cohort.visits():
+        _, messages = cohort.messages(*visit)
+        out += [(m.topic, m.document) for m in messages]
+    assert len(out) >= count
+    return out[:count]
+
+
+def test_outage_with_agent_restart_loses_nothing_and_keeps_order(rig: Callable[..., tuple]) -> None:
+    devices, central, agent, capture = rig()
+    readings = _readings(150)
+    client = device_client(devices)
+    for topic, doc in readings[:50]:
+        publish_device(client, topic, doc)
+    central.stop()  # uplink gone: the agent must spool
+    for topic, doc in readings[50:100]:
+        publish_device(client, topic, doc)
+    agent.kill9()  # crash during the outage
+    for topic, doc in readings[100:]:
+        publish_device(client, topic, doc)  # the station broker queues these for the agent's session
+    agent.start()
+    central.start()
+    assert wait_until(lambda: len({d["message_id"] for d in capture.data()}) >= 150, 40), agent.log()[-3000:]
+
+    received = capture.data()
+    ids = [d["message_id"] for d in received]
+    assert len(set(ids)) == 150, "every accepted message arrived"
+    # Duplicates may only be re-sends of one message (same id, same content) — never a new id.
+    by_id: dict[str, dict] = {}
+    for d in received:
+        assert by_id.setdefault(d["message_id"], d) == d
+    # Per-device order: the first arrival of each id keeps each device's publication order.
+    expected: dict[str, list[str]] = {}
+    for topic, doc in readings:
+        expected.setdefault(topic.rsplit("/", 1)[1], []).append(doc["measured_at"])
+    first_seen: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for d in received:
+        if d["message_id"] not in seen:
+            seen.add(d["message_id"])
+            first_seen.setdefault(d["device_id"], []).append(d["measured_at"])
+    for device, times in expected.items():
+        assert [_at(t) for t in first_seen[device]] == [_at(t) for t in times], device
+    client.disconnect()
+
+
+def test_resent_device_message_keeps_its_id(rig: Callable[..., tuple]) -> None:
+    devices, _central, _agent, capture = rig()
+    client = device_client(devices)
+    topic, doc = _readings(1)[0]
+    publish_device(client, topic, doc)
+    publish_device(client, topic, doc)  # the device re-sends the same reading
+    assert wait_until(lambda: len(capture.data()) >= 2, 10)
+    first, second = capture.data()[:2]
+    assert first["message_id"] == second["message_id"]
+    client.disconnect()
+
+
+def test_no_raw_identifier_in_uplink_bytes(rig: Callable[..., tuple]) -> None:
+    devices, _central, agent, capture = rig()
+    readings = _readings(60)
+    client = device_client(devices)
+    for topic, doc in readings:
+        publish_device(client, topic, doc)
+    # Also a bad one, which is dead-lettered uplink without its identifiers.
+    bad = dict(readings[0][1], measured_at="not a time")
+    publish_device(client, readings[0][0], bad)
+    assert wait_until(lambda: len(capture.data()) >= 60, 20)
+    assert wait_until(lambda: any("/deadletter" in m.topic for m in capture.snapshot()), 10)
+    needles = set()
+    for _, doc in readings:
+        needles |= {doc["participant_id"], doc["resident_number"], doc["name"], doc["phone"]}
+    needles.add(EDGE_KEY)
+    blob = b"\n".join(m.payload + m.topic.encode() for m in capture.snapshot())
+    assert len(blob) > 10_000
+    found = [n for n in needles if n.encode() in blob]
+    assert found == []
+    assert not [n for n in needles if n in agent.log()]
+    client.disconnect()
+
+
+def test_spool_full_refusal_is_counted_and_nothing_accepted_is_lost(rig: Callable[..., tuple]) -> None:
+    devices, central, agent, capture = rig(spool_max_bytes="20000")
+    central.stop()
+    client = device_client(devices)
+    readings = _readings(120)
+    for topic, doc in readings:
+        publish_device(client, topic, doc)
+    assert wait_until(lambda: "spool_full" in agent.log(), 10)
+    central.start()
+    assert wait_until(
+        lambda: any(
+            h["refused_spool_full_total"] > 0 and h["spool_depth"] == 0 for h in capture.heartbeats()
+        ),
+        20,
+    ), agent.log()[-2000:]
+    beat = [h for h in capture.heartbeats() if h["spool_depth"] == 0][-1]
+    accepted, refused = beat["accepted_total"], beat["refused_spool_full_total"]
+    assert refused > 0 and accepted > 0
+    assert accepted + refused == len(readings), "every reading was either accepted or refused"
+    assert len({d["message_id"] for d in capture.data()}) == accepted, "every accepted message arrived"
+    client.disconnect()
+
+
+def test_whois_resolves_a_pseudonym_only_at_the_station(rig: Callable[..., tuple], tmp_path: Path) -> None:
+    devices, _central, agent, capture = rig()
+    client = device_client(devices)
+    topic, doc = _readings(1)[0]
+    publish_device(client, topic, doc)
+    assert wait_until(lambda: len(capture.data()) >= 1, 10)
+    pseudonym = capture.data()[0]["participant"]
+    env = {**agent.env}
+    result = subprocess.run(
+        [sys.executable, "-m", "frailwatch.cli", "edge", "whois", pseudonym],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == doc["participant_id"]
+    client.disconnect()
+
+
+def test_pseudonyms_stable_across_stations_and_differ_under_another_key() -> None:
+    from edge.intake import to_message
+
+    topic, doc = _readings(1)[0]
+    raw = json.dumps(doc).encode()
+    at_one, _ = to_message(topic, raw, "gj-01", EDGE_KEY.encode())
+    at_two, _ = to_message(topic, raw, "bs-07", EDGE_KEY.encode())
+    other, _ = to_message(topic, raw, "gj-01", b"another-deployment-key-42")
+    assert at_one.participant == at_two.participant == pseudonymise(EDGE_KEY.encode(), doc["participant_id"])
+    assert other.participant != at_one.participant
+
+
+def test_edge_imports_no_heavy_libraries() -> None:
+    code = (
+        "import sys, edge.agent, edge.cli, edge.simulate, edge.simulate.publish;"
+        "bad = [m for m in ('numba', 'influxdb_client', 'httpx', 'grafana_client') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
