@@ -46,7 +46,7 @@ def _role(module: str, what: str) -> ModuleType:
 def require_roles() -> None:
     """Fail early, naming what is missing, before any server starts."""
     _role("edge.cli", "the edge agent")
-    _role("edge.simulate", "the device simulator")
+    _role("edge.simulate.cohort", "the device simulator")
     _role("gateway.cli", "the gateway")
     _role("gateway.schema", "the gateway's schema module")
 
@@ -111,6 +111,7 @@ class VisitPlan:
     visits_by_station: dict[str, int] = field(default_factory=dict)
     messages_by_station: dict[str, int] = field(default_factory=dict)
     _publications: list[Publication] = field(default_factory=list)
+    truths: list[Any] = field(default_factory=list)  # the simulator's ground truth per visit
 
     def publications(self) -> Iterator[Publication]:
         return iter(self._publications)
@@ -118,17 +119,24 @@ class VisitPlan:
 
 def plan_visits(stations: list[str], participants: int, days: int, seed: int) -> VisitPlan:
     """All device messages of the simulated cohort, in time order, from the edge's simulator."""
-    simulate = _role("edge.simulate", "the device simulator")
+    simulate = _role("edge.simulate.cohort", "the device simulator")
     cohort = simulate.Cohort(participants=participants, stations=stations, days=days, seed=seed)
-    publications = [Publication(m.station_id, m.topic, m.payload) for m in cohort.device_messages()]
-    visits = list(cohort.visits())
-    plan = VisitPlan(
-        cohort, visits=len(visits), device_messages=len(publications), _publications=publications
-    )
-    for visit in visits:
-        plan.visits_by_station[visit.station_id] = plan.visits_by_station.get(visit.station_id, 0) + 1
-    for p in publications:
-        plan.messages_by_station[p.station] = plan.messages_by_station.get(p.station, 0) + 1
+    publications: list[Publication] = []
+    truths: list[Any] = []
+    plan = VisitPlan(cohort, visits=0, device_messages=0)
+    for participant, visit, station, at in cohort.visits():
+        truth, messages = cohort.messages(participant, visit, station, at)
+        truths.append(truth)
+        plan.visits_by_station[station] = plan.visits_by_station.get(station, 0) + 1
+        for m in messages:
+            publications.append(
+                Publication(m.station_id, m.topic, json.dumps(m.document, default=str).encode())
+            )
+            plan.messages_by_station[m.station_id] = plan.messages_by_station.get(m.station_id, 0) + 1
+    plan.visits = len(truths)
+    plan.device_messages = len(publications)
+    plan._publications = publications
+    plan.truths = truths
     return plan
 
 
@@ -274,6 +282,6 @@ def _at(at_ns: int) -> Any:
 
 
 def ground_truth(plan: VisitPlan) -> str:
-    """The simulator's truth as JSON lines (kept in the state dir for checking the alerts)."""
-    rows: list[Any] = list(getattr(plan.cohort, "truth", list)())
-    return "\n".join(json.dumps(r, default=str) for r in rows)
+    """The simulator's truth as JSON lines (kept in the state dir, which stays on this machine:
+    it holds the simulated member ids)."""
+    return "\n".join(json.dumps(t.as_json(), default=str) for t in plan.truths)
