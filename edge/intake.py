@@ -7,7 +7,10 @@ name and phone are dropped.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import math
+import struct
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +55,37 @@ def stable_message_id(device_id: str, measured_at: str, raw: bytes) -> str:
     """A re-sent device message (same device, time and bytes) gets the same id."""
     digest = hashlib.sha256(f"{device_id}\n{measured_at}\n".encode() + raw).hexdigest()
     return f"e-{digest[:40]}"
+
+
+def _rows_to_samples(payload: dict[str, Any]) -> dict[str, Any]:
+    """Devices may send a recording as JSON rows; the contract carries base64 float32 samples."""
+    recording = payload.get("recording")
+    if not isinstance(recording, dict) or "rows" not in recording:
+        return payload
+    rows = recording["rows"]
+    if not isinstance(rows, list) or not rows or not all(isinstance(row, list) for row in rows):
+        raise ContractError(
+            Reason.BAD_RECORDING, "recording.rows must be a list of sample rows", "payload.recording"
+        )
+    width = len(rows[0])
+    if any(len(row) != width for row in rows):
+        raise ContractError(Reason.BAD_RECORDING, "recording rows differ in length", "payload.recording.rows")
+    flat = [value for row in rows for value in row]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in flat):
+        raise ContractError(
+            Reason.BAD_RECORDING,
+            "recording rows hold a non-finite or non-number value",
+            "payload.recording.rows",
+        )
+    try:
+        samples = struct.pack(f"<{len(flat)}f", *flat)
+    except (OverflowError, struct.error):
+        raise ContractError(
+            Reason.BAD_RECORDING, "recording value outside float32 range", "payload.recording.rows"
+        ) from None
+    converted = {k: v for k, v in recording.items() if k != "rows"}
+    converted.update(n_samples=len(rows), samples=base64.b64encode(samples).decode())
+    return {**payload, "recording": converted}
 
 
 def _refuse_identifiers_in_ids(reading: DeviceReading) -> None:
@@ -103,7 +137,7 @@ def to_message(topic: str, raw: bytes, station_id: str, key: bytes) -> tuple[Mes
         "measured_at": reading.measured_at,
         "visit_id": reading.visit_id,
         "note": reading.note,
-        "payload": reading.payload,
+        "payload": _rows_to_samples(reading.payload),
     }
     document = {k: v for k, v in document.items() if v is not None}
     # The contract's own decoder is the judge: the same reasons and paths the gateway would give.
