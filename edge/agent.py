@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import ssl
 import threading
 import time
@@ -56,6 +57,8 @@ class EdgeAgent:
         self.counters = Counters()
         self._started = time.monotonic()
         self._stop = threading.Event()
+        self._network_stop = threading.Event()
+        self._network = threading.Thread(target=self._uplink_network, name="uplink", daemon=True)
         self._uplink_up = threading.Event()
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._pending: dict[int, int] = {}  # paho mid → spool seq, touched by the forwarder only
@@ -83,7 +86,6 @@ class EdgeAgent:
         offline = StationStatus(station_id=self.station, state="offline", agent_version=__version__)
         client.will_set(topics.status(self.station), codec.encode(offline), qos=1, retain=True)
         client.max_inflight_messages_set(s.uplink_max_inflight)
-        client.reconnect_delay_set(min_delay=max(1, int(s.reconnect_min_s)), max_delay=int(s.reconnect_max_s))
         client.on_connect = self._on_uplink_connect
         client.on_disconnect = self._on_uplink_disconnect
         client.on_publish = lambda _c, _u, mid, _rc, _p: self._acks.put(mid)
@@ -230,8 +232,7 @@ class EdgeAgent:
     def run(self) -> None:
         """Until stop(): forward the spool, send heartbeats; then drain and say offline."""
         s = self.settings
-        self.uplink.connect_async(s.uplink_host, s.uplink_port, keepalive=15)
-        self.uplink.loop_start()
+        self._network.start()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         props.ReceiveMaximum = s.device_receive_maximum
@@ -248,6 +249,28 @@ class EdgeAgent:
                 next_beat = now + s.heartbeat_s
             self._stop.wait(0.02)
         self._shutdown()
+
+    def _uplink_network(self) -> None:
+        """Connect, run the network loop, and on loss reconnect after an exponential backoff with
+        full jitter (paho's own backoff has none, so a fleet would reconnect in lockstep)."""
+        s = self.settings
+        attempt = 0
+        while not self._network_stop.is_set():
+            try:
+                self.uplink.connect(s.uplink_host, s.uplink_port, keepalive=s.uplink_keepalive_s)
+                while not self._network_stop.is_set():
+                    if self.uplink.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                        break
+                    if self._uplink_up.is_set():
+                        attempt = 0
+            except OSError as exc:
+                log.warning("uplink connect failed: %s", type(exc).__name__)
+            self._uplink_up.clear()
+            if self._network_stop.is_set():
+                break
+            ceiling = min(s.reconnect_max_s, s.reconnect_min_s * 2**attempt)
+            attempt += 1
+            self._network_stop.wait(random.uniform(s.reconnect_min_s / 2, ceiling))
 
     def stop(self) -> None:
         self._stop.set()
@@ -269,7 +292,8 @@ class EdgeAgent:
                 topics.status(self.station), codec.encode(offline), qos=1, retain=True
             ).wait_for_publish(2)
         self.uplink.disconnect()
-        self.uplink.loop_stop()
+        self._network_stop.set()
+        self._network.join(5)
         log.info("stopped; %d messages left in the spool", self.spool.depth())
         self.spool.close()
         self.pseudonyms.close()

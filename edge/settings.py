@@ -33,6 +33,7 @@ class EdgeSettings(BaseSettings):
     uplink_ca_file: Path | None = None
     uplink_cert_file: Path | None = None
     uplink_key_file: Path | None = None
+    uplink_keepalive_s: int = Field(default=15, ge=1, le=600)
     uplink_max_inflight: int = Field(default=100, ge=1, le=1000)
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)

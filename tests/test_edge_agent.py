@@ -198,3 +198,45 @@ def test_edge_imports_no_heavy_libraries() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _retained_status(central: Mosquitto) -> dict:
+    """The retained station status, read by an independent client (mosquitto_sub)."""
+    out = subprocess.run(
+        [
+            "mosquitto_sub",
+            "-h",
+            central.host,
+            "-p",
+            str(central.port),
+            "-t",
+            "fw/v1/gj-01/status",
+            "-C",
+            "1",
+            "-W",
+            "5",
+        ],
+        capture_output=True,
+        timeout=10,
+    )
+    return json.loads(out.stdout)
+
+
+def test_status_online_then_offline_by_will_and_by_graceful_stop(rig: Callable[..., tuple]) -> None:
+    devices, central, agent, capture = rig(uplink_keepalive_s="1")
+    assert _retained_status(central)["state"] == "online"
+    agent.kill9()  # no DISCONNECT: the broker publishes the Last Will once 1.5 keepalives lapse
+    assert wait_until(lambda: _retained_status(central)["state"] == "offline", 10)
+    agent.start()
+    assert wait_until(lambda: _retained_status(central)["state"] == "online", 20)
+    client = device_client(devices)
+    for topic, doc in _readings(30):
+        publish_device(client, topic, doc)
+    # Readings the agent has taken (acknowledged) must all be out before it leaves; readings it has
+    # not yet taken stay in its persistent session on the station broker.
+    assert wait_until(lambda: any(h["accepted_total"] >= 30 for h in capture.heartbeats()), 10)
+    assert agent.stop() == 0
+    assert len({d["message_id"] for d in capture.data()}) == 30
+    status = _retained_status(central)
+    assert status["state"] == "offline" and status.get("at") is not None
+    client.disconnect()
