@@ -28,13 +28,14 @@ from edge import __version__
 from edge.intake import to_message
 from edge.pseudonyms import PseudonymStore
 from edge.settings import EdgeSettings
-from edge.spool import Spool, SpoolFull
+from edge.spool import Spool, Spooled, SpoolFull
 from telemetry import codec, topics
 from telemetry.errors import ContractError, Reason
 from telemetry.events import DeadLetter
 from telemetry.station import DeviceSeen, Heartbeat, StationStatus
 
 log = logging.getLogger("frailwatch.edge")
+MAX_BATCH_BYTES = 256 * 1024
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the station broker keeps our queue across agent restarts
 
 
@@ -61,7 +62,7 @@ class EdgeAgent:
         self._network = threading.Thread(target=self._uplink_network, name="uplink", daemon=True)
         self._uplink_up = threading.Event()
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self._pending: dict[int, int] = {}  # paho mid → spool seq, touched by the forwarder only
+        self._pending: dict[int, list[int]] = {}  # paho mid → spool seqs, touched by the forwarder only
         self._cursor = 0
         self._lock = threading.Lock()
         self.uplink = self._make_uplink()
@@ -197,18 +198,55 @@ class EdgeAgent:
                 mid = self._acks.get_nowait()
             except queue.Empty:
                 break
-            seq = self._pending.pop(mid, None)
-            if seq is not None:
-                self.spool.delete(seq)
+            seqs = self._pending.pop(mid, None)
+            if seqs is not None:
+                for seq in seqs:
+                    self.spool.delete(seq)
                 with self._lock:
-                    self.counters.forwarded += 1
+                    self.counters.forwarded += len(seqs)
         room = self.settings.uplink_max_inflight - len(self._pending)
         if room <= 0 or not self._uplink_up.is_set():
             return
-        for row in self.spool.after(self._cursor, room):
-            info = self.uplink.publish(row.topic, row.payload, qos=1)
-            self._pending[info.mid] = row.seq
-            self._cursor = row.seq
+        rows = self.spool.after(self._cursor, room * self.settings.batch_max)
+        for group in self._groups(rows)[:room]:
+            if len(group) == 1:
+                info = self.uplink.publish(group[0].topic, group[0].payload, qos=1)
+            else:
+                info = self.uplink.publish(topics.batch(self.station), self._batch_bytes(group), qos=1)
+            self._pending[info.mid] = [row.seq for row in group]
+            self._cursor = group[-1].seq
+
+    def _groups(self, rows: list[Spooled]) -> list[list[Spooled]]:
+        """Consecutive small readings go together as one MessageBatch (only a backlog offers more
+        than one row, so live traffic goes out unbatched); large ones (recordings) alone."""
+        limit, small = self.settings.batch_max, self.settings.batch_small_bytes
+        groups: list[list[Spooled]] = []
+        size = 0
+        for row in rows:
+            fits = len(row.payload) <= small
+            last = groups[-1] if groups else None
+            if (
+                fits
+                and last is not None
+                and len(last[-1].payload) <= small
+                and len(last) < limit
+                and size + len(row.payload) <= MAX_BATCH_BYTES
+            ):
+                last.append(row)
+                size += len(row.payload)
+            else:
+                groups.append([row])
+                size = len(row.payload)
+        return groups
+
+    def _batch_bytes(self, group: list[Spooled]) -> bytes:
+        # Spooled payloads are already contract-valid message JSON; splice rather than re-encode.
+        head = (
+            b'{"message_type":"batch","schema_version":1,"station_id":"'
+            + self.station.encode()
+            + b'","messages":['
+        )
+        return head + b",".join(row.payload for row in group) + b"]}"
 
     def heartbeat(self) -> Heartbeat:
         with self._lock:

@@ -35,6 +35,10 @@ class EdgeSettings(BaseSettings):
     uplink_key_file: Path | None = None
     uplink_keepalive_s: int = Field(default=15, ge=1, le=600)
     uplink_max_inflight: int = Field(default=100, ge=1, le=1000)
+    batch_max: int = Field(
+        default=50, ge=1, le=1000, description="readings per MessageBatch; 1 turns batching off"
+    )
+    batch_small_bytes: int = Field(default=2048, ge=0, description="readings up to this size may be batched")
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     pseudonym_key: SecretStr | None = None

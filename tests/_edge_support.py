@@ -121,7 +121,17 @@ class CentralCapture:
             return list(self.messages)
 
     def data(self) -> list[dict[str, Any]]:
-        return [json.loads(m.payload) for m in self.snapshot() if "/data/" in m.topic]
+        """Every data message in arrival order, batches unpacked."""
+        out: list[dict[str, Any]] = []
+        for m in self.snapshot():
+            if "/data/" in m.topic:
+                out.append(json.loads(m.payload))
+            elif m.topic.endswith("/batch"):
+                out += json.loads(m.payload)["messages"]
+        return out
+
+    def batches(self) -> list[Captured]:
+        return [m for m in self.snapshot() if m.topic.endswith("/batch")]
 
     def heartbeats(self) -> list[dict[str, Any]]:
         return [json.loads(m.payload) for m in self.snapshot() if m.topic.endswith("/heartbeat")]

@@ -14,6 +14,7 @@ import pytest
 
 from edge.simulate import Cohort
 from frailwatch.services import Mosquitto
+from telemetry import decode_batch
 from telemetry.pseudonym import pseudonymise
 from tests._edge_support import (
     EDGE_KEY,
@@ -77,6 +78,12 @@ def test_outage_with_agent_restart_loses_nothing_and_keeps_order(rig: Callable[.
     agent.start()
     central.start()
     assert wait_until(lambda: len({d["message_id"] for d in capture.data()}) >= 150, 40), agent.log()[-3000:]
+
+    # The backlog went out in contract-valid batches.
+    assert capture.batches()
+    for batch in capture.batches():
+        result = decode_batch(batch.payload)
+        assert result.errors == [] and result.station_id == "gj-01" and len(result.messages) > 1
 
     received = capture.data()
     ids = [d["message_id"] for d in received]
