@@ -313,10 +313,10 @@ class EdgeAgent:
     def stop(self) -> None:
         self._stop.set()
 
-    def _shutdown(self, drain_s: float = 10.0) -> None:
+    def _shutdown(self) -> None:
         self.devices.disconnect()
         self.devices.loop_stop()
-        deadline = time.monotonic() + drain_s
+        deadline = time.monotonic() + self.settings.drain_s
         while (
             self._uplink_up.is_set() and (self._pending or self.spool.depth()) and time.monotonic() < deadline
         ):

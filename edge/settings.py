@@ -45,6 +45,7 @@ class EdgeSettings(BaseSettings):
     pseudonym_key_file: Path | None = None
     spool_dir: Path = Path("/var/lib/frailwatch/edge")
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=4096)
+    drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to wait for PUBACKs")
     heartbeat_s: float = Field(default=30.0, gt=0)
     device_receive_maximum: int = Field(default=50, ge=1, le=65535)
 

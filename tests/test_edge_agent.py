@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -247,3 +248,54 @@ def test_status_online_then_offline_by_will_and_by_graceful_stop(rig: Callable[.
     status = _retained_status(central)
     assert status["state"] == "offline" and status.get("at") is not None
     client.disconnect()
+
+
+def test_copy_resent_after_a_lost_puback_has_the_same_id(
+    mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
+) -> None:
+    """The agent in-process with its PUBACK handling cut: the central broker got the reading but
+    the agent never learnt it, so the next agent on the same spool sends it again — same id."""
+    import threading
+
+    from edge.agent import EdgeAgent
+    from edge.settings import EdgeSettings
+
+    devices, central = mosquitto_factory(name="station"), mosquitto_factory(name="central")
+    capture = CentralCapture(central)
+    settings = EdgeSettings.model_validate(
+        {
+            "station_id": "gj-01",
+            "device_mqtt_port": devices.port,
+            "uplink_port": central.port,
+            "pseudonym_key": EDGE_KEY,
+            "spool_dir": tmp_path / "spool",
+            "heartbeat_s": 0.5,
+            "drain_s": 0.5,
+        }
+    )
+
+    def run_agent(lose_pubacks: bool) -> EdgeAgent:
+        agent = EdgeAgent(settings)
+        if lose_pubacks:
+            agent.uplink.on_publish = lambda *_: None
+        threading.Thread(target=agent.run, daemon=True).start()
+        return agent
+
+    first = run_agent(lose_pubacks=True)
+    client = device_client(devices)
+    topic, doc = _readings(1)[0]
+    publish_device(client, topic, doc)
+    assert wait_until(lambda: len(capture.data()) == 1, 10)
+    first.stop()
+    assert wait_until(lambda: first._network.ident is not None and not first._network.is_alive(), 10)
+
+    second = run_agent(lose_pubacks=False)
+    assert wait_until(lambda: len(capture.data()) == 2, 10)
+    assert wait_until(lambda: second.spool.depth() == 0, 10)
+    copies = capture.data()
+    assert copies[0] == copies[1], "the re-sent copy is the same message with the same id"
+    time.sleep(1.0)
+    assert len(capture.data()) == 2, "acknowledged now, so nothing further is re-sent"
+    second.stop()
+    client.disconnect()
+    capture.close()
