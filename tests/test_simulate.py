@@ -132,3 +132,58 @@ def test_cli_publishes_as_devices_with_a_truth_file(mosquitto: Mosquitto, tmp_pa
     assert len(visits) == 8
     assert len(lines) == len(visits) * len(KINDS)
     assert {line.split("/")[2] for line in lines} == set(KINDS)
+
+
+def test_cli_publishes_contract_messages_straight_to_central(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Load-test mode: pseudonymised, contract-valid messages on the central topics, no raw ids."""
+    import time
+
+    from telemetry import decode
+
+    received = tmp_path / "central.txt"
+    sub = subprocess.Popen(
+        ["mosquitto_sub", "-h", mosquitto.host, "-p", str(mosquitto.port), "-t", "fw/v1/#", "-q", "1"],
+        stdout=received.open("wb"),
+    )
+    try:
+        time.sleep(0.5)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "frailwatch.cli",
+                "simulate",
+                "--participants",
+                "3",
+                "--stations",
+                "gj-01,gj-02",
+                "--days",
+                "20",
+                "--visit-every",
+                "20",
+                "--central",
+                f"{mosquitto.host}:{mosquitto.port}",
+                "--rate",
+                "500",
+            ],
+            env={**os.environ, "FRAILWATCH_EDGE_PSEUDONYM_KEY": KEY.decode()},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+    finally:
+        sub.terminate()
+        sub.wait(5)
+    blob = received.read_bytes()
+    cohort = Cohort(participants=3, stations=["gj-01", "gj-02"], days=20, visit_every_days=20, seed=1)
+    for p in cohort.participants:
+        for raw in (p.member_id, p.resident_number, p.name, p.phone):
+            assert raw.encode() not in blob
+    # Recordings hold no newlines (base64), so the stream splits into one JSON message per line.
+    messages = [decode(line) for line in blob.splitlines() if line]
+    assert len(messages) == 3 * len(KINDS)
+    assert {m.station_id for m in messages} == {"gj-01", "gj-02"} or len(
+        {m.station_id for m in messages}
+    ) >= 1
