@@ -328,7 +328,10 @@ class EdgeStandIn:
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
         with self._lock:
             index = self._mid_to_index.pop(mid, None)
-            if index is not None and not reason.is_failure:
+            # 0x10 "No matching subscribers" is not a failure code, yet the broker dropped the
+            # message: after a restart Mosquitto has forgotten the gateways' shared subscription
+            # until they reconnect. Only a plain success counts as delivered; the rest is re-sent.
+            if index is not None and reason.value == 0:
                 self.acked.add(index)
 
     def send(

@@ -127,3 +127,50 @@ def test_broker_crash_with_periodic_autosave(mosquitto: Mosquitto) -> None:
         mosquitto.start()
 
     _stream_through(mosquitto, crash)
+
+
+def test_shared_subscription_is_forgotten_across_a_restart(mosquitto: Mosquitto) -> None:
+    """FINDING (Mosquitto 2.0.11): a persistent session's *shared* subscription is not restored
+    after a broker restart. Until the gateway reconnects, a QoS 1 publish is answered 0x10 "No
+    matching subscribers" and dropped, so an edge must treat 0x10 as not delivered (keep it
+    spooled). A plain subscription of the same session is kept and receives the message."""
+    received: dict[str, list[bytes]] = {"shared": [], "plain": []}
+
+    def session(name: str, topic_filter: str) -> mqtt.Client:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"drill-{name}", protocol=mqtt.MQTTv5)
+        c.on_message = lambda _c, _u, m: received[name].append(bytes(m.payload))
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        c.connect(mosquitto.host, mosquitto.port, clean_start=False, properties=properties)
+        c.loop_start()
+        assert wait_until(c.is_connected, 5)
+        c.subscribe(topic_filter, qos=1)
+        time.sleep(0.3)
+        return c
+
+    for name, topic_filter in [
+        ("shared", topics.shared("gateway", topics.ALL_DATA)),
+        ("plain", topics.ALL_DATA),
+    ]:
+        c = session(name, topic_filter)
+        c.disconnect()
+        c.loop_stop()
+    mosquitto.restart()
+    from tests._drill_support import client, publish_all
+
+    station = client(mosquitto.host, mosquitto.port)
+    (code,) = publish_all(station, [good_messages(1)[0][:2]])
+    station.disconnect()
+    assert code == 0x00, "the plain subscription survived, so the broker accepted it"
+    for name in received:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"drill-{name}", protocol=mqtt.MQTTv5)
+        c.on_message = lambda _c, _u, m, name=name: received[name].append(bytes(m.payload))
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        c.connect(mosquitto.host, mosquitto.port, clean_start=False, properties=properties)
+        c.loop_start()
+        time.sleep(1.0)
+        c.disconnect()
+        c.loop_stop()
+    assert len(received["plain"]) == 1
+    assert received["shared"] == [], "the shared subscription's session got nothing: it was forgotten"
