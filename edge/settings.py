@@ -58,7 +58,7 @@ class EdgeSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get(CONFIG_ENV)
+        toml_file = _config_file or os.environ.get(CONFIG_ENV)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
@@ -73,7 +73,14 @@ class EdgeSettings(BaseSettings):
         raise ValueError("no pseudonym key: set FRAILWATCH_EDGE_PSEUDONYM_KEY or ..._PSEUDONYM_KEY_FILE")
 
 
+_config_file: Path | None = None
+
+
 def load(config: Path | None = None) -> EdgeSettings:
-    if config is not None:
-        os.environ[CONFIG_ENV] = str(config)
-    return EdgeSettings()  # station_id and the rest come from env/TOML
+    """Settings from ``config`` (or FRAILWATCH_EDGE_CONFIG) and the environment."""
+    global _config_file
+    _config_file = config
+    try:
+        return EdgeSettings()  # station_id and the rest come from env/TOML
+    finally:
+        _config_file = None

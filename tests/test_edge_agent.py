@@ -173,6 +173,15 @@ def test_whois_resolves_a_pseudonym_only_at_the_station(rig: Callable[..., tuple
     publish_device(client, topic, doc)
     assert wait_until(lambda: len(capture.data()) >= 1, 10)
     pseudonym = capture.data()[0]["participant"]
+    device_id = topic.rsplit("/", 1)[1]
+    assert wait_until(
+        lambda: any(
+            d["device_id"] == device_id and d["messages"] == 1
+            for h in capture.heartbeats()
+            for d in h["devices"]
+        ),
+        5,
+    ), "the heartbeat lists the device and its message count"
     env = {**agent.env}
     result = subprocess.run(
         [sys.executable, "-m", "frailwatch.cli", "edge", "whois", pseudonym],
