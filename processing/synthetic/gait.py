@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FloatArray = npt.NDArray[np.float64]
 GRAVITY = 9.80665
+INITIATION_STEP_RATIO = 0.75
 
 
 class WalkTruth(BaseModel):
@@ -178,6 +179,7 @@ def _step_plan(truth: WalkTruth) -> tuple[FloatArray, npt.NDArray[np.bool_], npt
     turning = np.zeros(n, dtype=bool)
     turn_id = np.zeros(n, dtype=np.int64)
     if truth.turn_every_m is None:
+        _initiation(lengths)
         return lengths, turning, turn_id
     covered, i, turns = 0.0, 0, 0
     while i < n:
@@ -191,7 +193,15 @@ def _step_plan(truth: WalkTruth) -> tuple[FloatArray, npt.NDArray[np.bool_], npt
             continue
         covered += truth.step_length_m
         i += 1
+    _initiation(lengths)
     return lengths, turning, turn_id
+
+
+def _initiation(lengths: FloatArray) -> None:
+    """The first step out of standing and the last one into it are shorter (three quarters)."""
+    lengths[0] *= INITIATION_STEP_RATIO
+    if lengths.size > 1:
+        lengths[-1] *= INITIATION_STEP_RATIO
 
 
 def _excursion(step_length: FloatArray, height: float, gain: float) -> FloatArray:
@@ -221,14 +231,20 @@ def _body_signals(
     phase = (tw - contacts[k]) / period  # 0 at initial contact, 1 at the next
     omega = 2.0 * np.pi / period
     h = _excursion(lengths, truth.sensor_height_m, truth.pendulum_gain)
-    # Gait initiation and termination: half a bounce on the first and last step.
+    # Gait initiation and termination: the first and last steps are shorter (see _step_plan) and
+    # the forward oscillation builds up and dies down over them.
     envelope = np.ones(durations.size)
     envelope[0] = envelope[-1] = 0.5
-    amp = h[k] * envelope[k]
+    amp = h[k]
     # z = h/2 (1 - cos 2πφ): lowest at contact (double support), highest at mid-stance.
     vertical = 0.5 * amp * omega**2 * np.cos(2.0 * np.pi * phase)
     since_contact = tw - contacts[k]
-    impact = truth.heel_strike_mps2 * np.exp(-0.5 * ((since_contact - 0.03) / 0.012) ** 2)
+    # Impact transient: a sharp positive peak with a wider negative lobe of equal area, so it
+    # shakes the trunk without moving it (zero net velocity and displacement change).
+    lag = since_contact - 0.03
+    impact = truth.heel_strike_mps2 * (
+        np.exp(-0.5 * (lag / 0.012) ** 2) - (0.012 / 0.05) * np.exp(-0.5 * (lag / 0.05) ** 2)
+    )
     speed = lengths[k] / period
     forward = 0.1 * speed * omega * np.sin(2.0 * np.pi * phase) * envelope[k]
     # Start and stop: forward speed ramps up over the first step and down over the last.
