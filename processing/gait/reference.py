@@ -203,3 +203,13 @@ def gait_reference(
             features[k.F_STRIDE_REGULARITY] = np.average(ad2s, weights=weights)
             break
     return features, contacts, bout, lengths, turning
+
+
+def analyze_gait_reference(
+    acc: FloatArray, fs_hz: float, gyr: FloatArray | None = None, pendulum_m: float = 0.95
+) -> tuple[FloatArray, IntArray, IntArray, FloatArray, BoolArray]:
+    """The whole public analysis in NumPy (orientation as :func:`processing.imu.vertical_axis`)."""
+    mean = acc.mean(axis=0)
+    up = mean / np.linalg.norm(mean)
+    yaw = gyr @ up if gyr is not None else np.empty(0)
+    return gait_reference(acc @ up, yaw, fs_hz, pendulum_m, 1.25)
