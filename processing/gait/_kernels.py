@@ -32,12 +32,14 @@ N_FEATURES = 16
 
 # Detection constants (documented in docs/gait.md).
 MIN_STEP_S = 0.3  # 200 steps/min
+MAX_STEP_S = 1.5  # 40 steps/min: slower than this is not walking
 MAX_LAG_S = 3.0  # longest lag searched for the step period (a slow stride is ~2.5 s)
 COARSE_HZ = 20.0  # rate of the coarse signal used to find the step period
-PEAK_FLOOR_MPS2 = 0.1  # a step bounce smaller than this is sensor noise, not walking
+PEAK_FLOOR_MPS2 = 0.05  # a step bounce smaller than this is sensor noise, not walking
 RELATIVE_PEAK = 0.15  # a step peak must reach this share of the median step peak (turning steps are small)
 MIN_STEP_SPACING = 0.6  # contacts closer than this share of the step period are one step
 MAX_STEP_GAP = 1.6  # a gap longer than this many step periods ends a walking bout
+BOUNCE_HARMONICS = 3.0  # low-pass for step excursion, in multiples of the step frequency
 MIN_CONTACTS = 4  # fewer contacts than this in a row is not a walking bout
 TURN_RATE_DPS = 15.0  # El-Gohary et al. 2014: turning when yaw rate exceeds 15 deg/s ...
 TURN_ANGLE_DEG = 45.0  # ... and the turn sweeps at least 45 degrees
@@ -201,6 +203,8 @@ def step_period(vertical: np.ndarray, fs_hz: float) -> float:
         if half < 0:
             break
         best = half
+    if best / fs_c > MAX_STEP_S:
+        return 0.0
     return best / fs_c
 
 
@@ -276,6 +280,16 @@ def step_excursion(vertical: np.ndarray, start: int, stop: int, fs_hz: float) ->
         lowest = min(lowest, corrected)
         highest = max(highest, corrected)
     return highest - lowest
+
+
+@njit(cache=True, nogil=True)
+def _excursion_window(contact: int, next_contact: int, n: int) -> tuple[int, int]:
+    """The step's window shifted back by half a step: mid-stance to mid-stance. The heel-strike
+    transient then lies whole inside the window instead of straddling its edges, where
+    per-step drift removal would turn it into spurious excursion."""
+    half = (next_contact - contact) // 2
+    start = max(0, contact - half)
+    return start, min(n - 1, start + (next_contact - contact))
 
 
 @njit(cache=True, nogil=True)
@@ -380,6 +394,9 @@ def gait_kernel(
     else:
         features[F_N_TURNS] = np.nan
 
+    # The pendulum concerns the gross rise and fall of the trunk: keep the step frequency and its
+    # first harmonics, drop heel-strike transients whose double integral is not a step's rise.
+    bounce = filtfilt(signal, butter2_lowpass(min(BOUNCE_HARMONICS / period, 0.45 * fs_hz), fs_hz))
     lengths = np.full(n - 1, np.nan)
     n_steps = 0
     n_turning = 0
@@ -389,7 +406,7 @@ def gait_kernel(
     for k in range(n - 1):
         if bout[k] < 0 or bout[k] != bout[k + 1]:
             continue
-        h = step_excursion(signal, contacts[k], contacts[k + 1], fs_hz)
+        h = step_excursion(bounce, *_excursion_window(contacts[k], contacts[k + 1], signal.size), fs_hz)
         lengths[k] = pendulum_step_length(h, pendulum_m, gain)
         n_steps += 1
         n_turning += 1 if turning[k] else 0

@@ -66,7 +66,7 @@ def step_period(vertical: FloatArray, fs_hz: float) -> float:
     while True:
         near_half = eligible[(eligible >= 0.35 * best) & (eligible <= 0.65 * best) & (ac[eligible] >= 0.15)]
         if near_half.size == 0:
-            return best / fs_c
+            return best / fs_c if best / fs_c <= k.MAX_STEP_S else 0.0
         best = int(near_half[np.argmax(ac[near_half])])
 
 
@@ -163,7 +163,11 @@ def gait_reference(
         turning = mask[(contacts[:-1] + contacts[1:]) // 2]
     in_bout = (bout[:-1] >= 0) & (bout[:-1] == bout[1:])
     steps = np.flatnonzero(in_bout)
-    excursions = np.array([step_excursion(signal, contacts[i], contacts[i + 1], fs_hz) for i in steps])
+    half = (contacts[steps + 1] - contacts[steps]) // 2
+    starts = np.maximum(0, contacts[steps] - half)
+    stops = np.minimum(signal.size - 1, starts + contacts[steps + 1] - contacts[steps])
+    bounce = filtfilt(signal, butter2_lowpass(min(k.BOUNCE_HARMONICS / period, 0.45 * fs_hz), fs_hz))
+    excursions = np.array([step_excursion(bounce, a, b, fs_hz) for a, b in zip(starts, stops, strict=True)])
     lengths[steps] = [pendulum_step_length(h, pendulum_m, gain) for h in excursions]
     samples = (contacts[1:] - contacts[:-1])[steps]
     features[k.F_N_BOUTS] = bout.max() + 1
