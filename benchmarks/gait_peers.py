@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -138,12 +139,8 @@ def run_frailwatch(items: list[dict[str, Any]], repeat: int) -> list[dict[str, A
         start = time.perf_counter()
         result = analyze_gait(item["acc"], FS_HZ, gyr=item["gyr"], sensor_height_m=SENSOR_HEIGHT_M)
         first = time.perf_counter() - start
-        seconds = best_of(
-            lambda item=item: analyze_gait(
-                item["acc"], FS_HZ, gyr=item["gyr"], sensor_height_m=SENSOR_HEIGHT_M
-            ),
-            repeat=repeat,
-        )
+        call = partial(analyze_gait, item["acc"], FS_HZ, gyr=item["gyr"], sensor_height_m=SENSOR_HEIGHT_M)
+        seconds = best_of(call, repeat=repeat)
         rows.append(
             {
                 "name": item["name"],
