@@ -12,6 +12,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def main(example_dir: str, out: str) -> int:
         reference_para_level="wb",
         missing_reference_error_type="skip",
     )
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     index = []
     for i, trial in enumerate(dataset):
         data = trial.data_ss
