@@ -50,3 +50,11 @@ CASES = [
     _case("gait 60 s walk with turns (100 Hz)", 106, 10.0),
     _case("gait 10 min walk (100 Hz)", 1050, 20.0),
 ]
+
+
+def main(argv: list[str]) -> int:
+    """``python -m benchmarks kernel_cases_gait``: the kernels table for the gait cases only."""
+    from benchmarks.kernels import main as kernels_main
+
+    only = [arg for case in CASES for arg in ("--only", case.name)]
+    return kernels_main([*only, *argv])
