@@ -102,7 +102,10 @@ def _uplink_cut(station: Station, cut_s: float) -> None:
     station.devices_publish(2 * count // 3, count - 2 * count // 3, rate_per_s=200)
     time.sleep(cut_s)
     station.pipeline.broker.start()
-    assert wait_until(lambda: station.pipeline.points() >= count, 60), (station.pipeline.points(), station.agent.log()[-3000:])
+    assert wait_until(lambda: station.pipeline.points() >= count, 60), (
+        station.pipeline.points(),
+        station.agent.log()[-3000:],
+    )
     time.sleep(1.5)
     assert station.pipeline.points() == count, "0 lost, 0 duplicated"
     assert station.agent.alive and station.pipeline.gateway.alive
