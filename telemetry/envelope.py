@@ -63,9 +63,13 @@ def _no_identifier(text: str) -> str:
 
 
 MeasuredAt = Annotated[AwareDatetime, AfterValidator(_utc_in_bounds)]
-MessageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{7,63}$")]
-StationId = Annotated[str, Field(pattern=STATION_ID_PATTERN)]
-DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+# Ids travel to MQTT topics and InfluxDB tags, so an id built from a resident or phone number
+# would leak it as surely as a note would: the same identifier check applies.
+MessageId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{7,63}$"), AfterValidator(_no_identifier)
+]
+StationId = Annotated[str, Field(pattern=STATION_ID_PATTERN), AfterValidator(_no_identifier)]
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN), AfterValidator(_no_identifier)]
 Pseudonym = Annotated[str, Field(pattern=PSEUDONYM_PATTERN)]
 FreeText = Annotated[str, Field(max_length=280), AfterValidator(_no_identifier)]
 

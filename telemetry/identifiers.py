@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
-    # 주민등록번호: YYMMDD-GNNNNNN (G = 1..8), with or without the hyphen.
-    "resident registration number": re.compile(r"\b\d{6}\s*-?\s*[1-8]\d{6}\b"),
+    # 주민등록번호: YYMMDD-GNNNNNN (G = 1..8), with or without the hyphen. The date part must be a
+    # calendar date, so a 13-digit epoch-millisecond id (month 63...) is not mistaken for one.
+    "resident registration number": re.compile(
+        r"\b\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s*-?\s*[1-8]\d{6}\b"
+    ),
     # Korean mobile and landline numbers: 010-1234-5678, 02-123-4567, +82 10 ...
     "phone number": re.compile(r"(?:\+82[\s-]?|\b0)\d{1,2}[\s.-]?\d{3,4}[\s.-]?\d{4}\b"),
     "e-mail address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),

@@ -170,7 +170,8 @@ class Cohort:
         """Every device kind's reading for one visit, as the devices publish them."""
         truth = self.truth(p, visit, station, at)
         rng = np.random.default_rng([self.seed, int(p.member_id[1:]), visit])
-        visit_id = f"v-{station}-{at:%Y%m%d%H%M}-{int(rng.integers(1 << 30)):09d}"  # no member id in it
+        # No member id in it; hex, as a zero-padded decimal reads as a phone number (0x-xxx-xxxx).
+        visit_id = f"v-{station}-{at:%Y%m%d%H%M}-{int(rng.integers(1 << 30)):08x}"
         payloads: dict[str, dict[str, Any]] = {
             "profile": {"sex": p.sex, "birth_year": p.birth_year, "height_cm": p.height_cm},
             "vitals": {
