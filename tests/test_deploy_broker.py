@@ -171,3 +171,32 @@ def test_make_passwords_hashes_every_user(tmp_path: Path) -> None:
     assert sorted(line.split(":")[0] for line in lines) == sorted(USERS)
     assert not any(password in "\n".join(lines) for password in USERS.values()), "stored in clear"
     assert (tmp_path / "passwords").stat().st_mode & 0o077 == 0
+
+
+def test_a_message_at_the_contract_size_limit_passes_the_committed_broker(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The broker must not be stricter than the contract: a 24 MiB recording the edge accepted would
+    otherwise be refused at the central broker and retried for ever."""
+    from telemetry.codec import MAX_MESSAGE_BYTES
+
+    big = tmp_path / "recording.bin"
+    big.write_bytes(b"x" * MAX_MESSAGE_BYTES)
+    args = [require_binary("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(stack.broker.port), "-u", "gateway"]
+    args += ["-P", USERS["gateway"], "-t", "fw/v1/nam-01/data/gait/imu-1", "-q", "1", "-C", "1", "-W", "20"]
+    sub = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    send = [require_binary("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(stack.broker.port), "-q", "1"]
+    send += ["-u", "nam-01", "-P", USERS["nam-01"], "-t", "fw/v1/nam-01/data/gait/imu-1", "-f", str(big)]
+    assert subprocess.run(send, capture_output=True, timeout=30, check=False).returncode == 0
+    out, _ = sub.communicate(timeout=30)
+    assert len(out.rstrip(b"\n")) == MAX_MESSAGE_BYTES
+
+
+def test_the_committed_broker_saves_on_every_change() -> None:
+    """A kill -9 loses acknowledged messages unless every change is saved (tests/test_drill_broker.py)."""
+    conf = (Path(__file__).parent.parent / "deploy/mosquitto/mosquitto.conf").read_text()
+    lines = {
+        line.split()[0]: line.split()[1:] for line in conf.splitlines() if line and not line.startswith("#")
+    }
+    assert lines["autosave_on_changes"] == ["true"] and lines["autosave_interval"] == ["1"]
