@@ -1,0 +1,320 @@
+"""Batched, acknowledged writes: nothing is reported written until InfluxDB said so.
+
+Callers :meth:`BatchWriter.submit` chunks of line protocol, each with a ``token`` (whatever they
+need back, e.g. MQTT message ids). One background thread joins chunks into batches of up to
+``max_bytes`` or whatever arrived within ``max_delay_s`` of the oldest, and writes each batch:
+
+- success → ``on_written(tokens)`` (the caller acknowledges its messages only now);
+- :class:`InfluxUnavailable` → retried forever with exponential backoff and full jitter
+  (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015: sleep = uniform(0, min(cap,
+  base·2^attempt))), acknowledging nothing meanwhile, so an outage only delays;
+- :class:`WriteRejected` (4xx) → the batch is halved and each half written again until the culprit
+  chunks stand alone: good chunks go to ``on_written``, bad ones to ``on_rejected(token, error)``
+  with InfluxDB's message. Re-writing the good points is harmless: same series and timestamp
+  overwrite (and InfluxDB 1.x has already stored them on a "partial write").
+
+``submit`` blocks while more than ``max_pending_bytes`` wait (backpressure up to the MQTT client,
+which then stops reading). :meth:`close` flushes, then stops the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.influx.lineprotocol import count_lines
+from gateway.influx.transport import InfluxTransport, InfluxUnavailable, WriteRejected
+
+__all__ = ["BatchWriter", "Chunk", "WriterClosed", "WriterStats"]
+
+log = logging.getLogger(__name__)
+
+
+class WriterClosed(RuntimeError):
+    """submit() after close()."""
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Line protocol from one caller unit (e.g. one MQTT message) and the token to hand back."""
+
+    body: bytes
+    token: Any
+    points: int = 0
+    submitted_at: float = 0.0
+
+
+@dataclass
+class WriterStats:
+    """Counters of a :class:`BatchWriter` (thread-safe; read with :meth:`snapshot`).
+
+    ``latency_observer`` (e.g. a Prometheus histogram's ``observe``) gets each successful write's
+    duration in seconds.
+    """
+
+    points: int = 0
+    bytes: int = 0
+    batches: int = 0
+    chunks: int = 0
+    retries: int = 0
+    rejected: int = 0
+    rejected_points: int = 0
+    last_write_s: float = 0.0
+    total_write_s: float = 0.0
+    last_batch_points: int = 0
+    pending_bytes: int = 0
+    pending_chunks: int = 0
+    unavailable_since: float | None = None
+    latency_observer: Callable[[float], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def _written(self, points: int, n_bytes: int, chunks: int, seconds: float) -> None:
+        with self._lock:
+            self.points += points
+            self.bytes += n_bytes
+            self.batches += 1
+            self.chunks += chunks
+            self.last_write_s = seconds
+            self.total_write_s += seconds
+            self.last_batch_points = points
+            self.unavailable_since = None
+        if self.latency_observer is not None:
+            self.latency_observer(seconds)
+
+    def _retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+            if self.unavailable_since is None:
+                self.unavailable_since = time.monotonic()
+
+    def _rejected(self, points: int) -> None:
+        with self._lock:
+            self.rejected += 1
+            self.rejected_points += points
+
+    def snapshot(self) -> dict[str, float | int | None]:
+        with self._lock:
+            return {
+                "points": self.points,
+                "bytes": self.bytes,
+                "batches": self.batches,
+                "chunks": self.chunks,
+                "retries": self.retries,
+                "rejected": self.rejected,
+                "rejected_points": self.rejected_points,
+                "last_write_s": self.last_write_s,
+                "total_write_s": self.total_write_s,
+                "last_batch_points": self.last_batch_points,
+                "pending_bytes": self.pending_bytes,
+                "pending_chunks": self.pending_chunks,
+                "unavailable_s": (
+                    None if self.unavailable_since is None else time.monotonic() - self.unavailable_since
+                ),
+            }
+
+
+def _ignore_rejected(token: Any, error: WriteRejected) -> None:
+    log.error("InfluxDB rejected a chunk and no on_rejected handler is set: %s", error)
+
+
+class BatchWriter:
+    """See the module docstring. Thread-safe; callbacks run on the writer thread."""
+
+    def __init__(
+        self,
+        transport: InfluxTransport,
+        *,
+        max_bytes: int = 1_000_000,
+        max_delay_s: float = 0.05,
+        on_written: Callable[[list[Any]], None],
+        on_rejected: Callable[[Any, WriteRejected], None] = _ignore_rejected,
+        stats: WriterStats | None = None,
+        max_pending_bytes: int | None = None,
+        retry_base_s: float = 0.1,
+        retry_cap_s: float = 10.0,
+        name: str = "influx-writer",
+    ) -> None:
+        if max_bytes <= 0 or max_delay_s < 0 or retry_base_s <= 0 or retry_cap_s < retry_base_s:
+            raise ValueError("max_bytes > 0, max_delay_s ≥ 0 and 0 < retry_base_s ≤ retry_cap_s are required")
+        self.transport = transport
+        self.max_bytes = max_bytes
+        self.max_delay_s = max_delay_s
+        self.max_pending_bytes = max_pending_bytes if max_pending_bytes is not None else 16 * max_bytes
+        self.on_written = on_written
+        self.on_rejected = on_rejected
+        self.stats = stats if stats is not None else WriterStats()
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self._pending: deque[Chunk] = deque()
+        self._pending_bytes = 0
+        self._busy = False  # a batch taken from _pending is being written
+        self._flush_requested = 0
+        self._closing = False
+        self._abort = threading.Event()  # close() timed out: stop retrying, leave the rest unacknowledged
+        self._cond = threading.Condition()
+        self._rng = random.Random()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # --- caller side -----------------------------------------------------------------------------
+
+    def submit(self, body: bytes, token: Any) -> None:
+        """Queue ``body`` (line protocol) for writing; blocks while too much is pending.
+
+        An empty body is acknowledged at once (in order with the rest) without a write.
+        """
+        if body and not body.endswith(b"\n"):
+            body += b"\n"
+        chunk = Chunk(body, token, count_lines(body), time.monotonic())
+        with self._cond:
+            while (
+                not self._closing
+                and self._pending
+                and self._pending_bytes + len(body) > self.max_pending_bytes
+            ):
+                self._cond.wait()
+            if self._closing:
+                raise WriterClosed("the InfluxDB writer is closed")
+            self._pending.append(chunk)
+            self._pending_bytes += len(body)
+            self._update_pending_stats()
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Write everything submitted so far now; True when all of it is written (or rejected)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            self._flush_requested += 1
+            self._cond.notify_all()
+            try:
+                while self._pending or self._busy:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+                return True
+            finally:
+                self._flush_requested -= 1
+
+    def close(self, timeout_s: float | None = None) -> bool:
+        """Flush and stop. With a timeout, whatever is still unwritten then is abandoned unacknowledged
+        (its messages will be redelivered to some gateway). Returns True when all was written."""
+        done = self.flush(timeout_s)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if not done:
+            self._abort.set()
+        self._thread.join()
+        return done
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending_bytes
+
+    # --- writer thread ---------------------------------------------------------------------------
+
+    def _update_pending_stats(self) -> None:
+        self.stats.pending_bytes = self._pending_bytes
+        self.stats.pending_chunks = len(self._pending)
+
+    def _next_batch(self) -> list[Chunk] | None:
+        """Wait for a batch to be due; None when closing with nothing left."""
+        with self._cond:
+            while True:
+                if self._abort.is_set():
+                    return None
+                if self._pending:
+                    due = self._pending[0].submitted_at + self.max_delay_s
+                    now = time.monotonic()
+                    if (
+                        self._pending_bytes >= self.max_bytes
+                        or now >= due
+                        or self._flush_requested
+                        or self._closing
+                    ):
+                        break
+                    self._cond.wait(due - now)
+                elif self._closing:
+                    return None
+                else:
+                    self._cond.wait()
+            batch: list[Chunk] = []
+            size = 0
+            while self._pending and (not batch or size + len(self._pending[0].body) <= self.max_bytes):
+                chunk = self._pending.popleft()
+                batch.append(chunk)
+                size += len(chunk.body)
+            self._pending_bytes -= size
+            self._busy = True
+            self._update_pending_stats()
+            self._cond.notify_all()  # room for blocked submitters
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                self._write_batch(batch)
+            except Exception:  # a callback failed; the writer must keep going
+                log.exception("InfluxDB writer: callback failed")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _write_batch(self, batch: list[Chunk]) -> None:
+        written: list[Chunk] = []
+        self._write_isolating(batch, written)
+        if written:
+            self.on_written([c.token for c in written])
+
+    def _write_isolating(self, chunks: list[Chunk], written: list[Chunk]) -> None:
+        """Write ``chunks``; on a rejection, halve until each culprit is alone."""
+        body = b"".join(c.body for c in chunks)
+        if not body:
+            written.extend(chunks)
+            return
+        try:
+            if not self._write_with_retry(body, sum(c.points for c in chunks), len(chunks)):
+                return  # aborted by close(timeout): leave unacknowledged
+        except WriteRejected as exc:
+            if len(chunks) == 1:
+                self.stats._rejected(chunks[0].points)
+                log.warning("InfluxDB rejected a chunk (%d points): %s", chunks[0].points, exc.message)
+                self.on_rejected(chunks[0].token, exc)
+                return
+            half = len(chunks) // 2
+            self._write_isolating(chunks[:half], written)
+            self._write_isolating(chunks[half:], written)
+            return
+        written.extend(chunks)
+
+    def _write_with_retry(self, body: bytes, points: int, n_chunks: int) -> bool:
+        """Write until it succeeds (True) or close() gives up (False); WriteRejected propagates."""
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                self.transport.write(body)
+            except InfluxUnavailable as exc:
+                self.stats._retry()
+                delay = self._rng.uniform(0, min(self.retry_cap_s, self.retry_base_s * 2**attempt))
+                if attempt == 0 or attempt % 10 == 0:
+                    log.warning("InfluxDB unavailable (attempt %d, retrying): %s", attempt + 1, exc)
+                attempt += 1
+                if self._abort.wait(delay):
+                    return False
+                continue
+            self.stats._written(points, len(body), n_chunks, time.perf_counter() - started)
+            if attempt:
+                log.info("InfluxDB write succeeded after %d retries", attempt)
+            return True
