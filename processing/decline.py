@@ -179,7 +179,8 @@ _ROWS = (
         unit="s",
         citation="Wright AA et al. A comparison of 3 methodological approaches to defining major clinically "
         "important improvement of 4 performance measures in patients with hip osteoarthritis. J Orthop "
-        "Sports Phys Ther 2011;41(5):319–327: MCID 0.8–1.4 s; 0.8 small, 1.4 substantial. Hip-OA "
+        "Sports Phys Ther 2011;41(5):319–327: major clinically important improvement 0.8, 1.2 or 1.4 s by "
+        "method; 0.8 small, 1.4 substantial. Hip-OA "
         f"population: FrailWatch choice. {TREND_CHOICE}",
     ),
     MetricRule(
@@ -192,8 +193,9 @@ _ROWS = (
         kind="continuous",
         unit="fraction of baseline",
         citation="FrailWatch choice: no published meaningful change for the 95 % ellipse area in older "
-        "adults; the area is right-skewed with large day-to-day variability (Lin D et al. Reliability of "
-        "COP measures for postural steadiness in older adults. Gait Posture 2008;28(2):337–342), so "
+        "adults; the area is right-skewed and less reliable between days than mean velocity (Lin D, "
+        "Seol H, Nussbaum MA, Madigan ML. Reliability of COP-based postural sway measures and age-related "
+        "differences. Gait Posture 2008;28(2):337–342), so "
         "+50 % of the baseline is small, doubling substantial; no trend rule.",
     ),
     MetricRule(

@@ -83,9 +83,10 @@ def score_awgs(
     low_mass = None if sex is None or asmi_kg_m2 is None else asmi_kg_m2 < LOW_ASMI_KG_M2[sex]
     low_performance = _any(slow_gait, slow_chair, low_sppb)
 
-    missing = _missing(sex, grip_max_kg, gait_speed_mps, slow_chair, sppb_total, asmi_kg_m2)
+    inputs = (sex, grip_max_kg, gait_speed_mps, slow_chair, sppb_total, asmi_kg_m2)
     if low_grip is None and slow_chair is None:
-        return None, missing
+        named = (("sex", sex), ("grip_max_kg", grip_max_kg), ("chair_stand_5x_s", chair_stand_5x_s))
+        return None, tuple(name for name, value in named if value is None)
 
     severe = _all(low_mass, low_grip, low_performance)
     sarcopenia = _all(low_mass, _any(low_grip, low_performance))
@@ -100,25 +101,24 @@ def score_awgs(
         low_physical_performance=low_performance,
         low_muscle_mass=low_mass,
         complete=complete,
-        missing=() if complete else missing,
+        missing=() if complete else _missing(inputs, (low_grip, low_performance, low_mass)),
     )
     return result, result.missing
 
 
 def _missing(
-    sex: Sex | None,
-    grip: float | None,
-    gait: float | None,
-    slow_chair: bool | None,
-    sppb: int | None,
-    asmi: float | None,
+    inputs: tuple[Sex | None, float | None, float | None, bool | None, int | None, float | None],
+    known: tuple[bool | None, bool | None, bool | None],
 ) -> tuple[str, ...]:
+    """The absent inputs of the criteria still unknown (strength, performance, mass)."""
+    sex, grip, gait, slow_chair, sppb, asmi = inputs
+    strength, performance, mass = (flag is None for flag in known)
     named = (
-        ("sex", sex),
-        ("grip_max_kg", grip),
-        ("gait_speed_mps", gait),
-        ("chair_stand_5x_s", slow_chair),
-        ("sppb", sppb),
-        ("asmi_kg_m2", asmi),
+        ("sex", sex, strength or mass),
+        ("grip_max_kg", grip, strength),
+        ("gait_speed_mps", gait, performance),
+        ("chair_stand_5x_s", slow_chair, performance or strength),
+        ("sppb", sppb, performance),
+        ("asmi_kg_m2", asmi, mass),
     )
-    return tuple(name for name, value in named if value is None)
+    return tuple(name for name, value, needed in named if value is None and needed)
