@@ -34,6 +34,9 @@ from processing.scoring._common import FRAILTY_CATEGORIES, FrailtyCategory, Scor
 Sex = Literal["male", "female"]
 
 FIFTEEN_FEET_M = 4.572
+# Derived values are rounded to 1e-6 so floating-point noise (4.572 · 7 / 4.572 = 6.999…) cannot
+# move a value across a published cut-off; no measurement is that precise.
+_DIGITS = 6
 WEIGHT_LOSS_KG = 4.5  # strictly more
 WEIGHT_LOSS_PCT = 5.0  # at least
 EXHAUSTION_DAYS = 3  # at least, days per week
@@ -67,9 +70,9 @@ def walk_15ft_s(
 ) -> tuple[float, Literal["sppb_walk", "gait_speed"]] | None:
     """15 ft time at the measured mean speed; see the module docstring."""
     if walk_distance_m is not None and walk_time_s is not None and walk_distance_m > 0:
-        return FIFTEEN_FEET_M * walk_time_s / walk_distance_m, "sppb_walk"
+        return round(FIFTEEN_FEET_M * walk_time_s / walk_distance_m, _DIGITS), "sppb_walk"
     if gait_speed_mps is not None and gait_speed_mps > 0:
-        return FIFTEEN_FEET_M / gait_speed_mps, "gait_speed"
+        return round(FIFTEEN_FEET_M / gait_speed_mps, _DIGITS), "gait_speed"
     return None
 
 
@@ -80,7 +83,7 @@ def body_mass_index(
         return bmi_kg_m2
     if weight_kg is None or height_cm is None or height_cm <= 0:
         return None
-    return weight_kg / (height_cm / 100.0) ** 2
+    return round(weight_kg / (height_cm / 100.0) ** 2, _DIGITS)
 
 
 def weak_grip_kg(sex: Sex, bmi: float) -> float:
@@ -164,9 +167,9 @@ def _weight_loss(kg: float | None, pct: float | None, weight_kg: float | None) -
     """> 4.5 kg or ≥ 5 % of last year's weight. Either criterion met is enough; to say no, both
     must be known (one is derived from the other with today's weight when only one was asked)."""
     if kg is None and pct is not None and weight_kg is not None and pct < 100.0:
-        kg = weight_kg * pct / (100.0 - pct)  # lost pct of last year's weight = weight + kg
+        kg = round(weight_kg * pct / (100.0 - pct), _DIGITS)  # pct of last year's weight (weight + kg)
     if pct is None and kg is not None and weight_kg is not None and weight_kg + kg > 0:
-        pct = 100.0 * kg / (weight_kg + kg)
+        pct = round(100.0 * kg / (weight_kg + kg), _DIGITS)
     by_kg = None if kg is None else kg > WEIGHT_LOSS_KG
     by_pct = None if pct is None else pct >= WEIGHT_LOSS_PCT
     if by_kg or by_pct:

@@ -46,7 +46,8 @@ def weight_loss_pct(
     if weight_loss_kg_year is None or weight_kg is None:
         return None
     before = weight_kg + weight_loss_kg_year
-    return 100.0 * weight_loss_kg_year / before if before > 0 else None
+    # Rounded to 1e-6 so floating-point noise cannot cross the 5 % cut-off (5/100 → 5.000000001).
+    return round(100.0 * weight_loss_kg_year / before, 6) if before > 0 else None
 
 
 def score_kfrail(
