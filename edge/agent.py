@@ -3,8 +3,12 @@
 Two paho-mqtt 2.x clients. The device client uses manual acknowledgement: a device message is
 acknowledged only after its contract message is committed to the spool (DESIGN invariant 1).
 The uplink client publishes spooled rows in order with QoS 1 and a bounded number in flight; a
-row is deleted from the spool only when its PUBACK arrives. After a restart every row still in
-the spool is sent again with the same message id (the gateway's idempotent writes absorb it).
+row is deleted from the spool only when its PUBACK says 0x00 Success. Any other PUBACK reason
+(0x10 "No matching subscribers": the broker dropped it, e.g. after a restart before the gateways
+resubscribed their shared subscription; 0x87 "Not authorized": a wrong ACL) keeps the row and
+pauses the forwarder; the oldest spooled row is then re-sent alone, with backoff and the same
+message id, until the broker takes it. After a restart every row still in the spool is sent
+again with the same message id (the gateway's idempotent writes absorb it).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from edge import __version__
 from edge.intake import to_message
@@ -45,7 +50,35 @@ class Counters:
     forwarded: int = 0
     refused_spool_full: int = 0
     dead_letters: int = 0
+    refused: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)  # by PUBACK reason name
     devices: dict[str, DeviceSeen] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """One PUBACK as the uplink's network thread saw it."""
+
+    mid: int
+    code: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """An uplink publish of spool rows waiting for its PUBACK."""
+
+    seqs: list[int]
+    topic: str
+    probe: bool  # the lone re-send while the broker refuses
+
+
+NOT_AUTHORIZED = 0x87
+
+
+def reason_key(name: str) -> str:
+    """'No matching subscribers' → 'no_matching_subscribers' (heartbeat/metrics key)."""
+    return "_".join(name.lower().replace("-", " ").split())[:64]
 
 
 class EdgeAgent:
@@ -61,9 +94,13 @@ class EdgeAgent:
         self._network_stop = threading.Event()
         self._network = threading.Thread(target=self._uplink_network, name="uplink", daemon=True)
         self._uplink_up = threading.Event()
-        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self._pending: dict[int, list[int]] = {}  # paho mid → spool seqs, touched by the forwarder only
+        self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
+        self._pending: dict[int, InFlight] = {}  # paho mid → spool rows, touched by the forwarder only
         self._cursor = 0
+        # While the central broker refuses (non-0x00 PUBACK): when to re-send, and how often it has.
+        self._retry_at: float | None = None
+        self._retry_attempt = 0
+        self.device_ready = threading.Event()  # subscribed at the station broker
         self._lock = threading.Lock()
         self.uplink = self._make_uplink()
         self.devices = self._make_device_client()
@@ -89,8 +126,12 @@ class EdgeAgent:
         client.max_inflight_messages_set(s.uplink_max_inflight)
         client.on_connect = self._on_uplink_connect
         client.on_disconnect = self._on_uplink_disconnect
-        client.on_publish = lambda _c, _u, mid, _rc, _p: self._acks.put(mid)
+        client.on_publish = self._on_uplink_publish
         return client
+
+    def _on_uplink_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
+        # Runs on the network thread; the forwarder thread owns the spool and _pending.
+        self._acks.put(Ack(mid, int(reason.value), reason.getName()))
 
     def _make_device_client(self) -> mqtt.Client:
         client = mqtt.Client(
@@ -98,6 +139,8 @@ class EdgeAgent:
         )
         client.manual_ack_set(True)
         client.on_connect = self._on_device_connect
+        client.on_subscribe = self._on_device_subscribe
+        client.on_disconnect = lambda *_: self.device_ready.clear()
         client.on_message = self._on_device_message
         return client
 
@@ -122,6 +165,15 @@ class EdgeAgent:
             return
         client.subscribe(topics.ALL_DEVICES, qos=1)
         log.info("device broker connected")
+
+    def _on_device_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("device broker refused the subscription to %s: %s", topics.ALL_DEVICES, reasons)
+            return
+        # Until this SUBACK a fresh station broker has no session for us and keeps nothing a device
+        # publishes; from here on it queues QoS 1 readings for us even while we are away.
+        self.device_ready.set()
+        log.info("device broker subscribed to %s", topics.ALL_DEVICES)
 
     # --- intake --------------------------------------------------------------------------
     def _on_device_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -193,28 +245,119 @@ class EdgeAgent:
 
     # --- uplink --------------------------------------------------------------------------
     def _forward_once(self) -> None:
-        while True:
-            try:
-                mid = self._acks.get_nowait()
-            except queue.Empty:
-                break
-            seqs = self._pending.pop(mid, None)
-            if seqs is not None:
-                for seq in seqs:
-                    self.spool.delete(seq)
-                with self._lock:
-                    self.counters.forwarded += len(seqs)
+        self._take_acks()
+        if not self._uplink_up.is_set():
+            return
+        if self._retry_at is not None:
+            self._probe()
+            return
         room = self.settings.uplink_max_inflight - len(self._pending)
-        if room <= 0 or not self._uplink_up.is_set():
+        if room <= 0:
             return
         rows = self.spool.after(self._cursor, room * self.settings.batch_max)
         for group in self._groups(rows)[:room]:
-            if len(group) == 1:
-                info = self.uplink.publish(group[0].topic, group[0].payload, qos=1)
+            self._send(group, probe=False)
+
+    def _send(self, group: list[Spooled], probe: bool) -> None:
+        if len(group) == 1:
+            topic, payload = group[0].topic, group[0].payload
+        else:
+            topic, payload = topics.batch(self.station), self._batch_bytes(group)
+        info = self.uplink.publish(topic, payload, qos=1)
+        self._pending[info.mid] = InFlight([row.seq for row in group], topic, probe)
+        self._cursor = group[-1].seq
+
+    def _take_acks(self) -> None:
+        """Delete what the broker took (0x00); keep and schedule a re-send of what it refused."""
+        while True:
+            try:
+                ack = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            sent = self._pending.pop(ack.mid, None)
+            if ack.code != 0:
+                self._refused(ack, sent)
+            elif sent is not None:
+                for seq in sent.seqs:
+                    self.spool.delete(seq)
+                with self._lock:
+                    self.counters.forwarded += len(sent.seqs)
+                if sent.probe:
+                    log.info("uplink: the central broker accepts messages again; resuming")
+                    self._retry_at, self._retry_attempt = None, 0
+
+    def _refused(self, ack: Ack, sent: InFlight | None) -> None:
+        if sent is None:
+            # Status or dead letter (not spooled; a dead letter stays in the local table). 0x10 is
+            # normal here: a retained status is kept by the broker even when nobody listens.
+            if ack.code >= 0x80:
+                self._count_refusal(ack)
+                log.error("uplink REFUSED 0x%02X %s for a station status/dead letter", ack.code, ack.name)
             else:
-                info = self.uplink.publish(topics.batch(self.station), self._batch_bytes(group), qos=1)
-            self._pending[info.mid] = [row.seq for row in group]
-            self._cursor = group[-1].seq
+                log.debug("uplink: 0x%02X %s for a station status/dead letter", ack.code, ack.name)
+            return
+        self._count_refusal(ack)
+        if self._retry_at is not None and not sent.probe:
+            return  # another in-flight message of the same refusal streak; its row stays spooled
+        s = self.settings
+        if ack.code >= 0x80:
+            # An error (0x87 Not authorized: this station's ACL; 0x97 quota, ...): not fixed by
+            # hammering, so retry at the slow pace — but keep the message, never drop it.
+            delay = random.uniform(s.refused_retry_max_s / 2, s.refused_retry_max_s)
+        else:
+            ceiling = min(s.refused_retry_max_s, s.refused_retry_min_s * 2**self._retry_attempt)
+            delay = random.uniform(ceiling / 2, ceiling)
+        self._retry_attempt += 1
+        self._retry_at = time.monotonic() + delay
+        what = f"{len(sent.seqs)} message(s) on {sent.topic}"
+        if ack.code == NOT_AUTHORIZED:
+            log.error(
+                "uplink REFUSED 0x87 Not authorized: the central broker's ACL does not let station %s"
+                " publish %s; check the station's credentials and ACL. Kept in the spool"
+                " (depth %d), retrying in %.0f s",
+                self.station,
+                what,
+                self.spool.depth(),
+                delay,
+            )
+        elif ack.code >= 0x80:
+            log.error(
+                "uplink REFUSED 0x%02X %s for %s; kept in the spool (depth %d), retrying in %.0f s",
+                ack.code,
+                ack.name,
+                what,
+                self.spool.depth(),
+                delay,
+            )
+        else:
+            log.warning(
+                "uplink: central broker answered 0x%02X %s for %s (not delivered: no gateway"
+                " subscribed?); kept in the spool (depth %d), re-sending in %.1f s",
+                ack.code,
+                ack.name,
+                what,
+                self.spool.depth(),
+                delay,
+            )
+
+    def _count_refusal(self, ack: Ack) -> None:
+        with self._lock:
+            self.counters.refused += 1
+            key = reason_key(ack.name)
+            self.counters.refusals[key] = self.counters.refusals.get(key, 0) + 1
+
+    def _probe(self) -> None:
+        """While refused: once every in-flight outcome is known and the backoff has passed, re-send
+        the oldest spooled group alone; its 0x00 resumes normal forwarding after it."""
+        assert self._retry_at is not None
+        if self._pending or time.monotonic() < self._retry_at:
+            return
+        groups = self._groups(self.spool.after(0, self.settings.batch_max))
+        if not groups:
+            self._retry_at, self._retry_attempt = None, 0
+            return
+        self._retry_at = float("inf")  # until the probe's PUBACK says otherwise
+        self._send(groups[0], probe=True)
 
     def _groups(self, rows: list[Spooled]) -> list[list[Spooled]]:
         """Consecutive small readings go together as one MessageBatch (only a backlog offers more
@@ -264,6 +407,8 @@ class EdgeAgent:
                 refused_spool_full_total=c.refused_spool_full,
                 dead_letters_total=c.dead_letters,
                 uplink_connected=self._uplink_up.is_set(),
+                uplink_refused_total=c.refused,
+                uplink_refusals=dict(list(c.refusals.items())[:32]),
                 devices=list(c.devices.values())[:256],
             )
 
@@ -301,6 +446,17 @@ class EdgeAgent:
                         break
                     if self._uplink_up.is_set():
                         attempt = 0
+            except ssl.SSLError as exc:
+                # Most often the central broker's certificate is not signed by our CA (or not for
+                # this host name): say so plainly, it will not fix itself by retrying.
+                log.error(
+                    "uplink TLS handshake with %s:%d failed: %s; check uplink_ca_file (%s) and the"
+                    " broker's certificate",
+                    s.uplink_host,
+                    s.uplink_port,
+                    getattr(exc, "verify_message", None) or exc.reason or type(exc).__name__,
+                    s.uplink_ca_file,
+                )
             except OSError as exc:
                 log.warning("uplink connect failed: %s", type(exc).__name__)
             self._uplink_up.clear()
@@ -314,8 +470,11 @@ class EdgeAgent:
         self._stop.set()
 
     def _shutdown(self) -> None:
-        self.devices.disconnect()
+        # Stop the device loop first: it returns only once the PUBACKs of readings already spooled
+        # are written. Disconnecting first could queue DISCONNECT ahead of an ack still being made
+        # in on_message, so the station broker would hand that reading to the next run again.
         self.devices.loop_stop()
+        self.devices.disconnect()
         deadline = time.monotonic() + self.settings.drain_s
         while (
             self._uplink_up.is_set() and (self._pending or self.spool.depth()) and time.monotonic() < deadline

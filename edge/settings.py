@@ -41,6 +41,14 @@ class EdgeSettings(BaseSettings):
     batch_small_bytes: int = Field(default=2048, ge=0, description="readings up to this size may be batched")
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    refused_retry_min_s: float = Field(
+        default=1.0, gt=0, description="first re-send after the central broker refused a message"
+    )
+    refused_retry_max_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="re-send ceiling; errors such as 0x87 Not authorized are retried at this slow pace",
+    )
     pseudonym_key: SecretStr | None = None
     pseudonym_key_file: Path | None = None
     spool_dir: Path = Path("/var/lib/frailwatch/edge")

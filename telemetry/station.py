@@ -45,6 +45,13 @@ class Heartbeat(WireModel):
     refused_spool_full_total: Annotated[int, Field(ge=0)] = 0
     dead_letters_total: Annotated[int, Field(ge=0)] = 0
     uplink_connected: bool = True
+    uplink_refused_total: Annotated[
+        int, Field(ge=0, description="uplink publishes the central broker answered with a non-success PUBACK")
+    ] = 0
+    uplink_refusals: Annotated[
+        dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=0)]],
+        Field(max_length=32, description="those refusals by reason, e.g. no_matching_subscribers"),
+    ] = Field(default_factory=dict)
     devices: Annotated[list[DeviceSeen], Field(max_length=256)] = Field(default_factory=list)
 
 

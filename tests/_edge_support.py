@@ -1,7 +1,8 @@
 """Helpers to run the edge agent (as `frailwatch edge run` subprocess) and capture central traffic.
 
 Gateway, drill and demo tests may use these: ``EdgeProcess``, ``edge_settings_env``,
-``CentralCapture`` (a persistent-session wildcard subscriber that survives broker restarts) and
+``CentralCapture`` (a persistent-session wildcard subscriber that survives broker restarts),
+``GatewayStandIn`` (a persistent session with the gateway's *shared* subscription) and
 ``publish_device`` (QoS 1, waits for PUBACK).
 """
 
@@ -83,6 +84,14 @@ class EdgeProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_device_ready(self, timeout_s: float = 20.0, starts: int = 1) -> bool:
+        """Wait for the agent's SUBACK at the station broker (logged once per start). Before it, a
+        fresh station broker has no session for the agent and keeps nothing a device publishes."""
+        return wait_until(lambda: self.log().count(DEVICE_READY) >= starts, timeout_s)
+
+
+DEVICE_READY = "device broker subscribed to"
+
 
 @dataclass
 class Captured:
@@ -95,7 +104,13 @@ class CentralCapture:
     """Wildcard subscriber on the central broker with a persistent session (it keeps receiving
     across a graceful broker stop/start, so nothing published meanwhile is missed)."""
 
-    def __init__(self, broker: Mosquitto, topic_filter: str = "#") -> None:
+    def __init__(
+        self,
+        broker: Mosquitto,
+        topic_filter: str = "#",
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.messages: list[Captured] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
@@ -103,6 +118,8 @@ class CentralCapture:
             CallbackAPIVersion.VERSION2, client_id=f"capture-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
         )
         self.client.reconnect_delay_set(1, 1)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(topic_filter, qos=1)
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
@@ -139,6 +156,56 @@ class CentralCapture:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class GatewayStandIn:
+    """What the gateway does at the central broker: a persistent session (clean_start=False) with
+    the *shared* subscription ``$share/gateway/...`` to data and batches, made again on every
+    connect. Records every data message id it receives (batches unpacked)."""
+
+    def __init__(self, broker: Mosquitto, client_id: str = "gateway-standin") -> None:
+        self.broker = broker
+        self.ids: list[str] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.on_message = self._on_message
+
+    def _on_connect(self, c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if not reason.is_failure:
+            from telemetry import topics
+
+            c.subscribe(
+                [
+                    (topics.shared("gateway", topics.ALL_DATA), 1),
+                    (topics.shared("gateway", topics.ALL_BATCHES), 1),
+                ]
+            )
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        document = json.loads(msg.payload)
+        found = [m["message_id"] for m in document["messages"]] if "messages" in document else []
+        with self._lock:
+            self.ids += found or [document["message_id"]]
+
+    def connect(self) -> GatewayStandIn:
+        self._subscribed.clear()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        self.client.connect(self.broker.host, self.broker.port, clean_start=False, properties=props)
+        self.client.loop_start()
+        assert self._subscribed.wait(10), "no SUBACK for the shared subscription"
+        return self
+
+    def disconnect(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def received(self) -> list[str]:
+        with self._lock:
+            return list(self.ids)
 
 
 def device_client(broker: Mosquitto) -> mqtt.Client:
