@@ -1,0 +1,34 @@
+"""``frailwatch analyze sts --input FILE.csv``: chair-stand test (repeated sit-to-stand) from a
+lower-back IMU recording.
+
+CSV with a header, as for gait: ``acc_x,acc_y,acc_z`` (m/s² including gravity, any
+orientation), optionally ``gyr_x,gyr_y,gyr_z`` (deg/s, sharper movement onsets) and ``time_s``
+(then ``--fs`` may be omitted). Bad input (missing columns, non-numbers, NaN, too short, no
+stand-up): exit code 2 and one line on stderr. Numba is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from processing.imu_cli import report
+
+
+def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = analyses.add_parser(
+        "sts",
+        help="chair-stand test (sit-to-stand) from a lower-back IMU recording (CSV)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--input", required=True, type=Path, metavar="FILE.csv")
+    parser.add_argument("--fs", type=float, metavar="HZ", help="sampling rate (else from time_s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from processing.sts import analyze_sts
+
+    return report(args, lambda acc, gyr, fs: analyze_sts(acc, gyr, fs))
