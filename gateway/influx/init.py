@@ -143,7 +143,12 @@ def init_database(
     """Create (or bring up to date) the database, ``forever`` (default, INF) and ``raw`` RPs."""
     db = database or transport.database
     report = InitReport(db)
+    # all local checks before the first statement, so bad input changes nothing
+    _ident(db)
     parse_duration(raw_retention)
+    parse_duration(downsample_every)
+    for measurement in downsample:
+        _ident(measurement)
     try:
         names = {str(r.get("name")) for r in transport.execute("SHOW DATABASES")}
         if db in names:

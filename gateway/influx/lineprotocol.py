@@ -15,9 +15,10 @@ Rules (InfluxDB line protocol reference, 1.x and 2.x, "Special characters"):
   to the same double); booleans are ``true``/``false``; the timestamp is integer nanoseconds.
 
 Refused with :class:`LineProtocolError` rather than guessed at: newlines anywhere (line protocol has
-no escape for them), backslashes in names and tag values (InfluxDB 1.x cannot escape a backslash
-there, so ``a\\`` followed by a separator would be misparsed), empty names, the reserved key
-``time``, ±infinity, integers outside int64, and columns whose length differs from the timestamps.
+no escape for them); other control characters and backslashes in names and tag values (InfluxDB
+1.x cannot escape a backslash there, so ``a\\`` followed by a separator would be misparsed; a NUL
+makes a measurement unreachable from InfluxQL); empty names; the reserved key ``time``;
+±infinity; integers outside int64; columns whose length differs from the timestamps.
 Absent values are simply left out: NaN in a float column, ``None`` in a list, an empty tag value.
 A line left with no field at all is dropped (InfluxDB rejects it).
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from itertools import compress
 from typing import Any
@@ -36,6 +38,9 @@ __all__ = ["LineProtocolError", "count_lines", "encode", "encode_point"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# Names and tag values: no control characters. Newlines end a line; others (NUL, tab, ...) are
+# accepted by InfluxDB 1.x but make the name impossible or awkward to use from InfluxQL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class LineProtocolError(ValueError):
@@ -50,8 +55,8 @@ def _check_name(what: str, value: object) -> str:
         raise LineProtocolError(f"{what} must be a string, got {type(value).__name__}")
     if not value:
         raise LineProtocolError(f"{what} is empty")
-    if "\n" in value or "\r" in value:
-        raise LineProtocolError(f"{what} {value[:40]!r} contains a newline")
+    if _CONTROL.search(value):
+        raise LineProtocolError(f"{what} {value[:40]!r} contains a newline or another control character")
     if "\\" in value:
         raise LineProtocolError(f"{what} {value[:40]!r} contains a backslash")
     return value

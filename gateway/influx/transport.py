@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
     "InfluxError",
@@ -104,6 +104,12 @@ class InfluxSettings(BaseModel):
     token: SecretStr | None = Field(default=None, description="2.x/3.x token (v1 API: Authorization: Token)")
     timeout_s: float = Field(default=10.0, gt=0)
     gzip: bool = True
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_from_text(cls, value: Any) -> Any:
+        # environment and TOML strings: "2" means 2 (Literal[1, 2] alone accepts only the int)
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @classmethod
     def from_env(

@@ -98,7 +98,7 @@ class WriterStats:
             self.rejected += 1
             self.rejected_points += points
 
-    def snapshot(self) -> dict[str, float | int | None]:
+    def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "points": self.points,

@@ -1,0 +1,145 @@
+"""`frailwatch influx init` on the real InfluxDB: database, `forever` (INF, default) and `raw` retention
+policies, idempotent; downsampling continuous query; CLI options, environment and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from frailwatch.services import InfluxDB, free_port
+from gateway.influx import cli
+from gateway.influx.init import DEFAULT_RP, RAW_RP, init_database, parse_duration
+from gateway.influx.transport import V1Transport, WriteRejected
+
+
+def _policies(server: InfluxDB, db: str) -> dict[str, dict[str, object]]:
+    return {str(r["name"]): r for r in server.rows(f'SHOW RETENTION POLICIES ON "{db}"', db)}
+
+
+def _run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="frailwatch")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+@pytest.fixture
+def fresh_db(influxdb_server: InfluxDB) -> Iterator[str]:
+    name = f"init_{uuid.uuid4().hex[:10]}"
+    yield name
+    influxdb_server.query(f'DROP DATABASE "{name}"', method="POST")
+
+
+def test_init_creates_database_and_policies_idempotently(influxdb_server: InfluxDB, fresh_db: str) -> None:
+    transport = V1Transport(influxdb_server.url, fresh_db)
+    first = init_database(transport)
+    assert first.changed
+    policies = _policies(influxdb_server, fresh_db)
+    assert policies[DEFAULT_RP]["default"] is True and policies[DEFAULT_RP]["duration"] == "0s"
+    assert policies[RAW_RP]["default"] is False and policies[RAW_RP]["duration"] == "720h0m0s"
+
+    second = init_database(transport)
+    assert not second.changed and all(a.startswith("kept") for a in second.actions)
+    assert _policies(influxdb_server, fresh_db) == policies
+
+    # a point written without an RP lands in `forever`; one written with rp=raw in `raw`
+    V1Transport(influxdb_server.url, fresh_db).write(b"gait_features gait_speed_mps=1.1 1\n")
+    raw = V1Transport(influxdb_server.url, fresh_db, retention_policy="raw")
+    raw.write(b"imu_raw ax=0.1 %d\n" % time.time_ns())
+    with pytest.raises(WriteRejected, match="beyond retention policy"):  # older than 30 d: refused
+        raw.write(b"imu_raw ax=0.2 1\n")
+    assert influxdb_server.rows(f'SELECT * FROM "{fresh_db}"."forever"."gait_features"', fresh_db)
+    assert influxdb_server.rows(f'SELECT * FROM "{fresh_db}"."raw"."imu_raw"', fresh_db)
+
+    third = init_database(transport, raw_retention="7d")
+    assert any(a.startswith("altered retention policy raw") for a in third.actions)
+    assert _policies(influxdb_server, fresh_db)[RAW_RP]["duration"] == "168h0m0s"
+    transport.close()
+
+
+def test_init_restores_default_when_someone_changed_it(influxdb_server: InfluxDB, fresh_db: str) -> None:
+    transport = V1Transport(influxdb_server.url, fresh_db)
+    init_database(transport)
+    transport.execute(f'ALTER RETENTION POLICY "autogen" ON "{fresh_db}" DEFAULT')
+    report = init_database(transport)
+    assert any("altered retention policy forever" in a for a in report.actions)
+    assert _policies(influxdb_server, fresh_db)[DEFAULT_RP]["default"] is True
+
+
+def test_downsample_continuous_query(influxdb_server: InfluxDB, fresh_db: str) -> None:
+    transport = V1Transport(influxdb_server.url, fresh_db)
+    report = init_database(transport, downsample=("imu_raw",), downsample_every="1m")
+    assert any("created continuous query downsample_imu_raw_1m" in a for a in report.actions)
+    again = init_database(transport, downsample=("imu_raw",), downsample_every="1m")
+    assert not again.changed
+    queries = [r for r in influxdb_server.rows("SHOW CONTINUOUS QUERIES", fresh_db) if "query" in r]
+    mine = [r["query"] for r in queries if r["name"] == "downsample_imu_raw_1m"]
+    assert (
+        len(mine) == 1
+        and f"FROM {fresh_db}.raw.imu_raw" in str(mine[0])
+        and ".forever.imu_raw_1m" in str(mine[0])
+    )
+
+
+def test_cli_options_and_environment(
+    influxdb_server: InfluxDB,
+    fresh_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FRAILWATCH_GATEWAY_INFLUX_URL", influxdb_server.url)
+    monkeypatch.setenv("FRAILWATCH_GATEWAY_INFLUX_DATABASE", fresh_db)
+    assert _run_cli(["influx", "init", "--retention", "14d"]) == 0
+    assert f"created database {fresh_db}" in capsys.readouterr().out
+    assert _policies(influxdb_server, fresh_db)[RAW_RP]["duration"] == "336h0m0s"
+    assert _run_cli(["influx", "init", "--retention", "14d"]) == 0
+    assert "created" not in capsys.readouterr().out
+
+
+def test_cli_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("FRAILWATCH_GATEWAY_INFLUX_URL", raising=False)
+    assert _run_cli(["influx", "init", "--retention", "thirty days"]) == 2
+    assert "not an InfluxQL duration" in capsys.readouterr().err
+    assert _run_cli(["influx", "init", "--url", f"http://127.0.0.1:{free_port()}"]) == 1
+    err = capsys.readouterr().err
+    assert "unreachable" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("FRAILWATCH_GATEWAY_INFLUX_VERSION", "2")
+    assert _run_cli(["influx", "init"]) == 2
+    assert "bucket" in capsys.readouterr().err
+    monkeypatch.setenv("FRAILWATCH_GATEWAY_INFLUX_VERSION", "1")
+    assert _run_cli(["influx", "init", "--database", "bad name;"]) == 2
+    assert "not a plain InfluxDB name" in capsys.readouterr().err
+
+
+def test_module_entry_point(influxdb_server: InfluxDB, fresh_db: str) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.influx.cli",
+            "init",
+            "--url",
+            influxdb_server.url,
+            "--database",
+            fresh_db,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "created retention policy forever" in done.stdout
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("30d") == 30 * 86400 * 10**9
+    assert parse_duration("1h30m") == 5400 * 10**9
+    assert parse_duration("INF") == 0
+    with pytest.raises(ValueError):
+        parse_duration("30 days")

@@ -1,0 +1,259 @@
+"""BatchWriter on the real InfluxDB: batching, acknowledgement only after the write, culprit isolation
+on a 4xx, an outage (server stopped, then started) losing nothing, backpressure and close()."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from frailwatch.services import InfluxDB, free_port
+from gateway.influx.lineprotocol import encode
+from gateway.influx.transport import V1Transport, WriteRejected
+from gateway.influx.writer import BatchWriter, WriterClosed, WriterStats
+from tests._influx_support import CaptureServer, serve_capture
+from tests.conftest import InfluxTestDB
+
+T0 = 1_747_000_000_000_000_000
+
+
+def _chunk(i: int, points: int = 3, measurement: str = "vitals") -> bytes:
+    """One 'message' worth of points: distinct timestamps per message so nothing collides."""
+    times = T0 + np.arange(points, dtype=np.int64) + i * 1000
+    return encode(
+        measurement,
+        times,
+        {"station_id": "gj-01", "participant": f"p{i % 7}"},
+        {"heart_rate_bpm": np.full(points, 60.0 + i), "seq": np.full(points, i)},
+    )
+
+
+class Acks:
+    """Collects on_written / on_rejected calls like the gateway's MQTT acknowledger would."""
+
+    def __init__(self) -> None:
+        self.written: list[Any] = []
+        self.rejected: list[tuple[Any, WriteRejected]] = []
+        self.lock = threading.Lock()
+
+    def on_written(self, tokens: list[Any]) -> None:
+        with self.lock:
+            self.written.extend(tokens)
+
+    def on_rejected(self, token: Any, error: WriteRejected) -> None:
+        with self.lock:
+            self.rejected.append((token, error))
+
+
+@pytest.fixture
+def acks() -> Acks:
+    return Acks()
+
+
+def _count(influxdb: InfluxTestDB, measurement: str = "vitals") -> int:
+    rows = influxdb.rows(f'SELECT count("seq") FROM "{measurement}"')
+    return int(rows[0]["count"]) if rows else 0
+
+
+def test_batches_and_acknowledges_after_write(influxdb: InfluxTestDB, acks: Acks) -> None:
+    transport = V1Transport(influxdb.url, influxdb.database)
+    stats = WriterStats()
+    observed: list[float] = []
+    stats.latency_observer = observed.append
+    chunk_size = len(_chunk(0))
+    writer = BatchWriter(
+        transport,
+        max_bytes=10 * chunk_size,
+        max_delay_s=0.2,
+        on_written=acks.on_written,
+        on_rejected=acks.on_rejected,
+        stats=stats,
+    )
+    for i in range(95):
+        writer.submit(_chunk(i), i)
+    assert writer.flush(10)
+    assert acks.written == list(range(95)) and not acks.rejected
+    assert _count(influxdb) == 95 * 3
+    snap = stats.snapshot()
+    assert snap["points"] == 285 and snap["chunks"] == 95 and snap["retries"] == 0
+    assert 10 <= snap["batches"] <= 20  # by size: ≤ 10 chunks per batch, not one write per chunk
+    assert snap["pending_bytes"] == 0 and len(observed) == snap["batches"]
+    writer.close()
+
+
+def test_delay_bounds_how_long_a_small_chunk_waits(influxdb: InfluxTestDB, acks: Acks) -> None:
+    writer = BatchWriter(
+        V1Transport(influxdb.url, influxdb.database), max_delay_s=0.1, on_written=acks.on_written
+    )
+    started = time.monotonic()
+    writer.submit(_chunk(1), "only")
+    while not acks.written and time.monotonic() - started < 5:
+        time.sleep(0.005)
+    assert acks.written == ["only"]
+    assert 0.09 <= time.monotonic() - started < 2
+    writer.close()
+
+
+def test_same_message_twice_is_one_row(influxdb: InfluxTestDB, acks: Acks) -> None:
+    writer = BatchWriter(V1Transport(influxdb.url, influxdb.database), on_written=acks.on_written)
+    writer.submit(_chunk(5), "first delivery")
+    writer.submit(_chunk(5), "redelivery")
+    writer.close()
+    assert acks.written == ["first delivery", "redelivery"]
+    assert _count(influxdb) == 3
+
+
+def test_field_type_conflict_rejects_only_the_culprit(influxdb: InfluxTestDB, acks: Acks) -> None:
+    influxdb.write(b"vitals,station_id=gj-01 heart_rate_bpm=70.0,seq=0i 1\n")  # heart_rate_bpm is a float
+    transport = V1Transport(influxdb.url, influxdb.database)
+    writer = BatchWriter(transport, max_delay_s=0.5, on_written=acks.on_written, on_rejected=acks.on_rejected)
+    bad = b"vitals,station_id=gj-01 heart_rate_bpm=71i,seq=999i 2\n"  # an integer: type conflict
+    for i in range(1, 21):
+        writer.submit(bad if i == 13 else _chunk(i), i)
+    assert writer.flush(10)
+    assert [token for token, _ in acks.rejected] == [13]
+    error = acks.rejected[0][1]
+    assert (
+        error.status == 400 and "field type conflict" in error.message and "heart_rate_bpm" in error.message
+    )
+    assert sorted(acks.written) == [i for i in range(1, 21) if i != 13]
+    assert _count(influxdb) == 1 + 19 * 3
+    assert writer.stats.rejected == 1 and writer.stats.rejected_points == 1
+    writer.close()
+
+
+def test_unparsable_chunk_rejected_alone(influxdb: InfluxTestDB, acks: Acks) -> None:
+    writer = BatchWriter(
+        V1Transport(influxdb.url, influxdb.database),
+        max_delay_s=0.5,
+        on_written=acks.on_written,
+        on_rejected=acks.on_rejected,
+    )
+    for i in range(8):
+        writer.submit(b"vitals this is not line protocol\n" if i in (2, 6) else _chunk(i), i)
+    writer.close()
+    assert sorted(t for t, _ in acks.rejected) == [2, 6]
+    assert "unable to parse" in acks.rejected[0][1].message
+    assert sorted(acks.written) == [0, 1, 3, 4, 5, 7]
+    assert _count(influxdb) == 6 * 3
+
+
+@pytest.fixture
+def private_influxdb(influxdb_factory: Callable[[], InfluxDB]) -> InfluxDB:
+    server = influxdb_factory()
+    server.create_database("fw")
+    return server
+
+
+def test_outage_loses_nothing_and_acknowledges_only_after_restart(
+    private_influxdb: InfluxDB, acks: Acks
+) -> None:
+    server = private_influxdb
+    writer = BatchWriter(
+        V1Transport(server.url, "fw", timeout_s=2),
+        max_delay_s=0.02,
+        on_written=acks.on_written,
+        retry_base_s=0.05,
+        retry_cap_s=0.4,
+    )
+    for i in range(10):
+        writer.submit(_chunk(i), i)
+    assert writer.flush(10) and acks.written == list(range(10))
+
+    server.stop()
+    for i in range(10, 40):
+        writer.submit(_chunk(i), i)
+    time.sleep(1.5)
+    assert acks.written == list(range(10)), "nothing may be acknowledged while InfluxDB is down"
+    retries_during_outage = writer.stats.retries
+    assert retries_during_outage >= 3
+    assert writer.stats.snapshot()["unavailable_s"] is not None
+
+    server.start()
+    assert writer.flush(20)
+    assert sorted(acks.written) == list(range(40))
+    rows = server.rows('SELECT count("seq") FROM "vitals"', "fw")
+    assert rows[0]["count"] == 40 * 3
+    assert writer.stats.snapshot()["unavailable_s"] is None
+    writer.close()
+
+
+def test_backpressure_blocks_submit_and_close_gives_up_unacknowledged(acks: Acks) -> None:
+    nothing_there = V1Transport(f"http://127.0.0.1:{free_port()}", "fw", timeout_s=0.5)
+    chunk = _chunk(0)
+    writer = BatchWriter(
+        nothing_there,
+        max_bytes=len(chunk),
+        max_pending_bytes=3 * len(chunk),
+        on_written=acks.on_written,
+        retry_base_s=0.01,
+        retry_cap_s=0.05,
+    )
+    submitted: list[int] = []
+    outcome: list[BaseException] = []
+
+    def producer() -> None:
+        try:
+            for i in range(10):
+                writer.submit(chunk, i)
+                submitted.append(i)
+        except WriterClosed as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=producer)
+    thread.start()
+    time.sleep(0.5)
+    # one batch in the writer's hands, three pending; the fifth submit waits
+    assert len(submitted) == 4 and thread.is_alive()
+    assert writer.stats.pending_chunks == 3 and writer.stats.retries > 0
+    assert writer.close(timeout_s=0.2) is False
+    thread.join(2)
+    assert not thread.is_alive() and isinstance(outcome[0], WriterClosed)
+    assert acks.written == []
+    with pytest.raises(WriterClosed):
+        writer.submit(chunk, "late")
+
+
+@pytest.fixture
+def capture() -> Iterator[CaptureServer]:
+    yield from serve_capture()
+
+
+def test_retry_then_success_sends_same_gzip_body(capture: CaptureServer, acks: Acks) -> None:
+    capture.answers[:] = [(503, {"error": "busy"}), (500, None), (204, None)]
+    writer = BatchWriter(
+        V1Transport(capture.url, "fw"), on_written=acks.on_written, retry_base_s=0.01, retry_cap_s=0.02
+    )
+    writer.submit(_chunk(1), "a")
+    writer.submit(_chunk(2), "b")
+    writer.close()
+    assert acks.written == ["a", "b"]
+    assert writer.stats.retries == 2 and writer.stats.batches == 1
+    bodies = {r.body for r in capture.requests}
+    assert len(capture.requests) == 3 and bodies == {_chunk(1) + _chunk(2)}
+    assert all(r.headers["content-encoding"] == "gzip" for r in capture.requests)
+
+
+def test_callback_failure_does_not_stop_the_writer(capture: CaptureServer) -> None:
+    seen: list[Any] = []
+
+    def flaky(tokens: list[Any]) -> None:
+        seen.extend(tokens)
+        if tokens == ["boom"]:
+            raise RuntimeError("acknowledger failed")
+
+    writer = BatchWriter(V1Transport(capture.url, "fw"), max_delay_s=0, on_written=flaky)
+    writer.submit(_chunk(1), "boom")
+    assert writer.flush(5)
+    writer.submit(_chunk(2), "after")
+    writer.close()
+    assert seen == ["boom", "after"]
+
+
+def test_bad_arguments_refused() -> None:
+    with pytest.raises(ValueError):
+        BatchWriter(V1Transport("http://127.0.0.1:1", "fw"), max_bytes=0, on_written=lambda _t: None)
