@@ -15,7 +15,7 @@
   worse than the previous visit's. ``critical`` when it reaches the worst level or jumps two or
   more, else ``warning``.
 - ``trend`` (continuous metrics with ``trend_per_year``): once ≥ 5 visits exist including the new
-  one, the Theil–Sen slope (Sen 1968; median of pairwise slopes, ``scipy.stats.theilslopes``) is
+  one, the Theil–Sen slope (Sen 1968; median of pairwise slopes, :func:`theil_sen`) is
   beyond ``trend_per_year`` in the worse direction, *and* its 90 % confidence interval lies
   entirely on the worse side of zero, *and* the fitted change over the observed span is at least
   the meaningful change, *and* the new value is at least half the meaningful change worse than
@@ -384,12 +384,10 @@ def _trend(rule: MetricRule, earlier: Sequence[Observation], new: Observation) -
     if not _reaches(_worse_by(rule, new.value - baseline), rule.meaningful_change / 2):
         return None  # not currently below the baseline: an old dip, not an ongoing decline
 
-    from scipy.stats import theilslopes  # imported here: scipy is slow to import and only trends need it
-
-    fit = theilslopes([o.value for o in points], years, alpha=TREND_CONFIDENCE)
-    slope, low, high = float(fit.slope), float(fit.low_slope), float(fit.high_slope)
-    if not all(math.isfinite(v) for v in (slope, low, high)):
+    fit = theil_sen(years, [o.value for o in points], TREND_CONFIDENCE)
+    if fit is None:
         return None
+    slope, low, high = fit
     worse_rate = _worse_by(rule, slope)
     ci_worse = high < 0 if rule.worse == "lower" else low > 0
     fitted = slope * span
@@ -405,6 +403,37 @@ def _trend(rule: MetricRule, earlier: Sequence[Observation], new: Observation) -
         f"{_fmt(fitted)} {rule.unit}; threshold {_fmt(rule.trend_per_year)} {rule.unit}/year"
     )
     return _event(rule, "trend", severity, baseline, new, fitted, detail)
+
+
+def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float) -> tuple[float, float, float] | None:
+    """Theil–Sen slope with Sen's confidence interval: (slope, low, high), or None without two
+    distinct x.
+
+    The median of the slopes of all pairs with distinct x (Theil 1950; Sen 1968), and the interval
+    from the normal approximation to Kendall's S with the tie correction of Sen (1968) eq. 2.6 —
+    the same computation, index for index, as ``scipy.stats.theilslopes`` (tests compare the two).
+    Pure Python on purpose: importing ``scipy.stats`` costs seconds in a fresh gateway process
+    (measured 7–8 s here), and a participant has tens of visits, not thousands.
+    """
+    pairs = [(x[j] - x[i], y[j] - y[i]) for i in range(len(x)) for j in range(len(x)) if x[j] > x[i]]
+    slopes = sorted(dy / dx for dx, dy in pairs)
+    if not slopes:
+        return None
+    n, nt = len(y), len(slopes)
+    sigma_sq = (n * (n - 1) * (2 * n + 5) - _tie_term(x) - _tie_term(y)) / 18.0
+    z = statistics.NormalDist().inv_cdf(min(confidence, 1.0 - confidence) / 2.0)  # negative
+    sigma = math.sqrt(max(sigma_sq, 0.0))
+    upper = min(round((nt - z * sigma) / 2.0), nt - 1)  # round half to even, as numpy
+    lower = max(round((nt + z * sigma) / 2.0) - 1, 0)
+    return statistics.median(slopes), slopes[lower], slopes[upper]
+
+
+def _tie_term(values: Sequence[float]) -> int:
+    """Σ k(k−1)(2k+5) over groups of k equal values (Sen 1968 eq. 2.6)."""
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return sum(k * (k - 1) * (2 * k + 5) for k in counts.values() if k > 1)
 
 
 def rules_markdown() -> str:

@@ -21,6 +21,7 @@ from processing.decline import (
     UnknownMetric,
     detect_decline,
     rules_markdown,
+    theil_sen,
 )
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -384,3 +385,22 @@ def test_improvement_raises_nothing(metric: str, n: int, per_step: float, every_
     values = [start - worse_sign(metric) * per_step * rule.meaningful_change * i for i in range(n)]
     points = [obs(i * every_days, v) for i, v in enumerate(values)]
     assert detect_decline(metric, points[:-1], points[-1]) == []
+
+
+@SETTINGS
+@given(
+    x=st.lists(st.integers(0, 12).map(float), min_size=2, max_size=14),
+    y=st.lists(st.integers(-5, 5).map(lambda v: v / 4), min_size=14, max_size=14),
+    confidence=st.sampled_from([0.8, 0.9, 0.95]),
+)
+def test_theil_sen_matches_scipy(x: list[float], y: list[float], confidence: float) -> None:
+    # small integer grids so ties in x and in y (Sen's correction) are common
+    from scipy.stats import theilslopes
+
+    y = y[: len(x)]
+    ours = theil_sen(x, y, confidence)
+    if len(set(x)) < 2:
+        assert ours is None
+        return
+    fit = theilslopes(y, x, alpha=confidence)
+    assert ours == pytest.approx((fit.slope, fit.low_slope, fit.high_slope), rel=1e-12, abs=1e-12)
