@@ -93,6 +93,20 @@ def test_power_frequency_by_hand() -> None:
     assert np.isnan(kernels.power_frequency(freqs, np.zeros(6), 0.15, 5.0, 0.5, 1e-8))
 
 
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 9000),
+    fs=st.sampled_from([25.0, 50.0, 100.0, 128.0, 333.0]),
+)
+@settings(max_examples=60, deadline=None)
+def test_numpy_welch_matches_scipy(seed: int, n: int, fs: float) -> None:
+    rd = np.abs(np.random.default_rng(seed).normal(0.0, 3.0, n).cumsum())
+    got_f, got_p = welch_psd(rd, fs)
+    want_f, want_p = reference.welch_psd(rd, fs)
+    np.testing.assert_allclose(got_f, want_f, rtol=1e-12)
+    np.testing.assert_allclose(got_p, want_p, rtol=1e-8, atol=1e-12 * float(want_p.max(initial=0.0)))
+
+
 @pytest.mark.parametrize("fs", [50.0, 100.0, 1000.0])
 def test_kernel_and_reference_agree_on_synthetic_sway(fs: float) -> None:
     sway = simulate_sway(SwayTruth(noise_mm=0.05, duration_s=30.0), fs, seed=3)

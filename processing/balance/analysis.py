@@ -3,11 +3,11 @@
 Measures are those of Prieto et al. 1996 ("Measures of postural steadiness: differences between
 healthy young and elderly adults", IEEE TBME 43(9):956–966) on the mean-removed trace, x = ML,
 y = AP, in mm. Time-domain measures come from the Numba kernel; the power spectrum of the
-resultant distance is SciPy's Welch estimate (Hann windows of 20 s, half overlap, one window
-when the trace is shorter), read off over Prieto's 0.15–5 Hz band. By default the trace is
-low-passed at 5 Hz (zero phase) first, so path length and velocity do not grow with the
-platform's sampling rate and noise floor; pass ``lowpass_hz=None`` for the raw trace. Details,
-constants and measured accuracy: docs/balance.md.
+resultant distance is Welch's estimate (Hann windows of 20 s, half overlap, one window when the
+trace is shorter; NumPy, checked against SciPy's), read off over Prieto's 0.15–5 Hz band. By
+default the trace is low-passed at 5 Hz (zero phase) first, so path length and velocity do not
+grow with the platform's sampling rate and noise floor; pass ``lowpass_hz=None`` for the raw
+trace. Details, constants and measured accuracy: docs/balance.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import signal as sps
 
 from processing.balance import _kernels as k
 from processing.errors import SignalError
@@ -142,11 +141,22 @@ def check_cop(cop_mm: npt.ArrayLike, fs_hz: float) -> FloatArray:
 
 
 def welch_psd(rd: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
-    """One-sided PSD (mm²/Hz) of the resultant distance: Welch, Hann, 20 s windows, half overlap."""
-    nperseg = min(rd.size, round(WELCH_SEGMENT_S * fs_hz))
-    freqs, psd = sps.welch(
-        rd, fs=fs_hz, window="hann", nperseg=nperseg, noverlap=nperseg // 2, detrend="constant"
-    )
+    """One-sided PSD (mm²/Hz) of the resultant distance by Welch's method (Welch 1967, IEEE Trans
+    Audio Electroacoust 15:70–73): periodic Hann windows of 20 s (the whole trace when shorter),
+    half overlap, each segment's mean removed, averaged; density scaling. The same estimate as
+    ``scipy.signal.welch`` with those settings (the reference and tests use SciPy's), written in
+    NumPy so a gateway replica does not import scipy.signal (seconds of cold start)."""
+    n = rd.size
+    nperseg = min(n, round(WELCH_SEGMENT_S * fs_hz))
+    step = nperseg - nperseg // 2
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)
+    starts = np.arange(0, n - nperseg + 1, step)
+    segments = np.lib.stride_tricks.sliding_window_view(rd, nperseg)[starts]
+    segments = segments - segments.mean(axis=1, keepdims=True)
+    power = np.abs(np.fft.rfft(segments * window, axis=1)) ** 2
+    psd = power.mean(axis=0) / (fs_hz * float(window @ window))
+    psd[1 : psd.size - (1 if nperseg % 2 == 0 else 0)] *= 2.0  # one-sided: fold negative freqs
+    freqs = np.fft.rfftfreq(nperseg, 1.0 / fs_hz)
     return np.asarray(freqs, dtype=np.float64), np.asarray(psd, dtype=np.float64)
 
 

@@ -95,11 +95,19 @@ def power_frequency(
     return float(f[i - 1] + (target - cumulative[i - 1]) / p[i] * (f[i] - f[i - 1]))
 
 
+def welch_psd(rd: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
+    from processing.balance.analysis import WELCH_SEGMENT_S
+
+    nperseg = min(rd.size, round(WELCH_SEGMENT_S * fs_hz))
+    freqs, psd = sps.welch(rd, fs=fs_hz, window="hann", nperseg=nperseg, noverlap=nperseg // 2)
+    return np.asarray(freqs, dtype=np.float64), np.asarray(psd, dtype=np.float64)
+
+
 def analyze_balance_reference(
     cop_mm: FloatArray, fs_hz: float, lowpass_hz: float = 5.0
 ) -> tuple[FloatArray, float, float]:
     """The whole public analysis in NumPy/SciPy, no validation: ``(features, f50_hz, f95_hz)``."""
-    from processing.balance.analysis import MIN_BAND_POWER_MM2, POWER_BAND_HZ, welch_psd
+    from processing.balance.analysis import MIN_BAND_POWER_MM2, POWER_BAND_HZ
 
     features, rd = balance_kernel(cop_mm[:, 0].copy(), cop_mm[:, 1].copy(), fs_hz, lowpass_hz)
     freqs, psd = welch_psd(rd, fs_hz)
