@@ -1,5 +1,6 @@
-"""`frailwatch influx init` on the real InfluxDB: database, `forever` (INF, default) and `raw` retention
-policies, idempotent; downsampling continuous query; CLI options, environment and exit codes."""
+"""`frailwatch influx init` on the real InfluxDB: database, the schema's retention policies (its FOREVER
+one the default) and `raw`, idempotent; downsampling continuous query; CLI options, environment and
+exit codes."""
 
 from __future__ import annotations
 
@@ -14,8 +15,23 @@ import pytest
 
 from frailwatch.services import InfluxDB, free_port
 from gateway.influx import cli
-from gateway.influx.init import DEFAULT_RP, RAW_RP, init_database, parse_duration
+from gateway.influx.init import RAW_RP, init_database, parse_duration, schema_policies
 from gateway.influx.transport import V1Transport, WriteRejected
+
+SCHEMA_POLICIES, DEFAULT_RP = schema_policies()
+
+
+def _go_duration(duration: str) -> str:
+    """How SHOW RETENTION POLICIES prints an InfluxQL duration."""
+    hours = parse_duration(duration) // (3600 * 10**9)
+    return "0s" if duration == "INF" else f"{hours}h0m0s"
+
+
+def test_policies_come_from_the_schema() -> None:
+    from gateway import schema
+
+    assert SCHEMA_POLICIES == schema.RETENTION_POLICIES and DEFAULT_RP == schema.FOREVER
+    assert SCHEMA_POLICIES[DEFAULT_RP] == "INF"  # participant data is kept
 
 
 def _policies(server: InfluxDB, db: str) -> dict[str, dict[str, object]]:
@@ -41,20 +57,22 @@ def test_init_creates_database_and_policies_idempotently(influxdb_server: Influx
     first = init_database(transport)
     assert first.changed
     policies = _policies(influxdb_server, fresh_db)
-    assert policies[DEFAULT_RP]["default"] is True and policies[DEFAULT_RP]["duration"] == "0s"
+    for name, duration in SCHEMA_POLICIES.items():
+        assert policies[name]["duration"] == _go_duration(duration)
+        assert policies[name]["default"] is (name == DEFAULT_RP)
     assert policies[RAW_RP]["default"] is False and policies[RAW_RP]["duration"] == "720h0m0s"
 
     second = init_database(transport)
     assert not second.changed and all(a.startswith("kept") for a in second.actions)
     assert _policies(influxdb_server, fresh_db) == policies
 
-    # a point written without an RP lands in `forever`; one written with rp=raw in `raw`
+    # a point written without an RP lands in the default RP; one written with rp=raw in `raw`
     V1Transport(influxdb_server.url, fresh_db).write(b"gait_features gait_speed_mps=1.1 1\n")
     raw = V1Transport(influxdb_server.url, fresh_db, retention_policy="raw")
     raw.write(b"imu_raw ax=0.1 %d\n" % time.time_ns())
     with pytest.raises(WriteRejected, match="beyond retention policy"):  # older than 30 d: refused
         raw.write(b"imu_raw ax=0.2 1\n")
-    assert influxdb_server.rows(f'SELECT * FROM "{fresh_db}"."forever"."gait_features"', fresh_db)
+    assert influxdb_server.rows(f'SELECT * FROM "{fresh_db}"."{DEFAULT_RP}"."gait_features"', fresh_db)
     assert influxdb_server.rows(f'SELECT * FROM "{fresh_db}"."raw"."imu_raw"', fresh_db)
 
     third = init_database(transport, raw_retention="7d")
@@ -66,9 +84,9 @@ def test_init_creates_database_and_policies_idempotently(influxdb_server: Influx
 def test_init_restores_default_when_someone_changed_it(influxdb_server: InfluxDB, fresh_db: str) -> None:
     transport = V1Transport(influxdb_server.url, fresh_db)
     init_database(transport)
-    transport.execute(f'ALTER RETENTION POLICY "autogen" ON "{fresh_db}" DEFAULT')
+    transport.execute(f'ALTER RETENTION POLICY "{RAW_RP}" ON "{fresh_db}" DEFAULT')
     report = init_database(transport)
-    assert any("altered retention policy forever" in a for a in report.actions)
+    assert any(f"altered retention policy {DEFAULT_RP}" in a for a in report.actions)
     assert _policies(influxdb_server, fresh_db)[DEFAULT_RP]["default"] is True
 
 
@@ -83,7 +101,7 @@ def test_downsample_continuous_query(influxdb_server: InfluxDB, fresh_db: str) -
     assert (
         len(mine) == 1
         and f"FROM {fresh_db}.raw.imu_raw" in str(mine[0])
-        and ".forever.imu_raw_1m" in str(mine[0])
+        and f".{DEFAULT_RP}.imu_raw_1m" in str(mine[0])
     )
 
 
@@ -134,7 +152,16 @@ def test_module_entry_point(influxdb_server: InfluxDB, fresh_db: str) -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert "created retention policy forever" in done.stdout
+    assert f"created database {fresh_db}" in done.stdout and "created retention policy raw" in done.stdout
+
+
+def test_explicit_policies_override_the_schema(influxdb_server: InfluxDB, fresh_db: str) -> None:
+    transport = V1Transport(influxdb_server.url, fresh_db)
+    init_database(transport, policies={"forever": "INF", "ops": "90d"}, default_policy="forever")
+    policies = _policies(influxdb_server, fresh_db)
+    assert policies["forever"]["default"] is True and policies["ops"]["duration"] == "2160h0m0s"
+    with pytest.raises(ValueError, match="default retention policy"):
+        init_database(transport, policies={"a": "INF"}, default_policy="b")
 
 
 def test_parse_duration() -> None:

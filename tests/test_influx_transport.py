@@ -117,6 +117,24 @@ def test_v2_write_through_influxdb_client(capture: CaptureServer) -> None:
     transport.close()
 
 
+def test_v2_retention_policy_picks_the_bucket(capture: CaptureServer) -> None:
+    transport = V2Transport(
+        capture.url, org="o", bucket="fw/autogen", token="t", database="fw", rp_buckets={"ops_90d": "fw-ops"}
+    )
+    transport.write(BODY, retention_policy="ops_90d")
+    transport.write(BODY, retention_policy="raw")
+    transport.write(BODY)
+    assert [r.query["bucket"] for r in capture.requests] == [["fw-ops"], ["fw/raw"], ["fw/autogen"]]
+    transport.close()
+
+
+def test_v1_retention_policy_per_write(capture: CaptureServer) -> None:
+    transport = V1Transport(capture.url, "fw", retention_policy="autogen")
+    transport.write(BODY, retention_policy="ops_90d")
+    transport.write(BODY)
+    assert [r.query["rp"] for r in capture.requests] == [["ops_90d"], ["autogen"]]
+
+
 def test_v2_errors_and_reads(capture: CaptureServer) -> None:
     transport = V2Transport(capture.url, org="o", bucket="b", token="t", gzip=False, timeout_s=2)
     capture.answer(400, {"code": "invalid", "message": "unable to parse 'x': missing fields"})

@@ -142,6 +142,25 @@ def test_unparsable_chunk_rejected_alone(influxdb: InfluxTestDB, acks: Acks) -> 
     assert _count(influxdb) == 6 * 3
 
 
+def test_chunks_go_to_their_retention_policy(influxdb: InfluxTestDB, acks: Acks) -> None:
+    influxdb.query(f'CREATE RETENTION POLICY "ops" ON "{influxdb.database}" DURATION 90d REPLICATION 1')
+    now = (time.time_ns() // 10**9) * 10**9
+    writer = BatchWriter(
+        V1Transport(influxdb.url, influxdb.database), max_delay_s=0.3, on_written=acks.on_written
+    )
+    for i in range(12):
+        body = b"m,kind=%s seq=%di %d\n" % (b"ops" if i % 3 == 0 else b"data", i, now + i)
+        writer.submit(body, i, retention_policy="ops" if i % 3 == 0 else None)
+    writer.close()
+    assert sorted(acks.written) == list(range(12))
+    assert writer.stats.batches == 2  # one per retention policy, not one per change of policy
+    db = influxdb.database
+    ops = influxdb.rows(f'SELECT seq FROM "{db}"."ops"."m"')
+    default = influxdb.rows(f'SELECT seq FROM "{db}".."m"')
+    assert sorted(r["seq"] for r in ops) == [0, 3, 6, 9]
+    assert sorted(r["seq"] for r in default) == [i for i in range(12) if i % 3]
+
+
 @pytest.fixture
 def private_influxdb(influxdb_factory: Callable[[], InfluxDB]) -> InfluxDB:
     server = influxdb_factory()

@@ -1,28 +1,30 @@
 """``frailwatch influx init``: the database and its retention policies, created idempotently.
 
-- ``forever`` (DURATION INF, the default RP): features, scores, events, everything the gateway
-  writes unless told otherwise. Screening results are kept for the life of the programme.
-- ``raw`` (short, 30 d by default): raw signals, if a deployment stores them (home wearables),
-  with optional continuous queries that downsample a raw measurement into ``forever``.
+The policies come from the one schema (:mod:`gateway.schema`, DESIGN invariant 5):
+``RETENTION_POLICIES`` (name → duration) with ``FOREVER`` as the default RP, so features, scores
+and events are kept indefinitely and operational measurements expire as the schema says. On top,
+``raw`` (short, 30 d by default) holds raw signals if a deployment stores them (home wearables),
+with optional continuous queries that downsample a raw measurement into the default RP.
 
 InfluxQL over the v1 API, so this works on InfluxDB 1.x. InfluxDB 2.x/3.x do not accept
 ``CREATE DATABASE``/``RETENTION POLICY`` statements (2.x: create a bucket per RP and a DBRP
 mapping; 3.x: databases appear on first write); :func:`init_database` says so instead of failing
-obscurely. Running it twice changes nothing; running it with a new ``raw`` duration alters it.
+obscurely. Running it twice changes nothing; a changed duration or default is altered in place.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.influx.transport import QueryError, V1Transport
 
-__all__ = ["DEFAULT_RP", "RAW_RP", "InitReport", "init_database", "parse_duration"]
+__all__ = ["RAW_RP", "InitReport", "init_database", "parse_duration", "schema_policies"]
 
-DEFAULT_RP = "forever"
 RAW_RP = "raw"
+_FALLBACK = ({"forever": "INF"}, "forever")  # only if gateway.schema cannot be imported
 _DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _UNITS_NS = {
@@ -55,6 +57,15 @@ def _show_duration_ns(text: str) -> int:
     for number, unit in re.findall(r"([\d.]+)(h|ms|µs|us|ns|m|s)", text):
         total += float(number) * scale[unit]
     return round(total)
+
+
+def schema_policies() -> tuple[dict[str, str], str]:
+    """(name → duration, default name) as :mod:`gateway.schema` declares them."""
+    try:
+        from gateway import schema
+    except ImportError:
+        return dict(_FALLBACK[0]), _FALLBACK[1]
+    return dict(schema.RETENTION_POLICIES), str(schema.FOREVER)
 
 
 def _ident(name: str) -> str:
@@ -108,27 +119,28 @@ def _ensure_rp(
 
 
 def _ensure_downsample(
-    transport: V1Transport, database: str, measurement: str, every: str, report: InitReport
+    transport: V1Transport, database: str, measurement: str, every: str, target_rp: str, report: InitReport
 ) -> None:
-    """A continuous query averaging ``raw.<measurement>`` into ``forever.<measurement>_<every>``."""
+    """A continuous query averaging ``raw.<measurement>`` into ``<target_rp>.<measurement>_<every>``."""
     parse_duration(every)
     name = f"downsample_{measurement}_{every}"
+    db = _ident(database)
+    # SHOW CONTINUOUS QUERIES lists every database's; a name is only unique within one
     existing = {
         str(r.get("name"))
         for r in transport.execute("SHOW CONTINUOUS QUERIES")
-        if isinstance(r, dict) and "name" in r
+        if f" ON {database} " in str(r.get("query", "")) or f" ON {db} " in str(r.get("query", ""))
     }
     if name in existing:
         report.actions.append(f"kept continuous query {name}")
         return
-    db = _ident(database)
     transport.execute(
         f"CREATE CONTINUOUS QUERY {_ident(name)} ON {db} BEGIN "
-        f"SELECT mean(*) INTO {db}.{_ident(DEFAULT_RP)}.{_ident(f'{measurement}_{every}')} "
+        f"SELECT mean(*) INTO {db}.{_ident(target_rp)}.{_ident(f'{measurement}_{every}')} "
         f"FROM {db}.{_ident(RAW_RP)}.{_ident(measurement)} GROUP BY time({every}), * END"
     )
     report.actions.append(
-        f"created continuous query {name} (raw.{measurement} → forever.{measurement}_{every})"
+        f"created continuous query {name} (raw.{measurement} → {target_rp}.{measurement}_{every})"
     )
 
 
@@ -139,13 +151,27 @@ def init_database(
     raw_retention: str = "30d",
     downsample: tuple[str, ...] = (),
     downsample_every: str = "1m",
+    policies: Mapping[str, str] | None = None,
+    default_policy: str | None = None,
 ) -> InitReport:
-    """Create (or bring up to date) the database, ``forever`` (default, INF) and ``raw`` RPs."""
+    """Create (or bring up to date) the database, the schema's RPs (its default one as default) and ``raw``.
+
+    ``policies``/``default_policy`` override the schema's (tests, other deployments).
+    """
     db = database or transport.database
     report = InitReport(db)
+    wanted, default = schema_policies()
+    if policies is not None:
+        wanted = dict(policies)
+    default = default_policy or default
+    wanted.setdefault(RAW_RP, raw_retention)
+    if default not in wanted:
+        raise ValueError(f"default retention policy {default!r} is not among {sorted(wanted)}")
     # all local checks before the first statement, so bad input changes nothing
     _ident(db)
-    parse_duration(raw_retention)
+    for name, duration in wanted.items():
+        _ident(name)
+        parse_duration(duration)
     parse_duration(downsample_every)
     for measurement in downsample:
         _ident(measurement)
@@ -162,8 +188,8 @@ def init_database(
             f"{exc} — InfluxDB 2.x/3.x do not manage databases through InfluxQL: create a bucket "
             f"(and a DBRP mapping on 2.x) with the influx CLI instead"
         ) from None
-    _ensure_rp(transport, db, DEFAULT_RP, "INF", default=True, existing=existing, report=report)
-    _ensure_rp(transport, db, RAW_RP, raw_retention, default=False, existing=existing, report=report)
+    for name, duration in wanted.items():
+        _ensure_rp(transport, db, name, duration, default=name == default, existing=existing, report=report)
     for measurement in downsample:
-        _ensure_downsample(transport, db, measurement, downsample_every, report)
+        _ensure_downsample(transport, db, measurement, downsample_every, default, report)
     return report

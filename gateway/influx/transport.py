@@ -75,8 +75,11 @@ class QueryError(InfluxError):
 class InfluxTransport(Protocol):
     """Thread-safe, synchronous access to one database (1.x) or bucket (2.x/3.x)."""
 
-    def write(self, body: bytes) -> None:
-        """One attempt at writing line protocol (ns precision); raises WriteRejected or InfluxUnavailable."""
+    def write(self, body: bytes, retention_policy: str | None = None) -> None:
+        """One attempt at writing line protocol (ns precision); raises WriteRejected or InfluxUnavailable.
+
+        ``retention_policy`` overrides the transport's own for this write (v1: ``rp=``; v2: the
+        bucket mapped to it)."""
         ...
 
     def query(self, influxql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -292,10 +295,13 @@ class V1Transport:
     def database(self) -> str:
         return self._http.database
 
-    def write(self, body: bytes) -> None:
+    def write(self, body: bytes, retention_policy: str | None = None) -> None:
         content = _gzip(body) if self.gzip else body
+        params = (
+            self._write_params if not retention_policy else {**self._write_params, "rp": retention_policy}
+        )
         response = self._http.request(
-            "POST", "/write", params=self._write_params, content=content, headers=self._write_headers
+            "POST", "/write", params=params, content=content, headers=self._write_headers
         )
         _raise_for_write(response)
 
@@ -326,6 +332,7 @@ class V2Transport:
         timeout_s: float = 10.0,
         *,
         database: str | None = None,
+        rp_buckets: Mapping[str, str] | None = None,
     ) -> None:
         from influxdb_client import InfluxDBClient
         from influxdb_client.client.write_api import SYNCHRONOUS
@@ -333,6 +340,10 @@ class V2Transport:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         self.org = org
         self.bucket = bucket
+        # A write for retention policy X goes to rp_buckets[X], else to "<database>/<X>", the name
+        # InfluxDB 2.x gives the bucket of a virtual DBRP mapping for database/X.
+        self.rp_buckets = dict(rp_buckets or {})
+        self._database = database or bucket
         self.gzip = gzip
         # retries=False: one attempt per call; the BatchWriter owns retrying (and the stats of it).
         self._client = InfluxDBClient(
@@ -348,14 +359,22 @@ class V2Transport:
             f"V2Transport(url={self._http.url!r}, org={self.org!r}, bucket={self.bucket!r}, gzip={self.gzip})"
         )
 
-    def write(self, body: bytes) -> None:
+    def bucket_for(self, retention_policy: str | None) -> str:
+        if not retention_policy:
+            return self.bucket
+        return self.rp_buckets.get(retention_policy, f"{self._database}/{retention_policy}")
+
+    def write(self, body: bytes, retention_policy: str | None = None) -> None:
         import urllib3.exceptions
         from influxdb_client.client.write_api import WritePrecision
         from influxdb_client.rest import ApiException
 
         try:
             self._write_api.write(
-                bucket=self.bucket, org=self.org, record=body, write_precision=cast(Any, WritePrecision.NS)
+                bucket=self.bucket_for(retention_policy),
+                org=self.org,
+                record=body,
+                write_precision=cast(Any, WritePrecision.NS),
             )
         except ApiException as exc:
             status = int(exc.status or 0)

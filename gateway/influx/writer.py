@@ -48,6 +48,7 @@ class Chunk:
     token: Any
     points: int = 0
     submitted_at: float = 0.0
+    retention_policy: str | None = None
 
 
 @dataclass
@@ -153,6 +154,7 @@ class BatchWriter:
         self.retry_cap_s = retry_cap_s
         self._pending: deque[Chunk] = deque()
         self._pending_bytes = 0
+        self._rp_chunks = 0  # pending chunks with their own retention policy (0: take batches from the head)
         self._busy = False  # a batch taken from _pending is being written
         self._flush_requested = 0
         self._closing = False
@@ -164,14 +166,15 @@ class BatchWriter:
 
     # --- caller side -----------------------------------------------------------------------------
 
-    def submit(self, body: bytes, token: Any) -> None:
+    def submit(self, body: bytes, token: Any, retention_policy: str | None = None) -> None:
         """Queue ``body`` (line protocol) for writing; blocks while too much is pending.
 
-        An empty body is acknowledged at once (in order with the rest) without a write.
+        ``retention_policy``: write this chunk into that RP instead of the transport's (a batch
+        holds chunks of one RP only). An empty body is acknowledged with its batch, unwritten.
         """
         if body and not body.endswith(b"\n"):
             body += b"\n"
-        chunk = Chunk(body, token, count_lines(body), time.monotonic())
+        chunk = Chunk(body, token, count_lines(body), time.monotonic(), retention_policy or None)
         with self._cond:
             while (
                 not self._closing
@@ -183,6 +186,8 @@ class BatchWriter:
                 raise WriterClosed("the InfluxDB writer is closed")
             self._pending.append(chunk)
             self._pending_bytes += len(body)
+            if chunk.retention_policy is not None:
+                self._rp_chunks += 1
             self._update_pending_stats()
             self._cond.notify_all()
 
@@ -245,17 +250,42 @@ class BatchWriter:
                     return None
                 else:
                     self._cond.wait()
-            batch: list[Chunk] = []
-            size = 0
-            while self._pending and (not batch or size + len(self._pending[0].body) <= self.max_bytes):
-                chunk = self._pending.popleft()
-                batch.append(chunk)
-                size += len(chunk.body)
+            batch = self._take_batch() if self._rp_chunks else self._take_head()
+            size = sum(len(c.body) for c in batch)
             self._pending_bytes -= size
+            self._rp_chunks -= sum(c.retention_policy is not None for c in batch)
             self._busy = True
             self._update_pending_stats()
             self._cond.notify_all()  # room for blocked submitters
             return batch
+
+    def _take_head(self) -> list[Chunk]:
+        batch: list[Chunk] = []
+        size = 0
+        while self._pending and (not batch or size + len(self._pending[0].body) <= self.max_bytes):
+            chunk = self._pending.popleft()
+            batch.append(chunk)
+            size += len(chunk.body)
+        return batch
+
+    def _take_batch(self) -> list[Chunk]:
+        """Chunks of the head's retention policy, in order, up to max_bytes; the others keep their place."""
+        rp = self._pending[0].retention_policy
+        batch: list[Chunk] = []
+        rest: deque[Chunk] = deque()
+        size = 0
+        while self._pending:
+            chunk = self._pending.popleft()
+            if chunk.retention_policy == rp and (not batch or size + len(chunk.body) <= self.max_bytes):
+                batch.append(chunk)
+                size += len(chunk.body)
+            else:
+                rest.append(chunk)
+                if size >= self.max_bytes:
+                    break
+        rest.extend(self._pending)
+        self._pending = rest
+        return batch
 
     def _run(self) -> None:
         while True:
@@ -273,18 +303,18 @@ class BatchWriter:
 
     def _write_batch(self, batch: list[Chunk]) -> None:
         written: list[Chunk] = []
-        self._write_isolating(batch, written)
+        self._write_isolating(batch, written, batch[0].retention_policy)
         if written:
             self.on_written([c.token for c in written])
 
-    def _write_isolating(self, chunks: list[Chunk], written: list[Chunk]) -> None:
+    def _write_isolating(self, chunks: list[Chunk], written: list[Chunk], rp: str | None) -> None:
         """Write ``chunks``; on a rejection, halve until each culprit is alone."""
         body = b"".join(c.body for c in chunks)
         if not body:
             written.extend(chunks)
             return
         try:
-            if not self._write_with_retry(body, sum(c.points for c in chunks), len(chunks)):
+            if not self._write_with_retry(body, sum(c.points for c in chunks), len(chunks), rp):
                 return  # aborted by close(timeout): leave unacknowledged
         except WriteRejected as exc:
             if len(chunks) == 1:
@@ -293,18 +323,21 @@ class BatchWriter:
                 self.on_rejected(chunks[0].token, exc)
                 return
             half = len(chunks) // 2
-            self._write_isolating(chunks[:half], written)
-            self._write_isolating(chunks[half:], written)
+            self._write_isolating(chunks[:half], written, rp)
+            self._write_isolating(chunks[half:], written, rp)
             return
         written.extend(chunks)
 
-    def _write_with_retry(self, body: bytes, points: int, n_chunks: int) -> bool:
+    def _write_with_retry(self, body: bytes, points: int, n_chunks: int, rp: str | None) -> bool:
         """Write until it succeeds (True) or close() gives up (False); WriteRejected propagates."""
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
-                self.transport.write(body)
+                if rp is None:
+                    self.transport.write(body)
+                else:
+                    self.transport.write(body, retention_policy=rp)
             except InfluxUnavailable as exc:
                 self.stats._retry()
                 delay = self._rng.uniform(0, min(self.retry_cap_s, self.retry_base_s * 2**attempt))
