@@ -40,6 +40,8 @@ def rig(mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path) -> Iterator
         agent = EdgeProcess(env, tmp_path / "edge.log").start()
         made.append((agent, capture))
         assert wait_until(lambda: len(capture.heartbeats()) > 0, 20), agent.log()[-3000:]
+        # A fresh station broker keeps a device's reading only once the agent has subscribed.
+        assert agent.wait_device_ready(), agent.log()[-3000:]
         return devices, central, agent, capture
 
     yield make
@@ -263,7 +265,14 @@ def test_copy_resent_after_a_lost_puback_has_the_same_id(
     mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     """The agent in-process with its PUBACK handling cut: the central broker got the reading but
-    the agent never learnt it, so the next agent on the same spool sends it again — same id."""
+    the agent never learnt it, so the next agent on the same spool sends it again — same id.
+
+    Made deterministic (it failed about once in ten runs under load): the reading is published
+    only after the agent's SUBACK at the station broker — before it, a fresh broker has no session
+    for the agent and drops the reading, so the first copy never came — and the second agent
+    starts only after the first has finished its shutdown (spool closed), not merely its network
+    thread.
+    """
     import threading
 
     from edge.agent import EdgeAgent
@@ -283,28 +292,34 @@ def test_copy_resent_after_a_lost_puback_has_the_same_id(
         }
     )
 
-    def run_agent(lose_pubacks: bool) -> EdgeAgent:
+    def run_agent(lose_pubacks: bool) -> tuple[EdgeAgent, threading.Thread]:
         agent = EdgeAgent(settings)
         if lose_pubacks:
             agent.uplink.on_publish = lambda *_: None
-        threading.Thread(target=agent.run, daemon=True).start()
-        return agent
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        assert agent.device_ready.wait(10), "the agent never subscribed at the station broker"
+        return agent, thread
 
-    first = run_agent(lose_pubacks=True)
+    first, first_thread = run_agent(lose_pubacks=True)
     client = device_client(devices)
     topic, doc = _readings(1)[0]
     publish_device(client, topic, doc)
     assert wait_until(lambda: len(capture.data()) == 1, 10)
+    assert first.spool.depth() == 1, "no PUBACK seen, so the reading is still spooled"
     first.stop()
-    assert wait_until(lambda: first._network.ident is not None and not first._network.is_alive(), 10)
+    first_thread.join(15)
+    assert not first_thread.is_alive()
 
-    second = run_agent(lose_pubacks=False)
-    assert wait_until(lambda: len(capture.data()) == 2, 10)
+    second, second_thread = run_agent(lose_pubacks=False)
     assert wait_until(lambda: second.spool.depth() == 0, 10)
+    assert wait_until(lambda: len(capture.data()) >= 2, 5)
     copies = capture.data()
     assert copies[0] == copies[1], "the re-sent copy is the same message with the same id"
     time.sleep(1.0)
     assert len(capture.data()) == 2, "acknowledged now, so nothing further is re-sent"
+    assert second.counters.accepted == 0, "the station broker did not hand the reading over again"
     second.stop()
+    second_thread.join(15)
     client.disconnect()
     capture.close()
