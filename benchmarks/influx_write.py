@@ -1,0 +1,238 @@
+"""InfluxDB writes: the server's raw /write rate vs FrailWatch's encoder + BatchWriter, and encoder speed.
+
+On a real InfluxDB 1.x started by :mod:`frailwatch.services` (loopback, its own temp dir):
+
+1. raw /write: pre-built line protocol in batches of ``--batch-lines``, POSTed one after the other
+   by one httpx client (plain and gzip): the most this server takes from one writer, issue 6 (b);
+2. FrailWatch: the same points encoded by :func:`gateway.influx.lineprotocol.encode` in message-sized
+   chunks and written by :class:`gateway.influx.writer.BatchWriter` (gzip, 1 MB batches), timed
+   from the first encode to the last ``on_written``;
+3. encoders alone: vectorised ``encode`` vs the naive per-point reference vs ``influxdb_client.Point``.
+
+Every write goes to a fresh database, so no run overwrites another's points. Usage:
+``uv run python -m benchmarks influx_write [--points 200000] [--batch-lines 5000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from benchmarks.common import best_of, print_table, write_result
+from frailwatch.services import InfluxDB
+from gateway.influx.lineprotocol import encode
+from gateway.influx.reference import encode_rows
+from gateway.influx.transport import V1Transport
+from gateway.influx.writer import BatchWriter, WriterStats
+
+T0 = 1_767_225_600_000_000_000  # 2026-01-01
+MEASUREMENT = "vitals"
+
+
+def columns(n: int, start: int = 0) -> tuple[np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
+    """``n`` vitals readings like the simulator's: 300 pseudonyms, one station, 4 fields."""
+    rng = np.random.default_rng(start)
+    idx = np.arange(start, start + n)
+    times = T0 + idx.astype(np.int64) * 1_000_000  # 1 ms apart: every point distinct
+    pseudonyms = [f"p{h:016x}" for h in range(300)]
+    tags: dict[str, Any] = {"station_id": "gj-01", "participant": [pseudonyms[i % 300] for i in idx.tolist()]}
+    fields = {
+        "systolic_mmhg": np.round(rng.normal(128, 12, n), 1),
+        "diastolic_mmhg": np.round(rng.normal(78, 8, n), 1),
+        "heart_rate_bpm": rng.integers(50, 110, n),
+        "spo2_pct": np.round(rng.normal(97, 1.2, n), 1),
+    }
+    return times, tags, fields
+
+
+def _count(server: InfluxDB, db: str) -> int:
+    rows = server.rows(f'SELECT count("heart_rate_bpm") FROM "{MEASUREMENT}"', db)
+    return int(rows[0]["count"]) if rows else 0
+
+
+def raw_write(
+    server: InfluxDB, body_lines: list[bytes], batch_lines: int, use_gzip: bool, concurrency: int = 1
+) -> dict[str, Any]:
+    db = f"raw_{'gz' if use_gzip else 'plain'}_{batch_lines}_{concurrency}"
+    server.create_database(db)
+    batches = [b"".join(body_lines[i : i + batch_lines]) for i in range(0, len(body_lines), batch_lines)]
+    payloads = [gzip.compress(b, compresslevel=1) for b in batches] if use_gzip else batches
+    headers = {"Content-Encoding": "gzip"} if use_gzip else {}
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as client:
+
+        def post(payload: bytes) -> None:
+            response = client.post(
+                "/write", params={"db": db, "precision": "ns"}, content=payload, headers=headers
+            )
+            if response.status_code != 204:
+                raise RuntimeError(f"write answered {response.status_code}: {response.text[:200]}")
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(post, payloads))
+        elapsed = time.perf_counter() - started
+    assert _count(server, db) == len(body_lines)
+    parallel = f", {concurrency} clients" if concurrency > 1 else ""
+    return {
+        "path": f"raw /write{' gzip' if use_gzip else ''} (pre-built{parallel})",
+        "points": len(body_lines),
+        "seconds": elapsed,
+        "points_per_s": len(body_lines) / elapsed,
+    }
+
+
+def frailwatch_write(server: InfluxDB, n: int, chunk_points: int, max_bytes: int) -> dict[str, Any]:
+    db = f"fw_{chunk_points}"
+    server.create_database(db)
+    done = threading.Event()
+    acked = 0
+    lock = threading.Lock()
+
+    def on_written(tokens: list[Any]) -> None:
+        nonlocal acked
+        with lock:
+            acked += sum(tokens)
+            if acked >= n:
+                done.set()
+
+    stats = WriterStats()
+    transport = V1Transport(server.url, db, timeout_s=60)
+    writer = BatchWriter(transport, max_bytes=max_bytes, max_delay_s=0.05, on_written=on_written, stats=stats)
+    times, tags, fields = columns(n)
+    started = time.perf_counter()
+    for lo in range(0, n, chunk_points):
+        hi = min(n, lo + chunk_points)
+        body = encode(
+            MEASUREMENT,
+            times[lo:hi],
+            {"station_id": tags["station_id"], "participant": tags["participant"][lo:hi]},
+            {k: v[lo:hi] for k, v in fields.items()},
+        )
+        writer.submit(body, hi - lo)
+    done.wait(600)
+    elapsed = time.perf_counter() - started
+    writer.close()
+    transport.close()
+    assert _count(server, db) == n
+    snap = stats.snapshot()
+    return {
+        "path": f"FrailWatch encode + BatchWriter ({chunk_points} points/chunk)",
+        "points": n,
+        "seconds": elapsed,
+        "points_per_s": n / elapsed,
+        "batches": snap["batches"],
+        "mean_write_ms": 1000 * snap["total_write_s"] / max(1, snap["batches"]),
+    }
+
+
+def encoder_rows(n: int) -> list[dict[str, Any]]:
+    from influxdb_client import Point, WritePrecision
+
+    times, tags, fields = columns(n)
+
+    def vectorised() -> bytes:
+        return encode(MEASUREMENT, times, tags, fields)
+
+    def naive() -> bytes:
+        return encode_rows(MEASUREMENT, times, tags, fields)
+
+    def point_api() -> bytes:
+        ts = times.tolist()
+        participant = tags["participant"]
+        cols = {k: v.tolist() for k, v in fields.items()}
+        lines = []
+        for i in range(n):
+            p = Point(MEASUREMENT).tag("station_id", "gj-01").tag("participant", participant[i])
+            for key, values in cols.items():
+                p = p.field(key, values[i])
+            lines.append(p.time(ts[i], WritePrecision.NS).to_line_protocol())
+        return ("\n".join(lines) + "\n").encode()
+
+    assert vectorised() == naive()
+    assert point_api().count(b"\n") == n
+
+    def vectorised_small() -> bytes:
+        participant = tags["participant"]
+        out = []
+        for lo in range(0, n, 50):
+            sub = {k: v[lo : lo + 50] for k, v in fields.items()}
+            tag_cols = {"station_id": "gj-01", "participant": participant[lo : lo + 50]}
+            out.append(encode(MEASUREMENT, times[lo : lo + 50], tag_cols, sub))
+        return b"".join(out)
+
+    assert vectorised_small() == vectorised()
+    rows: list[dict[str, Any]] = []
+    for name, fn in (
+        ("vectorised encode", vectorised),
+        ("vectorised, 50-point calls", vectorised_small),
+        ("naive per-point", naive),
+        ("influxdb-client Point", point_api),
+    ):
+        seconds = best_of(fn, repeat=3, min_time_s=0.3)
+        rows.append(
+            {"encoder": name, "points": n, "ns_per_point": 1e9 * seconds / n, "points_per_s": n / seconds}
+        )
+    base = rows[0]["points_per_s"]
+    for row in rows:
+        row["vectorised_speedup"] = base / row["points_per_s"]
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks influx_write")
+    parser.add_argument("--points", type=int, default=200_000)
+    parser.add_argument("--batch-lines", type=int, default=5000)
+    parser.add_argument("--encoder-points", type=int, default=20_000)
+    args = parser.parse_args(argv)
+
+    enc = encoder_rows(args.encoder_points)
+    times, tags, fields = columns(args.points)
+    prebuilt = encode(MEASUREMENT, times, tags, fields).splitlines(keepends=True)
+    bytes_per_point = sum(map(len, prebuilt)) / len(prebuilt)
+    max_bytes = int(args.batch_lines * bytes_per_point)  # same batch size as the raw runs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = InfluxDB(Path(tmp) / "influxdb")
+        server.start()
+        try:
+            raw = [raw_write(server, prebuilt, args.batch_lines, use_gzip=g) for g in (False, True)]
+            raw.append(raw_write(server, prebuilt, args.batch_lines, use_gzip=False, concurrency=2))
+            fw = [frailwatch_write(server, args.points, chunk, max_bytes) for chunk in (1000, 50)]
+        finally:
+            server.stop()
+    best_raw = max(r["points_per_s"] for r in raw)
+    writes = raw + fw
+    for row in writes:
+        row["vs_raw"] = row["points_per_s"] / best_raw
+
+    print_table(
+        f"InfluxDB writes, {args.points:,} points, {args.batch_lines} lines ({max_bytes / 1e6:.2f} MB)/write",
+        writes,
+        ["path", "points", "seconds", "points_per_s", "vs_raw", "batches", "mean_write_ms"],
+    )
+    print_table(
+        f"line-protocol encoders, {args.encoder_points:,} points (4 fields, 2 tags)",
+        enc,
+        ["encoder", "points", "ns_per_point", "points_per_s", "vectorised_speedup"],
+    )
+    write_result(
+        "influx_write",
+        {
+            "influxdb": "Debian influxdb 1.x (frailwatch.services), loopback, tsi1",
+            "points": args.points,
+            "batch_lines": args.batch_lines,
+            "bytes_per_point": round(bytes_per_point, 1),
+            "writes": writes,
+            "encoders": enc,
+        },
+    )
+    return 0
