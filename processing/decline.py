@@ -42,6 +42,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Rule = Literal["baseline_change", "category_worsening", "sppb_drop", "trend"]
@@ -388,6 +390,8 @@ def _trend(rule: MetricRule, earlier: Sequence[Observation], new: Observation) -
     if fit is None:
         return None
     slope, low, high = fit
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None  # no confidence interval, so no evidence of a trend
     worse_rate = _worse_by(rule, slope)
     ci_worse = high < 0 if rule.worse == "lower" else low > 0
     fitted = slope * span
@@ -407,33 +411,37 @@ def _trend(rule: MetricRule, earlier: Sequence[Observation], new: Observation) -
 
 def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float) -> tuple[float, float, float] | None:
     """Theil–Sen slope with Sen's confidence interval: (slope, low, high), or None without two
-    distinct x.
+    distinct x; low and high are NaN when ties leave no interval.
 
     The median of the slopes of all pairs with distinct x (Theil 1950; Sen 1968), and the interval
     from the normal approximation to Kendall's S with the tie correction of Sen (1968) eq. 2.6 —
     the same computation, index for index, as ``scipy.stats.theilslopes`` (tests compare the two).
-    Pure Python on purpose: importing ``scipy.stats`` costs seconds in a fresh gateway process
-    (measured 7–8 s here), and a participant has tens of visits, not thousands.
+    NumPy rather than SciPy on purpose: importing ``scipy.stats`` costs seconds in a fresh gateway
+    process (benchmarks/scoring_decline); the pairs are vectorised because home wearables can give
+    a participant hundreds of gait-speed values.
     """
-    pairs = [(x[j] - x[i], y[j] - y[i]) for i in range(len(x)) for j in range(len(x)) if x[j] > x[i]]
-    slopes = sorted(dy / dx for dx, dy in pairs)
-    if not slopes:
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    dx, dy = xs[None, :] - xs[:, None], ys[None, :] - ys[:, None]
+    later = dx > 0
+    slopes = np.sort(dy[later] / dx[later])
+    if slopes.size == 0:
         return None
-    n, nt = len(y), len(slopes)
-    sigma_sq = (n * (n - 1) * (2 * n + 5) - _tie_term(x) - _tie_term(y)) / 18.0
+    n, nt = ys.size, slopes.size
+    sigma_sq = (n * (n - 1) * (2 * n + 5) - _tie_term(xs) - _tie_term(ys)) / 18.0
     z = statistics.NormalDist().inv_cdf(min(confidence, 1.0 - confidence) / 2.0)  # negative
-    sigma = math.sqrt(max(sigma_sq, 0.0))
+    slope = float(np.median(slopes))
+    if sigma_sq < 0:  # ties everywhere (e.g. a constant series): no interval, as SciPy gives NaN
+        return slope, math.nan, math.nan
+    sigma = math.sqrt(sigma_sq)
     upper = min(round((nt - z * sigma) / 2.0), nt - 1)  # round half to even, as numpy
     lower = max(round((nt + z * sigma) / 2.0) - 1, 0)
-    return statistics.median(slopes), slopes[lower], slopes[upper]
+    return slope, float(slopes[lower]), float(slopes[upper])
 
 
-def _tie_term(values: Sequence[float]) -> int:
+def _tie_term(values: npt.NDArray[np.float64]) -> int:
     """Σ k(k−1)(2k+5) over groups of k equal values (Sen 1968 eq. 2.6)."""
-    counts: dict[float, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return sum(k * (k - 1) * (2 * k + 5) for k in counts.values() if k > 1)
+    counts = np.unique(values, return_counts=True)[1]
+    return int(sum(int(k) * (int(k) - 1) * (2 * int(k) + 5) for k in counts if k > 1))
 
 
 def rules_markdown() -> str:
