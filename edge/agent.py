@@ -76,6 +76,14 @@ class InFlight:
 NOT_AUTHORIZED = 0x87
 
 
+def _tls_problem(exc: ssl.SSLError) -> str:
+    """'certificate verify failed (unable to get local issuer certificate)' and the like."""
+    verify = getattr(exc, "verify_message", None)
+    if verify:
+        return f"certificate verify failed ({verify})"
+    return str(exc.reason or type(exc).__name__).lower().replace("_", " ")
+
+
 def reason_key(name: str) -> str:
     """'No matching subscribers' → 'no_matching_subscribers' (heartbeat/metrics key)."""
     return "_".join(name.lower().replace("-", " ").split())[:64]
@@ -454,7 +462,7 @@ class EdgeAgent:
                     " broker's certificate",
                     s.uplink_host,
                     s.uplink_port,
-                    getattr(exc, "verify_message", None) or exc.reason or type(exc).__name__,
+                    _tls_problem(exc),
                     s.uplink_ca_file,
                 )
             except OSError as exc:
