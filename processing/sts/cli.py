@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from processing.imu_cli import report
+from pydantic import BaseModel
+
+from processing.imu_cli import FloatArray, report
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,11 @@ def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run(args: argparse.Namespace) -> int:
+    return report(args, _analyse)
+
+
+def _analyse(acc: FloatArray, gyr: FloatArray | None, fs_hz: float) -> BaseModel:
+    # Imported here: a file that cannot be read is reported without loading Numba.
     from processing.sts import analyze_sts
 
-    return report(args, lambda acc, gyr, fs: analyze_sts(acc, gyr, fs))
+    return analyze_sts(acc, gyr, fs_hz)
