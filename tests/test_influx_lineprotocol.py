@@ -175,6 +175,20 @@ def test_vectorised_equals_naive_reference(
     assert encode(measurement, times, tags, fields) == encode_rows(measurement, times, tags, fields)
 
 
+@given(point_sets())
+def test_encode_point_equals_encode_row_by_row(
+    case: tuple[str, np.ndarray, dict[str, Any], dict[str, Any]],
+) -> None:
+    measurement, times, tags, fields = case
+    for i, t in enumerate(times.tolist()):
+        row_tags = {k: v if isinstance(v, str) else v[i] for k, v in tags.items()}
+        row_fields = {k: v[i] for k, v in fields.items()}
+        one = encode(
+            measurement, [t], {k: [v] for k, v in row_tags.items()}, {k: [v] for k, v in row_fields.items()}
+        )
+        assert encode_point(measurement, t, row_tags, row_fields) == one
+
+
 _measurements = itertools.count()
 
 

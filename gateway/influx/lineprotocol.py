@@ -25,6 +25,7 @@ A line left with no field at all is dropped (InfluxDB rejects it).
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -196,9 +197,9 @@ def _field_column(key: str, values: np.ndarray | Sequence[Any], n: int) -> _Colu
 
 def _tag_column(key: str, values: str | Sequence[str | None] | np.ndarray, n: int) -> str | list[str]:
     """The ",key=value" segment: one string for a constant tag, else one per line ("" = tag absent)."""
-    ekey = _check_key("tag key", key)
+    ekey = _cached_key("tag key", key)
     if isinstance(values, str):
-        return f",{ekey}={escape_key('tag value', values)}" if values else ""
+        return f",{ekey}={_cached_escape('tag value', values)}" if values else ""
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
     if len(items) != n:
         raise LineProtocolError(f"tag {key!r} has {len(items)} values for {n} timestamps")
@@ -207,7 +208,7 @@ def _tag_column(key: str, values: str | Sequence[str | None] | np.ndarray, n: in
         if value is None or value == "":
             segments[value] = ""
         elif isinstance(value, str):
-            segments[value] = f",{ekey}={escape_key('tag value', value)}"
+            segments[value] = f",{ekey}={_cached_escape('tag value', value)}"
         else:
             raise LineProtocolError(f"tag {key!r} has a value of type {type(value).__name__}, not str")
     return list(map(segments.__getitem__, items))
@@ -254,7 +255,7 @@ def encode(
     are one entry per line (NumPy arrays or lists; NaN/None = that field absent on that line).
     Tags are written sorted by key, as InfluxDB recommends. Raises :class:`LineProtocolError`.
     """
-    prefix = escape_measurement(measurement)
+    prefix = _cached_measurement(measurement)
     times = _timestamps(time_ns)
     n = len(times)
     if not fields:
@@ -263,7 +264,7 @@ def encode(
     if overlap:
         raise LineProtocolError(f"{sorted(overlap)[0]!r} is both a tag and a field")
     tag_pieces = [_tag_column(k, tags[k], n) for k in sorted(tags)]
-    keys = [_check_key("field key", k) for k in fields]
+    keys = [_cached_key("field key", k) for k in fields]
     columns = [_field_column(k, v, n) for k, v in fields.items()]
     if n == 0:
         return b""
@@ -313,14 +314,77 @@ def _encode_sparse(
 def encode_point(measurement: str, time_ns: int, tags: Mapping[str, str], fields: Mapping[str, Any]) -> bytes:
     """One point (for the odd heartbeat or event); same rules as :func:`encode`.
 
+    Plain Python on purpose: for a single point NumPy's per-call setup costs more than the work.
     Returns ``b""`` when every field is absent (None or NaN).
     """
-    return encode(
-        measurement,
-        np.array([time_ns], dtype=np.int64),
-        {k: [v] for k, v in tags.items()},
-        {k: [v] for k, v in fields.items()},
-    )
+    if isinstance(time_ns, bool) or not isinstance(time_ns, int | np.integer):
+        raise LineProtocolError(f"time_ns must be integer nanoseconds, got {type(time_ns).__name__}")
+    if set(tags) & set(fields):
+        raise LineProtocolError(f"{sorted(set(tags) & set(fields))[0]!r} is both a tag and a field")
+    parts = [_cached_measurement(measurement)]
+    for key in sorted(tags):
+        value = tags[key]
+        if value is None or value == "":
+            _cached_key("tag key", key)
+            continue
+        if not isinstance(value, str):
+            raise LineProtocolError(f"tag {key!r} has a value of type {type(value).__name__}, not str")
+        parts.append(f",{_cached_key('tag key', key)}={_cached_escape('tag value', value)}")
+    if not fields:
+        raise LineProtocolError(f"measurement {measurement!r}: no fields")
+    field_parts = []
+    for key, value in fields.items():
+        ekey = _cached_key("field key", key)
+        text = _format_scalar(key, value)
+        if text is not None:
+            field_parts.append(f"{ekey}={text}")
+    if not field_parts:
+        return b""
+    line = "".join(parts) + " " + ",".join(field_parts) + f" {int(time_ns)}\n"
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        message = f"measurement {measurement!r}: text is not valid Unicode ({exc.reason})"
+        raise LineProtocolError(message) from None
+
+
+def _format_scalar(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    kind = _kind(key, value)
+    if kind == "float":
+        f = float(value)
+        if math.isnan(f):
+            return None
+        if math.isinf(f):
+            raise LineProtocolError(
+                f"field {key!r} holds an infinite value (InfluxDB stores finite floats only)"
+            )
+        return repr(f)
+    if kind == "int":
+        i = int(value)
+        if not INT64_MIN <= i <= INT64_MAX:
+            raise LineProtocolError(f"field {key!r} holds an integer outside int64")
+        return f"{i}i"
+    if kind == "bool":
+        return "true" if value else "false"
+    return quote_string(str(value))
+
+
+# Names repeat endlessly (a handful of measurements, keys and stations): escape each once.
+@functools.lru_cache(maxsize=4096)
+def _cached_measurement(name: str) -> str:
+    return escape_measurement(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_key(what: str, name: str) -> str:
+    return _check_key(what, name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _cached_escape(what: str, value: str) -> str:
+    return escape_key(what, value)
 
 
 def count_lines(body: bytes) -> int:
