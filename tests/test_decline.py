@@ -374,7 +374,7 @@ def test_declining_series_raises_baseline_change_and_trend(
 
 @SETTINGS
 @given(
-    metric=st.sampled_from(ABSOLUTE),
+    metric=st.sampled_from(CONTINUOUS),
     n=st.integers(2, 9),
     per_step=st.floats(0.0, 3.0),
     every_days=st.floats(1.0, 365.0),
@@ -385,6 +385,30 @@ def test_improvement_raises_nothing(metric: str, n: int, per_step: float, every_
     values = [start - worse_sign(metric) * per_step * rule.meaningful_change * i for i in range(n)]
     points = [obs(i * every_days, v) for i, v in enumerate(values)]
     assert detect_decline(metric, points[:-1], points[-1]) == []
+
+
+@SETTINGS
+@given(
+    metric=st.sampled_from(["frailty_level", "awgs_level"]),
+    levels=st.lists(st.integers(0, 3), min_size=1, max_size=8),
+    new_level=st.integers(0, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ordinal_event_iff_worse_than_the_previous_visit(
+    metric: str, levels: list[int], new_level: int, seed: int
+) -> None:
+    top = len(DECLINE_RULES[metric].levels) - 1
+    levels = [min(level, top) for level in levels]
+    new_level = min(new_level, top)
+    history = series(levels, every_days=90)
+    random.Random(seed).shuffle(history)
+    events = detect_decline(metric, history, obs(90 * len(levels), new_level))
+    assert rules_of(events) == (["category_worsening"] if new_level > levels[-1] else [])
+    for event in events:
+        assert (event.baseline, event.current) == (levels[-1], new_level)
+        assert event.severity == (
+            "critical" if new_level == top or new_level - levels[-1] >= 2 else "warning"
+        )
 
 
 @SETTINGS
