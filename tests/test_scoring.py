@@ -7,6 +7,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from processing.scoring import VisitInputs, score_awgs, score_fried, score_kfrail, score_visit
@@ -584,3 +586,78 @@ def test_awgs_uses_the_visit_sppb() -> None:
 def test_visit_inputs_refuse_bad_values(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         VisitInputs.model_validate(bad)
+
+
+# --- properties ------------------------------------------------------------------------------------
+
+times = st.floats(0.1, 120.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(course=st.sampled_from([3.0, 4.0]), a=times, b=times)
+def test_sppb_slower_never_scores_more(course: float, a: float, b: float) -> None:
+    fast, slow = sorted((a, b))
+    assert gait_points(course, fast).points >= gait_points(course, slow).points  # type: ignore[operator]
+    assert chair_points(fast).points >= chair_points(slow).points  # type: ignore[operator]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    holds=st.lists(st.floats(0.0, 30.0), min_size=3, max_size=3),
+    extra=st.floats(0.0, 10.0),
+    which=st.integers(0, 2),
+)
+def test_sppb_holding_longer_never_scores_less(holds: list[float], extra: float, which: int) -> None:
+    longer = list(holds)
+    longer[which] += extra
+    assert balance_points(*longer).points >= balance_points(*holds).points  # type: ignore[operator]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sex=st.sampled_from(["male", "female"]),
+    grip=st.floats(5.0, 60.0),
+    gait=st.floats(0.2, 2.0),
+    chair=st.floats(5.0, 40.0),
+    sppb=st.integers(0, 12),
+    asmi=st.floats(3.0, 10.0),
+    worse=st.floats(0.0, 1.0),
+)
+def test_awgs_worse_measurements_never_lower_the_level(
+    sex: str, grip: float, gait: float, chair: float, sppb: int, asmi: float, worse: float
+) -> None:
+    better = _awgs(
+        sex=sex,
+        grip_max_kg=grip,
+        gait_speed_mps=gait,
+        chair_stand_5x_s=chair,
+        sppb_total=sppb,
+        asmi_kg_m2=asmi,
+    )
+    poorer = _awgs(
+        sex=sex,
+        grip_max_kg=grip * (1 - worse / 2),
+        gait_speed_mps=gait * (1 - worse / 2),
+        chair_stand_5x_s=chair * (1 + worse),
+        sppb_total=max(0, sppb - round(4 * worse)),
+        asmi_kg_m2=asmi * (1 - worse / 2),
+    )
+    assert poorer.level >= better.level
+
+
+def test_awgs_chair_alone_needs_no_sex() -> None:
+    result, _ = score_awgs(
+        sex=None,
+        grip_max_kg=None,
+        gait_speed_mps=None,
+        chair_stand_5x_s=12.0,
+        sppb_total=None,
+        asmi_kg_m2=None,
+    )
+    assert result is not None
+    assert (result.status, result.complete) == ("possible_sarcopenia", False)
+    assert result.missing == ("sex", "grip_max_kg", "asmi_kg_m2")
+
+
+def test_fried_falls_back_to_gait_speed_without_a_walk_time() -> None:
+    assert walk_15ft_s(4.0, None, 0.762) == (6.0, "gait_speed")
