@@ -59,7 +59,8 @@ def _count(influxdb: InfluxTestDB, measurement: str = "vitals") -> int:
     return int(rows[0]["count"]) if rows else 0
 
 
-def test_batches_and_acknowledges_after_write(influxdb: InfluxTestDB, acks: Acks) -> None:
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_batches_and_acknowledges_after_write(influxdb: InfluxTestDB, acks: Acks, concurrency: int) -> None:
     transport = V1Transport(influxdb.url, influxdb.database)
     stats = WriterStats()
     observed: list[float] = []
@@ -72,11 +73,14 @@ def test_batches_and_acknowledges_after_write(influxdb: InfluxTestDB, acks: Acks
         on_written=acks.on_written,
         on_rejected=acks.on_rejected,
         stats=stats,
+        concurrency=concurrency,
     )
     for i in range(95):
         writer.submit(_chunk(i), i)
     assert writer.flush(10)
-    assert acks.written == list(range(95)) and not acks.rejected
+    assert sorted(acks.written) == list(range(95)) and not acks.rejected
+    if concurrency == 1:
+        assert acks.written == list(range(95))  # one writer: acknowledged in submission order
     assert _count(influxdb) == 95 * 3
     snap = stats.snapshot()
     assert snap["points"] == 285 and snap["chunks"] == 95 and snap["retries"] == 0

@@ -1,7 +1,7 @@
 """Batched, acknowledged writes: nothing is reported written until InfluxDB said so.
 
 Callers :meth:`BatchWriter.submit` chunks of line protocol, each with a ``token`` (whatever they
-need back, e.g. MQTT message ids). One background thread joins chunks into batches of up to
+need back, e.g. MQTT message ids). A background thread joins chunks into batches of up to
 ``max_bytes`` or whatever arrived within ``max_delay_s`` of the oldest, and writes each batch:
 
 - success → ``on_written(tokens)`` (the caller acknowledges its messages only now);
@@ -15,6 +15,12 @@ need back, e.g. MQTT message ids). One background thread joins chunks into batch
 
 ``submit`` blocks while more than ``max_pending_bytes`` wait (backpressure up to the MQTT client,
 which then stops reading). :meth:`close` flushes, then stops the thread.
+
+``concurrency`` > 1 runs that many writer threads, so InfluxDB can work on several batches at
+once (it parses and indexes a batch on one core). Batches then complete in any order and the
+callbacks run on several threads at once (they must be thread-safe). Order only matters for two
+writes of one point (same series and timestamp) with different values in flight together, which
+deterministic point identities make impossible: a redelivered message carries the same values.
 """
 
 from __future__ import annotations
@@ -140,9 +146,12 @@ class BatchWriter:
         retry_base_s: float = 0.1,
         retry_cap_s: float = 10.0,
         name: str = "influx-writer",
+        concurrency: int = 1,
     ) -> None:
         if max_bytes <= 0 or max_delay_s < 0 or retry_base_s <= 0 or retry_cap_s < retry_base_s:
             raise ValueError("max_bytes > 0, max_delay_s ≥ 0 and 0 < retry_base_s ≤ retry_cap_s are required")
+        if concurrency < 1:
+            raise ValueError("concurrency must be ≥ 1")
         self.transport = transport
         self.max_bytes = max_bytes
         self.max_delay_s = max_delay_s
@@ -155,14 +164,17 @@ class BatchWriter:
         self._pending: deque[Chunk] = deque()
         self._pending_bytes = 0
         self._rp_chunks = 0  # pending chunks with their own retention policy (0: take batches from the head)
-        self._busy = False  # a batch taken from _pending is being written
+        self._busy = 0  # batches taken from _pending and being written
         self._flush_requested = 0
         self._closing = False
         self._abort = threading.Event()  # close() timed out: stop retrying, leave the rest unacknowledged
         self._cond = threading.Condition()
         self._rng = random.Random()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # --- caller side -----------------------------------------------------------------------------
 
@@ -216,7 +228,8 @@ class BatchWriter:
             self._cond.notify_all()
         if not done:
             self._abort.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
         return done
 
     @property
@@ -254,7 +267,7 @@ class BatchWriter:
             size = sum(len(c.body) for c in batch)
             self._pending_bytes -= size
             self._rp_chunks -= sum(c.retention_policy is not None for c in batch)
-            self._busy = True
+            self._busy += 1
             self._update_pending_stats()
             self._cond.notify_all()  # room for blocked submitters
             return batch
@@ -298,7 +311,7 @@ class BatchWriter:
                 log.exception("InfluxDB writer: callback failed")
             finally:
                 with self._cond:
-                    self._busy = False
+                    self._busy -= 1
                     self._cond.notify_all()
 
     def _write_batch(self, batch: list[Chunk]) -> None:
