@@ -3,8 +3,8 @@ version K-FRAIL (Jung H-W et al. 2016, Korean J Intern Med 31(3):594–600), 0�
 
 - Fatigue, Resistance (climbing one flight of stairs), Ambulation (walking one block / 300 m):
   yes/no answers from the questionnaire;
-- Illnesses: 5 or more of the listed conditions (K-FRAIL and DESIGN.md: "≥ 5"; Morley's English
-  wording is "more than 5");
+- Illnesses: 5 or more of the 11 listed conditions (K-FRAIL and DESIGN.md: "≥ 5"; some English
+  summaries of FRAIL say "more than 5");
 - Loss of weight: 5 % or more in the past year.
 
 0 robust, 1–2 pre-frail, 3–5 frail. All five items are needed for a score (a missing item could
