@@ -101,7 +101,9 @@ def raw_write(
     }
 
 
-def frailwatch_write(server: InfluxDB, n: int, chunk_points: int, max_bytes: int) -> dict[str, Any]:
+def frailwatch_write(
+    server: InfluxDB, n: int, chunk_points: int, max_bytes: int, concurrency: int = 1
+) -> dict[str, Any]:
     db = f"fw_{next(_run_ids)}"
     server.create_database(db)
     done = threading.Event()
@@ -117,7 +119,14 @@ def frailwatch_write(server: InfluxDB, n: int, chunk_points: int, max_bytes: int
 
     stats = WriterStats()
     transport = V1Transport(server.url, db, timeout_s=60)
-    writer = BatchWriter(transport, max_bytes=max_bytes, max_delay_s=0.05, on_written=on_written, stats=stats)
+    writer = BatchWriter(
+        transport,
+        max_bytes=max_bytes,
+        max_delay_s=0.05,
+        on_written=on_written,
+        stats=stats,
+        concurrency=concurrency,
+    )
     times, tags, fields = columns(n)
     started = time.perf_counter()
     for lo in range(0, n, chunk_points):
@@ -136,7 +145,8 @@ def frailwatch_write(server: InfluxDB, n: int, chunk_points: int, max_bytes: int
     assert _count(server, db) == n
     snap = stats.snapshot()
     return {
-        "path": f"FrailWatch encode + BatchWriter ({chunk_points} points/chunk)",
+        "path": f"FrailWatch encode + BatchWriter ({chunk_points} points/chunk"
+        + (f", {concurrency} writers)" if concurrency > 1 else ")"),
         "points": n,
         "seconds": elapsed,
         "points_per_s": n / elapsed,
@@ -226,8 +236,8 @@ def main(argv: list[str]) -> int:
                 for g, c in ((False, 1), (True, 1), (False, 2))
             ]
             fw = [
-                best_run([frailwatch_write(server, args.points, chunk, max_bytes) for _ in reps])
-                for chunk in (1000, 50)
+                best_run([frailwatch_write(server, args.points, chunk, max_bytes, c) for _ in reps])
+                for chunk, c in ((1000, 1), (50, 1), (1000, 2))
             ]
         finally:
             server.stop()
