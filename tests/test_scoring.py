@@ -454,8 +454,8 @@ def test_fried_criteria_at_cutoffs(kw: dict[str, Any], criterion: str, met: bool
     assert getattr(_fried(**kw), criterion) is met
 
 
-def test_fried_walk_conversion_prefers_the_sppb_walk() -> None:
-    assert walk_15ft_s(4.0, 4.0, 2.0) == (4.572, "sppb_walk")
+def test_fried_walk_conversion_prefers_the_timed_walk() -> None:
+    assert walk_15ft_s(4.0, 4.0, 2.0) == (4.572, "timed_walk")
     assert walk_15ft_s(None, None, 0.762) == (6.0, "gait_speed")
     assert walk_15ft_s(None, 4.0, None) is None
 

@@ -14,10 +14,11 @@ the cut-offs of DESIGN.md "Domain facts":
 move the category either way).
 
 Walk conversion (FrailWatch, stated in docs/scoring.md): the station does not walk 15 ft. The
-15 ft time is the measured walk scaled to 4.572 m at the same mean speed — from the SPPB walk
-(``walk_distance_m``/``walk_time_s``, a 3–4 m usual-pace walk from a standing start, the closest
-protocol to Fried's) when present, else from ``gait_speed_mps``: t₁₅ = 4.572 m / speed. Constant
-speed is assumed; a standing start over a shorter course makes the estimate slightly slow (safe side).
+15 ft time is the measured walk scaled to 4.572 m at the same mean speed — from the timed walk
+(``walk_distance_m``/``walk_time_s``: usually the SPPB 3–4 m usual-pace walk from a standing start,
+the protocol closest to Fried's) when present, else from ``gait_speed_mps``: t₁₅ = 4.572 m / speed.
+Constant speed is assumed; a standing start over a shorter course makes the estimate slightly slow
+(the cautious side), a long walk with a flying start slightly fast.
 
 Strata bounds: each stratum's upper bound is inclusive and the next starts strictly above it
 (BMI 24.05 is in the 24.1–26 stratum), the same rule as the SPPB bands.
@@ -60,17 +61,17 @@ class FriedResult(ScoreModel):
     slowness: bool
     weakness: bool
     walk_15ft_s: float = Field(description="15 ft walk time judged, scaled from the walk measured")
-    walk_source: Literal["sppb_walk", "gait_speed"]
+    walk_source: Literal["timed_walk", "gait_speed"]
     bmi_kg_m2: float = Field(description="BMI used for the grip stratum (given or from weight and height)")
     missing: tuple[str, ...] = ()
 
 
 def walk_15ft_s(
     walk_distance_m: float | None, walk_time_s: float | None, gait_speed_mps: float | None
-) -> tuple[float, Literal["sppb_walk", "gait_speed"]] | None:
+) -> tuple[float, Literal["timed_walk", "gait_speed"]] | None:
     """15 ft time at the measured mean speed; see the module docstring."""
     if walk_distance_m is not None and walk_time_s is not None and walk_distance_m > 0:
-        return round(FIFTEEN_FEET_M * walk_time_s / walk_distance_m, _DIGITS), "sppb_walk"
+        return round(FIFTEEN_FEET_M * walk_time_s / walk_distance_m, _DIGITS), "timed_walk"
     if gait_speed_mps is not None and gait_speed_mps > 0:
         return round(FIFTEEN_FEET_M / gait_speed_mps, _DIGITS), "gait_speed"
     return None
