@@ -1,5 +1,8 @@
 """``frailwatch influx init``: create the database and retention policies (idempotent).
 
+The policies are gateway.schema's RETENTION_POLICIES (its FOREVER one becomes the default) plus a
+short ``raw`` policy for raw signals (--raw-retention).
+
 Settings come from the options, else from ``FRAILWATCH_GATEWAY_INFLUX_*`` (URL, DATABASE, USERNAME,
 PASSWORD, TOKEN, ...). Secrets are read only from the environment, never from the command line
 (where ``ps`` would show them). ``gateway/cli.py`` calls :func:`register`; ``python -m
@@ -83,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="MEASUREMENT",
-        help="add a continuous query averaging raw.MEASUREMENT into forever.MEASUREMENT_<every>",
+        help="add a continuous query averaging raw.MEASUREMENT into <default RP>.MEASUREMENT_<every>",
     )
     init.add_argument("--downsample-every", default="1m", help="continuous query interval (default 1m)")
     init.set_defaults(handler=_init)
