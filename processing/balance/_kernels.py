@@ -38,7 +38,8 @@ F_MFREQ = 14  # Hz
 F_MFREQ_AP = 15
 F_MFREQ_ML = 16
 F_DURATION_S = 17
-N_FEATURES = 18
+F_MAX_DISTANCE = 18  # largest RD, mm (not a Prieto measure: a plausibility check on units)
+N_FEATURES = 19
 
 ELLIPSE_ALPHA = 0.05  # 95 % confidence ellipse
 
@@ -107,6 +108,7 @@ def sway_features(ap: np.ndarray, ml: np.ndarray, fs_hz: float) -> np.ndarray:
         path += np.sqrt(dap * dap + dml * dml)
         path_ap += abs(dap)
         path_ml += abs(dml)
+    max_rd = 0.0
     mdist = 0.0
     mdist_ap = 0.0
     mdist_ml = 0.0
@@ -114,7 +116,9 @@ def sway_features(ap: np.ndarray, ml: np.ndarray, fs_hz: float) -> np.ndarray:
     ss_ml = 0.0
     s_apml = 0.0
     for i in range(n):
-        mdist += np.sqrt(ap[i] * ap[i] + ml[i] * ml[i])
+        rd = np.sqrt(ap[i] * ap[i] + ml[i] * ml[i])
+        mdist += rd
+        max_rd = max(max_rd, rd)
         mdist_ap += abs(ap[i])
         mdist_ml += abs(ml[i])
         ss_ap += ap[i] * ap[i]
@@ -146,6 +150,7 @@ def sway_features(ap: np.ndarray, ml: np.ndarray, fs_hz: float) -> np.ndarray:
     out[F_MFREQ_AP] = path_ap / (root32 * mdist_ap * duration) if mdist_ap > 0.0 else np.nan
     out[F_MFREQ_ML] = path_ml / (root32 * mdist_ml * duration) if mdist_ml > 0.0 else np.nan
     out[F_DURATION_S] = duration
+    out[F_MAX_DISTANCE] = max_rd
     return out
 
 

@@ -102,7 +102,7 @@ def analyze_balance(
     features, rd = k.balance_kernel(
         np.ascontiguousarray(cop[:, 0]), np.ascontiguousarray(cop[:, 1]), float(fs_hz), cutoff
     )
-    _check_sway(features, cop)
+    _check_sway(features)
     freqs, psd = welch_psd(rd, float(fs_hz))
     lo, hi = POWER_BAND_HZ
     f50 = k.power_frequency(freqs, psd, lo, hi, 0.5, MIN_BAND_POWER_MM2)
@@ -151,9 +151,11 @@ def welch_psd(rd: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
     step = nperseg - nperseg // 2
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)
     starts = np.arange(0, n - nperseg + 1, step)
-    segments = np.lib.stride_tricks.sliding_window_view(rd, nperseg)[starts]
-    segments = segments - segments.mean(axis=1, keepdims=True)
-    power = np.abs(np.fft.rfft(segments * window, axis=1)) ** 2
+    segments = np.lib.stride_tricks.sliding_window_view(rd, nperseg)[starts]  # a copy: fancy index
+    segments -= segments.mean(axis=1, keepdims=True)
+    segments *= window
+    spectrum = np.fft.rfft(segments, axis=1)
+    power = spectrum.real**2 + spectrum.imag**2
     psd = power.mean(axis=0) / (fs_hz * float(window @ window))
     psd[1 : psd.size - (1 if nperseg % 2 == 0 else 0)] *= 2.0  # one-sided: fold negative freqs
     freqs = np.fft.rfftfreq(nperseg, 1.0 / fs_hz)
@@ -204,14 +206,14 @@ def _check_lowpass(lowpass_hz: float | None, fs_hz: float) -> float:
     return float(lowpass_hz)
 
 
-def _check_sway(features: FloatArray, cop: FloatArray) -> None:
+def _check_sway(features: FloatArray) -> None:
     rms = float(features[k.F_RDIST])
     if rms < NO_SWAY_RMS_MM:
         raise SignalError(
             "no_sway",
             f"RMS sway {rms:.3g} mm: no sway (empty plate, stuck sensor, or data in metres, not mm)",
         )
-    excursion = float(np.abs(cop - cop.mean(axis=0)).max())
+    excursion = float(features[k.F_MAX_DISTANCE])
     if excursion > MAX_EXCURSION_MM:
         raise SignalError(
             "bad_units", f"CoP moves {excursion:.0f} mm from its mean: beyond any platform, expected mm"

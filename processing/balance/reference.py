@@ -63,6 +63,7 @@ def sway_features(ap: FloatArray, ml: FloatArray, fs_hz: float) -> FloatArray:
         out[k.F_MFREQ_AP] = _ratio(out[k.F_PATH_AP], 4.0 * np.sqrt(2.0) * out[k.F_MDIST_AP] * duration)
         out[k.F_MFREQ_ML] = _ratio(out[k.F_PATH_ML], 4.0 * np.sqrt(2.0) * out[k.F_MDIST_ML] * duration)
     out[k.F_DURATION_S] = duration
+    out[k.F_MAX_DISTANCE] = rd.max(initial=0.0)
     return out
 
 
