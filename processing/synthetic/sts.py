@@ -41,7 +41,7 @@ class StsTruth(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    n_reps: int = Field(5, ge=0, le=60, description="stand-ups")
+    n_reps: int = Field(5, ge=0, le=1000, description="stand-ups")
     rise_s: float = Field(1.4, ge=0.5, le=5.0, description="duration of one stand-up")
     sit_s: float = Field(1.6, ge=0.5, le=5.0, description="duration of one sit-down")
     stand_pause_s: float = Field(0.3, ge=0.0, le=10.0, description="standing still between rise and sit")
