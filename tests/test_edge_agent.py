@@ -55,9 +55,16 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _readings(count: int, participants: int = 6) -> list[tuple[str, dict]]:
+def _readings(count: int, participants: int = 6, recordings: bool = False) -> list[tuple[str, dict]]:
     """Simulated device readings (raw identifiers), in time order."""
-    cohort = Cohort(participants=participants, stations=["gj-01"], days=60, visit_every_days=20, seed=7)
+    cohort = Cohort(
+        participants=participants,
+        stations=["gj-01"],
+        days=60,
+        visit_every_days=20,
+        seed=7,
+        recordings=recordings,
+    )
     out = []
     for visit in cohort.visits():
         _, messages = cohort.messages(*visit)
@@ -124,7 +131,7 @@ def test_resent_device_message_keeps_its_id(rig: Callable[..., tuple]) -> None:
 
 def test_no_raw_identifier_in_uplink_bytes(rig: Callable[..., tuple]) -> None:
     devices, _central, agent, capture = rig()
-    readings = _readings(60)
+    readings = _readings(60, recordings=True)  # raw IMU / CoP recordings go uplink alone
     client = device_client(devices)
     for topic, doc in readings:
         publish_device(client, topic, doc)
@@ -138,7 +145,8 @@ def test_no_raw_identifier_in_uplink_bytes(rig: Callable[..., tuple]) -> None:
         needles |= {doc["participant_id"], doc["resident_number"], doc["name"], doc["phone"]}
     needles.add(EDGE_KEY)
     blob = b"\n".join(m.payload + m.topic.encode() for m in capture.snapshot())
-    assert len(blob) > 10_000
+    assert len(blob) > 1_000_000
+    assert any(d["payload"].get("recording") for d in capture.data()), "recordings went uplink"
     found = [n for n in needles if n.encode() in blob]
     assert found == []
     assert not [n for n in needles if n in agent.log()]
@@ -210,9 +218,13 @@ def test_pseudonyms_stable_across_stations_and_differ_under_another_key() -> Non
 
 
 def test_edge_imports_no_heavy_libraries() -> None:
+    # Including a simulated visit with raw recordings: processing.synthetic is NumPy only.
     code = (
         "import sys, edge.agent, edge.cli, edge.simulate, edge.simulate.publish;"
-        "bad = [m for m in ('numba', 'influxdb_client', 'httpx', 'grafana_client') if m in sys.modules];"
+        "c = edge.simulate.Cohort(participants=1, days=1, recordings=True);"
+        "truth, messages = c.messages(*c.visits()[0]); assert truth.recordings;"
+        "heavy = ('numba', 'scipy', 'influxdb_client', 'httpx', 'grafana_client');"
+        "bad = [m for m in heavy if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

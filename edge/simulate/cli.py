@@ -23,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
         decline_fraction=args.decline_fraction,
         roam_fraction=args.roam_fraction,
         seed=args.seed,
+        recordings=args.recordings,
+        recording_fs_hz=args.recording_hz,
     )
     brokers = {}
     for spec in args.broker:

@@ -3,12 +3,19 @@
 Baselines follow Korean community norms (KFACS/AWGS 2019 ranges): grip ~ 28±6 kg (men) and
 18±4 kg (women) falling with age, usual gait speed ~ 1.1±0.2 m/s, five chair stands ~ 11±2.5 s.
 A configurable share of participants declines across visits: gait speed −0.05 to −0.15 m/s per
-visit, grip loss, slower chair stands and longer TUG, shorter balance holds.
+visit, grip loss, slower chair stands and longer TUG, shorter balance holds, more sway.
+
+With ``recordings=True`` (the ``frailwatch simulate`` default; off by default in this API so
+existing callers keep their small, fast visits), gait, sit-to-stand and TUG readings carry a
+lower-back IMU recording and an extra 30 s balance reading carries the centre of pressure, made
+by the NumPy-only signal models (:mod:`edge.simulate.recordings`); their realised truth is in
+``Truth.recordings``. About 220 kB of device JSON and 0.23 s of CPU per visit at 100 Hz. Off,
+every visit sends the scalar readings only (load tests).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +71,8 @@ class Truth:
     five_rep_s: float
     tug_s: float
     balance_hold_s: float
+    # Per recording kind (gait, balance, sit_to_stand, tug): the realised truth of the raw signal.
+    recordings: dict[str, dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,8 +134,12 @@ class Cohort:
         roam_fraction: float = 0.2,
         seed: int = 1,
         start: datetime = datetime(2026, 3, 2, 0, 30, tzinfo=UTC),
+        recordings: bool = False,
+        recording_fs_hz: float = 100.0,
     ) -> None:
         self.stations = stations or ["gj-01", "gj-02"]
+        self.recordings = recordings
+        self.recording_fs_hz = recording_fs_hz
         self.days = days
         self.visit_every_days = visit_every_days
         self.start = start
@@ -203,9 +216,13 @@ class Cohort:
                 "weight_kg": p.weight_kg,
             },
         }
+        extra: dict[str, dict[str, Any]] = {}
+        if self.recordings:
+            truth, extra = self._with_recordings(p, visit, truth, payloads)
         out = []
         for i, kind in enumerate(KINDS):
             device_id = f"{kind.replace('_', '-')}-{station}"
+            topic = f"fwdev/v1/{kind}/{device_id}"
             document = {
                 "participant_id": p.member_id,
                 "resident_number": p.resident_number,
@@ -215,5 +232,31 @@ class Cohort:
                 "visit_id": visit_id,
                 "payload": payloads[kind],
             }
-            out.append(DeviceMessage(station, f"fwdev/v1/{kind}/{device_id}", document))
+            out.append(DeviceMessage(station, topic, document))
+            if kind in extra:  # a second trial on the same device, a minute later
+                later = {**document, "measured_at": (at + timedelta(minutes=2 * i + 1)).isoformat()}
+                out.append(DeviceMessage(station, topic, {**later, "payload": extra[kind]}))
         return truth, out
+
+    def _with_recordings(
+        self, p: Participant, visit: int, truth: Truth, payloads: dict[str, dict[str, Any]]
+    ) -> tuple[Truth, dict[str, dict[str, Any]]]:
+        """Attach raw recordings to the performance tests (in place) and their truth; returns the
+        extra readings: a 30 s side-by-side balance trial with the centre of pressure."""
+        from edge.simulate import recordings as rec  # NumPy signal models, loaded only when used
+
+        # Its own stream, so the scalar readings are the same with recordings on or off.
+        rng = np.random.default_rng([self.seed, int(p.member_id[1:]), visit, 1])
+        fs, age = self.recording_fs_hz, 2026 - p.birth_year
+        made = {
+            "gait": rec.gait(truth.gait_speed_mps, p.height_cm, p.declining, fs, rng),
+            "balance": rec.balance(age, p.declining, visit, fs, rng),
+            "sit_to_stand": rec.sit_to_stand(truth.five_rep_s, fs, rng),
+            "tug": rec.tug(truth.tug_s, truth.gait_speed_mps, p.height_cm, fs, rng),
+        }
+        for kind in ("gait", "sit_to_stand", "tug"):
+            payloads[kind] = {**payloads[kind], **made[kind].payload_json()}
+        sway = {"stance": "side_by_side", "eyes": "open", "hold_time_s": rec.SWAY_S}
+        sway["target_time_s"] = rec.SWAY_S
+        extra = {"balance": {**sway, **made["balance"].payload_json()}}
+        return replace(truth, recordings={kind: r.truth for kind, r in made.items()}), extra

@@ -37,3 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--malformed-share", type=float, default=0.0, help="share of deliberately broken messages"
     )
     parser.add_argument("--truth", type=Path, help="write ground truth as JSON lines")
+    parser.add_argument(
+        "--recordings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="raw IMU / centre-of-pressure recordings with gait, balance, sit-to-stand and TUG "
+        "(~100 kB each at 100 Hz); --no-recordings sends the scalar readings only (load tests)",
+    )
+    parser.add_argument("--recording-hz", type=float, default=100.0, help="sampling rate of the recordings")
