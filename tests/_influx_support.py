@@ -1,4 +1,5 @@
-"""A loopback HTTP server that records requests and answers what the test says.
+"""Test helpers: an InfluxDB 1.x with authentication on, and a loopback HTTP server that records
+requests and answers what the test says.
 
 Not a stand-in for InfluxDB 1.x (the real one runs in the other tests): it is there to check what
 goes over the wire (paths, query strings, auth headers, gzip) and to play InfluxDB 2.x/3.x, which
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from frailwatch.services import InfluxDB
 
 
 @dataclass
@@ -88,3 +91,14 @@ def serve_capture() -> Iterator[CaptureServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+class AuthInfluxDB(InfluxDB):
+    """The real InfluxDB 1.x with ``[http] auth-enabled = true`` (the fixtures run it open)."""
+
+    def _write_config(self) -> None:
+        super()._write_config()
+        text = self.config_path.read_text()
+        self.config_path.write_text(
+            text.replace("[http]\n  enabled = true\n", "[http]\n  enabled = true\n  auth-enabled = true\n")
+        )
