@@ -204,6 +204,11 @@ def test_v1_reads_on_real_influxdb(influxdb: InfluxTestDB) -> None:
     assert transport.query("SELECT * FROM grip WHERE participant = $p", {"p": "p1' OR '1'='1"}) == []
     with pytest.raises(QueryError, match="error parsing query"):
         transport.query("SELEC nonsense")
+    # many statements (decline history reads one per metric) outgrow a URL: sent as a POST form
+    many = "; ".join(f"SELECT grip_max_kg AS m{i} FROM grip WHERE participant = 'p2'" for i in range(60))
+    assert len(many) > 2000
+    rows = transport.query(many)
+    assert len(rows) == 60 and all(r["time"] == 2 for r in rows)
     transport.close()
 
 

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 MAX_MESSAGE = 1000  # InfluxDB quotes the offending line; keep exceptions and dead letters bounded
+_MAX_GET_QUERY = 2000  # longer InfluxQL (many statements) goes as a POST form: URLs have length limits
 GZIP_LEVEL = 1  # line protocol compresses ~10x even at level 1; higher levels cost CPU for little
 # Statuses that are not the data's fault: retry (and alert) instead of dead-lettering every message.
 _NOT_THE_DATA = frozenset({401, 403, 404, 408, 429})
@@ -233,7 +234,7 @@ class _V1Http:
         form = {"q": influxql, "db": self.database, "epoch": "ns"}
         if params:
             form["params"] = json.dumps(dict(params))
-        if method == "GET":
+        if method == "GET" and len(influxql) <= _MAX_GET_QUERY:
             response = self.request("GET", "/query", params=form)
         else:
             response = self.request("POST", "/query", params={}, data=form)
