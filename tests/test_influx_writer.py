@@ -277,6 +277,53 @@ def test_callback_failure_does_not_stop_the_writer(capture: CaptureServer) -> No
     assert seen == ["boom", "after"]
 
 
+def test_failing_on_rejected_still_acknowledges_the_good_chunks(influxdb: InfluxTestDB, acks: Acks) -> None:
+    def broken_dead_letter(token: Any, error: WriteRejected) -> None:
+        raise RuntimeError("dead-letter store down")
+
+    writer = BatchWriter(
+        V1Transport(influxdb.url, influxdb.database),
+        max_delay_s=0.3,
+        on_written=acks.on_written,
+        on_rejected=broken_dead_letter,
+    )
+    for i in range(4):
+        writer.submit(b"vitals garbage\n" if i == 1 else _chunk(i), i)
+    writer.close()
+    assert sorted(acks.written) == [0, 2, 3]
+
+
+class FlakyTransport:
+    """The real transport, with a programming error injected into its first two calls."""
+
+    def __init__(self, inner: V1Transport) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def write(self, body: bytes, retention_policy: str | None = None) -> None:
+        self.calls += 1
+        if self.calls <= 2:
+            raise TypeError("bug in a transport")
+        self.inner.write(body, retention_policy)
+
+    def query(self, influxql: str, params: Any = None) -> list[dict[str, Any]]:
+        return self.inner.query(influxql, params)
+
+    def ping(self) -> bool:
+        return self.inner.ping()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_unexpected_transport_error_is_retried_not_dropped(influxdb: InfluxTestDB, acks: Acks) -> None:
+    transport = FlakyTransport(V1Transport(influxdb.url, influxdb.database))
+    writer = BatchWriter(transport, on_written=acks.on_written, retry_base_s=0.01, retry_cap_s=0.02)
+    writer.submit(_chunk(1), "kept")
+    writer.close()
+    assert acks.written == ["kept"] and writer.stats.retries == 2 and _count(influxdb) == 3
+
+
 def test_bad_arguments_refused() -> None:
     with pytest.raises(ValueError):
         BatchWriter(V1Transport("http://127.0.0.1:1", "fw"), max_bytes=0, on_written=lambda _t: None)

@@ -307,8 +307,8 @@ class BatchWriter:
                 return
             try:
                 self._write_batch(batch)
-            except Exception:  # a callback failed; the writer must keep going
-                log.exception("InfluxDB writer: callback failed")
+            except Exception:  # a bug of ours; the writer must keep going for the other batches
+                log.exception("InfluxDB writer: batch of %d chunks failed unexpectedly", len(batch))
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -318,7 +318,10 @@ class BatchWriter:
         written: list[Chunk] = []
         self._write_isolating(batch, written, batch[0].retention_policy)
         if written:
-            self.on_written([c.token for c in written])
+            try:
+                self.on_written([c.token for c in written])
+            except Exception:  # the caller's acknowledger failed; keep writing the rest
+                log.exception("InfluxDB writer: on_written failed for %d chunks", len(written))
 
     def _write_isolating(self, chunks: list[Chunk], written: list[Chunk], rp: str | None) -> None:
         """Write ``chunks``; on a rejection, halve until each culprit is alone."""
@@ -333,7 +336,10 @@ class BatchWriter:
             if len(chunks) == 1:
                 self.stats._rejected(chunks[0].points)
                 log.warning("InfluxDB rejected a chunk (%d points): %s", chunks[0].points, exc.message)
-                self.on_rejected(chunks[0].token, exc)
+                try:
+                    self.on_rejected(chunks[0].token, exc)
+                except Exception:  # must not cost the good chunks of this batch their acknowledgement
+                    log.exception("InfluxDB writer: on_rejected failed")
                 return
             half = len(chunks) // 2
             self._write_isolating(chunks[:half], written, rp)
@@ -351,10 +357,16 @@ class BatchWriter:
                     self.transport.write(body)
                 else:
                     self.transport.write(body, retention_policy=rp)
-            except InfluxUnavailable as exc:
+            except WriteRejected:
+                raise
+            except Exception as exc:
+                # InfluxUnavailable, or a transport bug: either way the data is kept and retried
+                # (loudly) rather than dropped or dead-lettered as if it were the data's fault.
                 self.stats._retry()
                 delay = self._rng.uniform(0, min(self.retry_cap_s, self.retry_base_s * 2**attempt))
-                if attempt == 0 or attempt % 10 == 0:
+                if not isinstance(exc, InfluxUnavailable):
+                    log.error("InfluxDB transport failed unexpectedly (retrying): %r", exc)
+                elif attempt == 0 or attempt % 10 == 0:
                     log.warning("InfluxDB unavailable (attempt %d, retrying): %s", attempt + 1, exc)
                 attempt += 1
                 if self._abort.wait(delay):
