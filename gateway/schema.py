@@ -41,11 +41,13 @@ FRAILTY_CATEGORY_TAG = "frailty_category"
 
 FieldType = Literal["float", "int", "bool", "str"]
 
-#: Retention policies ``frailwatch influx init`` creates. Participant data is kept (features and
-#: scores are small); fleet and gateway telemetry is operational and expires.
-RETENTION_POLICIES: dict[str, str] = {"autogen": "INF", "ops_90d": "90d"}
-FOREVER = "autogen"
-OPS = "ops_90d"
+#: Retention policies ``frailwatch influx init`` (gateway.influx.init) creates. Everything the
+#: gateway writes is kept (``forever``, the default RP): features, scores and events are small and
+#: screening results are kept for the programme's life. ``raw`` (short) is for raw signals, which
+#: the gateway analyses but does not store.
+RETENTION_POLICIES: dict[str, str] = {"forever": "INF", "raw": "30d"}
+FOREVER = "forever"
+OPS = "forever"  # fleet telemetry too: the fleet dashboard shows months of station history
 
 
 @dataclass(frozen=True)
@@ -411,6 +413,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _micros(at: datetime) -> int:
     delta = at.astimezone(UTC) - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def time_ns(at: datetime) -> int:
+    """An aware datetime as integer nanoseconds since the epoch (exact, no float rounding)."""
+    return _micros(at) * 1000
 
 
 def id_offset_ns(identifier: str) -> int:

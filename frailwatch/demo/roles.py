@@ -196,6 +196,15 @@ def point_counts(stack: DemoStack) -> dict[str, int]:
     return counts
 
 
+# Written on a clock (heartbeats, gateway stats), not per reading: they never stop growing.
+FLEET_MEASUREMENTS = frozenset({"station_heartbeat", "station_device", "station_status", "gateway_stats"})
+
+
+def data_points(points: dict[str, int]) -> int:
+    """Points the simulated visits produced (readings, features, scores, events, dead letters)."""
+    return sum(n for name, n in points.items() if name not in FLEET_MEASUREMENTS)
+
+
 def reading_points(points: dict[str, int]) -> int:
     """Points of device readings (one measurement per device kind), not derived or fleet data."""
     return sum(n for name, n in points.items() if name in READING_MEASUREMENTS)

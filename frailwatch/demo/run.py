@@ -229,7 +229,7 @@ def _settle(stack: DemoStack, observer: Observer, processes: roles.Processes) ->
     last, stable_since = -1, time.monotonic()
     while time.monotonic() < deadline:
         processes.check_alive()
-        points = sum(roles.point_counts(stack).values())
+        points = roles.data_points(roles.point_counts(stack))
         if points != last or not roles.gateway_idle(observer):
             last, stable_since = points, time.monotonic()
         elif time.monotonic() - stable_since > 3.0:

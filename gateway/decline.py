@@ -1,0 +1,118 @@
+"""Stateless decline detection (DESIGN invariant 4): history comes from InfluxDB, never from memory.
+
+When a frailty-relevant value arrives for a pseudonym, the participant's earlier values of that
+metric are read back (all stations, one InfluxQL request for all metrics of the message),
+:func:`processing.decline.detect_decline` judges the new value, and each event becomes a
+``decline_event`` point (stamped with the value's own timestamp, so a redelivery overwrites it)
+and a :class:`telemetry.DeclineAlert` for ``fw/v1/alerts/decline/<station>``.
+
+Any replica can do this for any message. The caller runs it only after the value itself is
+written, so a participant's consecutive visits see each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway import schema
+from gateway.points import Row
+from telemetry.events import DeclineAlert
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One frailty-relevant value to judge."""
+
+    metric: str
+    value: float
+    time_ns: int  # the point's timestamp (measured_at + id hash, or the visit's)
+    source: str | None = None  # gait_features source tag the value came from
+
+
+def at_of(time_ns: int) -> datetime:
+    """A point time as the Observation time. Sub-microsecond id hashes are dropped, so the value's
+    own point (already written) has exactly the new observation's time and is ignored by the rules."""
+    return _EPOCH + timedelta(microseconds=time_ns // 1000)
+
+
+def quote(value: str) -> str:
+    """An InfluxQL string literal (pseudonyms are hex by contract; quote anyway)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def history_query(participant: str, values: list[Value]) -> str:
+    """One statement per metric; each row carries the metric name as its value column."""
+    statements = []
+    for v in values:
+        measurement, field = schema.DECLINE_METRICS[v.metric]
+        where = f'"{schema.PARTICIPANT_TAG}" = {quote(participant)}'
+        if v.source is not None and measurement == schema.GAIT_FEATURES.name:
+            where += f' AND "source" = {quote(v.source)}'
+        statements.append(
+            f'SELECT "{field}" AS "{v.metric}", "{schema.STATION_TAG}" FROM "{measurement}" WHERE {where}'
+        )
+    return "; ".join(statements)
+
+
+def detect(
+    transport: Any,
+    participant: str,
+    station_id: str,
+    values: list[Value],
+    message_id: str | None,
+) -> tuple[list[Row], list[DeclineAlert]]:
+    """Events for ``values`` of one participant: rows to write and alerts to publish."""
+    from processing.decline import DECLINE_RULES, Observation, detect_decline
+
+    values = [v for v in values if v.metric in DECLINE_RULES and v.metric in schema.DECLINE_METRICS]
+    if not values:
+        return [], []
+    history: dict[str, list[Observation]] = {v.metric: [] for v in values}
+    for row in transport.query(history_query(participant, values)):
+        for metric, observations in history.items():
+            value = row.get(metric)
+            if metric in row and value is not None:
+                station = str(row.get(schema.STATION_TAG) or "unknown")
+                observations.append(
+                    Observation(at=at_of(int(row["time"])), station_id=station, value=float(value))
+                )
+    rows: list[Row] = []
+    alerts: list[DeclineAlert] = []
+    for v in values:
+        new = Observation(at=at_of(v.time_ns), station_id=station_id, value=v.value)
+        for event in detect_decline(v.metric, history[v.metric], new):
+            tags = {
+                schema.STATION_TAG: station_id,
+                schema.PARTICIPANT_TAG: participant,
+                "metric": event.metric,
+                "rule": event.rule,
+                "severity": event.severity,
+            }
+            fields = {
+                "baseline": event.baseline,
+                "current": event.current,
+                "change": event.change,
+                "detail": event.detail[:512],
+                "message_id": message_id,
+            }
+            rows.append((schema.DECLINE_EVENT.name, v.time_ns, tags, fields))
+            alerts.append(
+                DeclineAlert(
+                    at=event.at,
+                    participant=participant,
+                    station_id=station_id,
+                    metric=event.metric,
+                    rule=event.rule,
+                    severity=event.severity,
+                    baseline=event.baseline,
+                    current=event.current,
+                    change=event.change,
+                    message_id=message_id,
+                    detail=event.detail[:512],
+                )
+            )
+    return rows, alerts

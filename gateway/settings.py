@@ -1,0 +1,136 @@
+"""Gateway settings: a TOML file (``--config``) plus FRAILWATCH_GATEWAY_* environment variables (env wins).
+
+Every field is one flat variable (no nesting), so ``FRAILWATCH_GATEWAY_<FIELD>`` is the whole rule;
+docs/gateway.md lists them. Secrets are ``SecretStr`` so they never print or log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "FRAILWATCH_GATEWAY_CONFIG"
+
+
+class GatewaySettings(BaseSettings):
+    """Everything one gateway replica needs. Replicas differ only in ``client_id``."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAILWATCH_GATEWAY_", extra="ignore")
+
+    # --- central broker ---------------------------------------------------------------------
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle: connect with TLS when set")
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    mqtt_keepalive_s: int = Field(default=15, ge=1, le=600)
+    client_id: str = Field(
+        default="frailwatch-gateway-1",
+        min_length=1,
+        max_length=64,
+        description="stable per replica: the broker keeps its persistent session under this id",
+    )
+    share_group: str = Field(default="gateway", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    session_expiry_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="how long the broker queues for this replica while it is away",
+    )
+    receive_maximum: int = Field(
+        default=2000,
+        ge=1,
+        le=65535,
+        description="unacknowledged messages the broker may send us (MQTT 5): the in-flight bound",
+    )
+    # Reconnect fast and keep trying: Mosquitto forgets shared subscriptions across its restart, so
+    # whatever stations publish before we resubscribe reaches no gateway (docs/gateway.md). A
+    # handful of replicas retrying a few times a second is no load.
+    reconnect_min_s: float = Field(default=0.1, gt=0)
+    reconnect_max_s: float = Field(default=0.25, gt=0)
+
+    # --- InfluxDB ---------------------------------------------------------------------------
+    influx_version: Literal[1, 2] = 1
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_database: str = "frailwatch"
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_retention_policy: str | None = None
+    influx_org: str | None = None
+    influx_bucket: str | None = None
+    influx_token: SecretStr | None = None
+    influx_timeout_s: float = Field(default=10.0, gt=0)
+    influx_gzip: bool = True
+
+    # --- batching, processing, stats --------------------------------------------------------
+    write_max_bytes: int = Field(default=1_000_000, ge=1024, description="line protocol per write")
+    write_max_delay_s: float = Field(default=0.05, ge=0, description="how long a write waits to fill up")
+    intake_batch: int = Field(default=500, ge=1, description="messages decoded together")
+    recording_batch: int = Field(default=64, ge=1, description="recordings analysed together")
+    processing_workers: int = Field(default=0, ge=0, description="threads for the kernels; 0 = CPU count")
+    stats_interval_s: float = Field(default=10.0, gt=0, description="gateway_stats points every N s")
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus endpoint; 0 = off")
+    metrics_host: str = "0.0.0.0"
+    drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to flush and acknowledge")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _config_file or os.environ.get(CONFIG_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    def influx_settings(self) -> Any:
+        """The writer's :class:`gateway.influx.InfluxSettings` built from these fields."""
+        from gateway.influx.transport import InfluxSettings
+
+        def secret(value: SecretStr | None) -> str | None:
+            return value.get_secret_value() if value is not None else None
+
+        values: dict[str, Any] = {
+            "version": self.influx_version,
+            "url": self.influx_url,
+            "database": self.influx_database,
+            "username": self.influx_username,
+            "password": secret(self.influx_password),
+            "retention_policy": self.influx_retention_policy,
+            "org": self.influx_org,
+            "bucket": self.influx_bucket,
+            "token": secret(self.influx_token),
+            "timeout_s": self.influx_timeout_s,
+            "gzip": self.influx_gzip,
+        }
+        known = set(InfluxSettings.model_fields)
+        chosen = {k: v for k, v in values.items() if k in known and v is not None}
+        return InfluxSettings.model_validate(chosen)
+
+
+_config_file: Path | None = None
+
+
+def load(config: Path | None = None) -> GatewaySettings:
+    """Settings from ``config`` (or FRAILWATCH_GATEWAY_CONFIG) and the environment."""
+    global _config_file
+    _config_file = config
+    try:
+        return GatewaySettings()
+    finally:
+        _config_file = None
