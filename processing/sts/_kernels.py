@@ -31,6 +31,7 @@ from processing.gait._kernels import butter2_lowpass, filtfilt, find_peaks
 
 LOWPASS_HZ = 2.0  # transitions last ≥ 0.5 s; walking bounce and impacts are above this
 HIGHPASS_HZ = 0.1  # removes integration drift from the vertical velocity, keeps 0.5–5 s humps
+QUIET_SHARE = 0.2  # gravity's norm is read from the calmest fifth of the recording
 PEAK_VELOCITY_MPS = 0.15  # a vertical velocity hump lower than this is not a stand-up or sit-down
 WINDOW_FRACTION = 0.1  # the vertical movement spans the hump down to 10 % of its peak
 MIN_DISPLACEMENT_M = 0.15  # a sit-to-stand raises the lower back ~0.3–0.5 m; a step bounce ~0.04 m
@@ -82,13 +83,16 @@ def movement_signals(acc: np.ndarray, gyr: np.ndarray, fs_hz: float) -> tuple[np
     fs = fs_hz
     smooth = lowpass_columns(acc, min(LOWPASS_HZ, 0.4 * fs), fs)
     norm = row_norms(smooth)
-    g = np.median(norm)
-    velocity = np.cumsum(norm - g) / fs
-    velocity = velocity - filtfilt(velocity, butter2_lowpass(HIGHPASS_HZ, fs))
     if gyr.shape[0] == acc.shape[0]:
         activity = row_norms(lowpass_columns(gyr, min(LOWPASS_HZ, 0.4 * fs), fs))
     else:
         activity = row_norms(gradient_columns(smooth, fs))
+    # Gravity as the sensor reads it, from the quietest samples: while walking the norm exceeds
+    # g by |a_horizontal|²/2g, and a median over a walk would make sitting still drift downward.
+    calm = activity <= np.sort(activity)[int(QUIET_SHARE * (activity.size - 1))]
+    g = np.median(norm[calm])
+    velocity = np.cumsum(norm - g) / fs
+    velocity = velocity - filtfilt(velocity, butter2_lowpass(HIGHPASS_HZ, fs))
     return velocity, activity
 
 
@@ -96,7 +100,9 @@ def movement_signals(acc: np.ndarray, gyr: np.ndarray, fs_hz: float) -> tuple[np
 def velocity_humps(velocity: np.ndarray, fs_hz: float) -> np.ndarray:
     """Candidate transitions as rows ``(first, last, sign)`` of vertical-velocity humps whose
     peak reaches 0.15 m/s and whose integral (vertical displacement) reaches 0.15 m; sign +1 is
-    up (stand-up), −1 down (sit-down). Sorted by ``first``; overlapping humps are not merged."""
+    up (stand-up), −1 down (sit-down). A hump still under way at the recording's first or last
+    sample is left out (its start or end is unknown, and integration drift is largest there).
+    Sorted by ``first``; overlapping humps are not merged."""
     n = velocity.size
     rows = np.empty((n, 3), dtype=np.int64)
     count = 0
@@ -111,6 +117,8 @@ def velocity_humps(velocity: np.ndarray, fs_hz: float) -> np.ndarray:
             b = p
             while b < n - 1 and signed[b] > threshold:
                 b += 1
+            if a == 0 or b == n - 1:
+                continue  # cut by the recording's start or end: it cannot be timed
             displacement = 0.0
             for i in range(a, b):
                 displacement += signed[i]

@@ -25,12 +25,13 @@ def movement_signals(acc: FloatArray, gyr: FloatArray, fs_hz: float) -> tuple[Fl
     cutoff = min(k.LOWPASS_HZ, 0.4 * fs_hz)
     smooth = lowpass_columns(acc, cutoff, fs_hz)
     norm = np.linalg.norm(smooth, axis=1)
-    velocity = np.cumsum(norm - np.median(norm)) / fs_hz
-    velocity = velocity - lowpass_columns(velocity[:, None], k.HIGHPASS_HZ, fs_hz)[:, 0]
     if gyr.shape[0] == acc.shape[0]:
         activity = np.linalg.norm(lowpass_columns(gyr, cutoff, fs_hz), axis=1)
     else:
         activity = np.linalg.norm(np.gradient(smooth, axis=0) * fs_hz, axis=1)
+    calm = activity <= np.sort(activity)[int(k.QUIET_SHARE * (activity.size - 1))]
+    velocity = np.cumsum(norm - np.median(norm[calm])) / fs_hz
+    velocity = velocity - lowpass_columns(velocity[:, None], k.HIGHPASS_HZ, fs_hz)[:, 0]
     return velocity, activity
 
 
@@ -46,6 +47,8 @@ def velocity_humps(velocity: FloatArray, fs_hz: float) -> IntArray:
             after = np.flatnonzero(low[p:])
             a = int(before[-1]) if before.size else 0
             b = int(p + after[0]) if after.size else signed.size - 1
+            if a == 0 or b == signed.size - 1:
+                continue
             if signed[a:b].sum() / fs_hz >= k.MIN_DISPLACEMENT_M:
                 rows.append((a, b, sign))
     out = np.array(rows, dtype=np.int64).reshape(-1, 3)
