@@ -155,6 +155,16 @@ def test_module_entry_point(influxdb_server: InfluxDB, fresh_db: str) -> None:
     assert f"created database {fresh_db}" in done.stdout and "created retention policy raw" in done.stdout
 
 
+def test_frailwatch_command(
+    influxdb_server: InfluxDB, fresh_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from frailwatch.cli import main
+
+    assert main(["influx", "init", "--url", influxdb_server.url, "--database", fresh_db]) == 0
+    assert f"created database {fresh_db}" in capsys.readouterr().out
+    assert RAW_RP in _policies(influxdb_server, fresh_db)
+
+
 def test_explicit_policies_override_the_schema(influxdb_server: InfluxDB, fresh_db: str) -> None:
     transport = V1Transport(influxdb_server.url, fresh_db)
     init_database(transport, policies={"forever": "INF", "ops": "90d"}, default_policy="forever")
