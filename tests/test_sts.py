@@ -4,6 +4,9 @@ without gyroscope; 5-times time, 30-s count; refusals instead of numbers made fr
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -127,3 +130,34 @@ def test_batch_keeps_order_and_isolates_bad_recordings() -> None:
     results = analyze_sts_batch(inputs, max_workers=3)
     assert [type(r).__name__ for r in results] == ["StsResult", "SignalError", "StsResult"]
     assert results[0].n_reps == results[2].n_reps == 3  # type: ignore[union-attr]
+
+
+def test_uncalibrated_sensor_and_a_recording_that_starts_with_the_first_stand_up() -> None:
+    sts = simulate_sts(StsTruth(sitting_s=0.0, sensor_orientation_deg=(20.0, 30.0, 40.0)), 100.0, seed=3)
+    acc = sts.acc * np.array([1.03, 0.98, 1.01]) + np.array([0.3, -0.2, 0.1])
+    gyr = sts.gyr + np.array([1.5, -2.0, 0.8])
+    for gyro in (gyr, None):
+        assert np.abs(_errors(analyze_sts(acc, gyro, 100.0), sts)).max() < TOLERANCE_S
+
+
+def test_synthetic_signals_import_neither_numba_nor_scipy() -> None:
+    """The edge simulators import processing.synthetic: the station box has no Numba or SciPy."""
+    code = (
+        "import sys, processing.synthetic.sts, processing.synthetic.tug; "
+        "bad = [m for m in ('numba', 'scipy') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_synthetic_truth_is_consistent() -> None:
+    """The simulated body really rises by rise_height_m and comes back: integrate world-frame
+    vertical acceleration (gravity removed) twice over each stand-up."""
+    truth = StsTruth(n_reps=2, noise_mps2=0.0, gyro_noise_dps=0.0, flexion_deg=0.0, seated_lean_deg=0.0)
+    sts = simulate_sts(truth, 200.0, seed=0)
+    vertical = sts.acc[:, 2] - 9.80665
+    i, j = (np.array([sts.rise_start_s[0], sts.rise_end_s[0]]) * 200.0).astype(int)
+    velocity = np.cumsum(vertical[i : j + 2]) / 200.0
+    assert abs(velocity[-1]) < 0.02
+    assert np.sum(velocity) / 200.0 == pytest.approx(truth.rise_height_m, rel=0.03)
+    assert sts.five_rep_time_s is None and sts.rep_durations_s.size == 2

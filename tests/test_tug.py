@@ -102,3 +102,13 @@ def test_batch_keeps_order_and_isolates_bad_recordings() -> None:
     results = analyze_tug_batch(inputs, max_workers=2)
     assert isinstance(results[1], SignalError) and results[1].reason == "bad_sampling_rate"
     assert results[0].has_gyroscope and not results[2].has_gyroscope  # type: ignore[union-attr]
+
+
+def test_long_walk_and_an_uncalibrated_sensor() -> None:
+    """10 m out and back; scale errors of a few %, accelerometer offsets and gyroscope bias."""
+    tug = simulate_tug(TugTruth(distance_m=10.0, sensor_orientation_deg=(20.0, 30.0, 40.0)), 100.0, seed=3)
+    acc = tug.acc * np.array([1.03, 0.98, 1.01]) + np.array([0.3, -0.2, 0.1])
+    gyr = tug.gyr + np.array([1.5, -2.0, 0.8])
+    result = analyze_tug(acc, gyr, 100.0).model_dump()
+    for phase, true in tug.phases_s.items():
+        assert result[phase] == pytest.approx(true, abs=TOLERANCE_S), phase
