@@ -25,7 +25,8 @@ def _init(args: argparse.Namespace) -> int:
 
     try:
         settings = InfluxSettings.from_env(url=args.url, database=args.database, username=args.username)
-        parse_duration(args.raw_retention)
+        if args.raw_retention is not None:
+            parse_duration(args.raw_retention)
         parse_duration(args.downsample_every)
     except (ValidationError, ValueError) as exc:
         print(f"frailwatch influx init: bad settings: {_one_line(exc)}", file=sys.stderr)
@@ -78,8 +79,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.add_argument(
         "--raw-retention",
         "--retention",
-        default="30d",
-        help="duration of the 'raw' retention policy (InfluxQL duration, default 30d)",
+        default=None,
+        help="duration of the 'raw' retention policy (InfluxQL duration; default: the schema's, else 30d)",
     )
     init.add_argument(
         "--downsample",

@@ -2,9 +2,9 @@
 
 The policies come from the one schema (:mod:`gateway.schema`, DESIGN invariant 5):
 ``RETENTION_POLICIES`` (name → duration) with ``FOREVER`` as the default RP, so features, scores
-and events are kept indefinitely and operational measurements expire as the schema says. On top,
-``raw`` (short, 30 d by default) holds raw signals if a deployment stores them (home wearables),
-with optional continuous queries that downsample a raw measurement into the default RP.
+and events are kept indefinitely. ``raw`` (short: the schema's duration, else 30 d) holds raw
+signals if a deployment stores them (home wearables), with optional continuous queries that
+downsample a raw measurement into the default RP.
 
 InfluxQL over the v1 API, so this works on InfluxDB 1.x. InfluxDB 2.x/3.x do not accept
 ``CREATE DATABASE``/``RETENTION POLICY`` statements (2.x: create a bucket per RP and a DBRP
@@ -24,6 +24,7 @@ from gateway.influx.transport import QueryError, V1Transport
 __all__ = ["RAW_RP", "InitReport", "init_database", "parse_duration", "schema_policies"]
 
 RAW_RP = "raw"
+DEFAULT_RAW_RETENTION = "30d"  # when the schema declares no raw policy
 _FALLBACK = ({"forever": "INF"}, "forever")  # only if gateway.schema cannot be imported
 _DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -148,7 +149,7 @@ def init_database(
     transport: V1Transport,
     database: str | None = None,
     *,
-    raw_retention: str = "30d",
+    raw_retention: str | None = None,
     downsample: tuple[str, ...] = (),
     downsample_every: str = "1m",
     policies: Mapping[str, str] | None = None,
@@ -156,7 +157,8 @@ def init_database(
 ) -> InitReport:
     """Create (or bring up to date) the database, the schema's RPs (its default one as default) and ``raw``.
 
-    ``policies``/``default_policy`` override the schema's (tests, other deployments).
+    ``policies``/``default_policy`` override the schema's (tests, other deployments);
+    ``raw_retention`` overrides the ``raw`` policy's duration (schema's, else 30 d).
     """
     db = database or transport.database
     report = InitReport(db)
@@ -164,7 +166,9 @@ def init_database(
     if policies is not None:
         wanted = dict(policies)
     default = default_policy or default
-    wanted.setdefault(RAW_RP, raw_retention)
+    if raw_retention is not None:
+        wanted[RAW_RP] = raw_retention  # an explicit choice beats the schema's
+    wanted.setdefault(RAW_RP, DEFAULT_RAW_RETENTION)
     if default not in wanted:
         raise ValueError(f"default retention policy {default!r} is not among {sorted(wanted)}")
     # all local checks before the first statement, so bad input changes nothing
