@@ -1,0 +1,85 @@
+"""Helpers for the gateway's own tests: a central broker with station credentials, InfluxDB, and
+``frailwatch gateway run`` processes configured the way the operator docs say (environment)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests._drill_support import (
+    GATEWAY_USER,
+    Capture,
+    EdgeStandIn,
+    Role,
+    gateway_env,
+    station_acl,
+    wait_until,
+)
+
+
+@dataclass
+class Central:
+    """Central broker + InfluxDB database + gateway processes + a wildcard capture."""
+
+    broker: Any
+    influx: Any
+    database: str
+    passwords: dict[str, str]
+    log_dir: Path
+    capture: Capture
+    gateways: list[Role] = field(default_factory=list)
+
+    def gateway(self, client_id: str | None = None, **settings: str) -> Role:
+        env = gateway_env(
+            self.broker,
+            self.influx.url,
+            self.database,
+            self.passwords[GATEWAY_USER],
+            client_id or f"gw-{uuid.uuid4().hex[:6]}",
+        )
+        env.update({"FRAILWATCH_GATEWAY_METRICS_PORT": "0", "FRAILWATCH_GATEWAY_STATS_INTERVAL_S": "1"})
+        env.update({f"FRAILWATCH_GATEWAY_{k.upper()}": v for k, v in settings.items()})
+        role = Role(f"gateway-{len(self.gateways)}", ["gateway", "run"], env, self.log_dir).start()
+        self.gateways.append(role)
+        return role
+
+    def wait_subscribed(self, timeout_s: float = 30.0) -> None:
+        """Until every started gateway has connected (its log says so)."""
+        ok = wait_until(lambda: all("connected to" in g.log() for g in self.gateways), timeout_s, 0.1)
+        assert ok, "\n".join(g.log()[-2000:] for g in self.gateways)
+
+    def edge(self, station: str = "gj-01") -> EdgeStandIn:
+        return EdgeStandIn(self.broker.host, self.broker.port, station, self.passwords[station])
+
+    def rows(self, query: str) -> list[dict[str, Any]]:
+        return list(self.influx.rows(query, self.database))
+
+    def count(self, measurement: str, field_name: str) -> int:
+        rows = self.rows(f'SELECT count("{field_name}") FROM "{measurement}"')
+        return int(rows[0]["count"]) if rows else 0
+
+    def logs(self) -> str:
+        return "\n".join(g.log()[-3000:] for g in self.gateways)
+
+    def close(self) -> None:
+        for g in self.gateways:
+            g.stop()
+        self.capture.close()
+
+
+def start_central(
+    mosquitto_factory: Callable[..., Any],
+    influx: Any,
+    log_dir: Path,
+    stations: tuple[str, ...] = ("gj-01", "gj-02"),
+) -> Central:
+    passwords = {station: f"pw-{station}-{uuid.uuid4().hex[:8]}" for station in stations}
+    passwords[GATEWAY_USER] = f"pw-gateway-{uuid.uuid4().hex[:12]}"
+    broker = mosquitto_factory(name="central", users=passwords, acl=station_acl(stations))
+    database = f"gw_{uuid.uuid4().hex[:10]}"
+    influx.create_database(database)
+    capture = Capture(broker.host, broker.port, "#", username=GATEWAY_USER, password=passwords[GATEWAY_USER])
+    return Central(broker, influx, database, passwords, log_dir, capture)
