@@ -118,6 +118,17 @@ def test_refusals_are_specific(measurement: str, tags: Any, fields: Any, message
 def test_bad_timestamps_refused() -> None:
     with pytest.raises(LineProtocolError, match="integer nanoseconds"):
         encode("m", np.array([1.5]), {}, {"x": [1.0]})
+    with pytest.raises(LineProtocolError, match="NaT"):
+        encode("m", np.array(["NaT"], dtype="datetime64[ns]"), {}, {"x": [1.0]})
+    with pytest.raises(LineProtocolError, match="one-dimensional"):
+        encode("m", np.array([[1]]), {}, {"x": [1.0]})
+    with pytest.raises(LineProtocolError, match="integer nanoseconds"):
+        encode_point("m", 1.5, {}, {"x": 1.0})  # type: ignore[arg-type]
+
+
+def test_unhashable_tag_value_refused() -> None:
+    with pytest.raises(LineProtocolError, match="not a string"):
+        encode("m", [1], {"a": [["x"]]}, {"x": [1.0]})  # type: ignore[list-item]
 
 
 # --- property tests --------------------------------------------------------------------------------------

@@ -204,7 +204,11 @@ def _tag_column(key: str, values: str | Sequence[str | None] | np.ndarray, n: in
     if len(items) != n:
         raise LineProtocolError(f"tag {key!r} has {len(items)} values for {n} timestamps")
     segments: dict[Any, str] = {}
-    for value in set(items):
+    try:
+        distinct = set(items)
+    except TypeError:
+        raise LineProtocolError(f"tag {key!r} has a value that is not a string") from None
+    for value in distinct:
         if value is None or value == "":
             segments[value] = ""
         elif isinstance(value, str):
@@ -219,6 +223,8 @@ def _timestamps(time_ns: np.ndarray | Sequence[int]) -> list[str]:
     if arr.ndim != 1:
         raise LineProtocolError(f"time_ns must be one-dimensional, got shape {arr.shape}")
     if arr.dtype.kind == "M":
+        if np.isnat(arr).any():
+            raise LineProtocolError("time_ns holds NaT (not a time)")
         arr = arr.astype("datetime64[ns]").view(np.int64)
     elif arr.size and arr.dtype.kind not in "iu":
         raise LineProtocolError(f"time_ns must hold integer nanoseconds, got dtype {arr.dtype}")
