@@ -3,6 +3,7 @@ on a 4xx, an outage (server stopped, then started) losing nothing, backpressure 
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -296,6 +297,36 @@ def test_retry_then_success_sends_same_gzip_body(capture: CaptureServer, acks: A
     bodies = {r.body for r in capture.requests}
     assert len(capture.requests) == 3 and bodies == {_chunk(1) + _chunk(2)}
     assert all(r.headers["content-encoding"] == "gzip" for r in capture.requests)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_batches_respect_size_policy_and_order(capture: CaptureServer, seed: int) -> None:
+    """Random chunk sizes and policies: each write holds one policy, stays within max_bytes unless
+    a single chunk is larger, and each policy's chunks arrive in submission order, each once."""
+    rng = random.Random(seed)
+    written: list[Any] = []
+    writer = BatchWriter(
+        V1Transport(capture.url, "fw", gzip=False), max_bytes=600, max_delay_s=0.02, on_written=written.extend
+    )
+    sent: dict[str | None, list[bytes]] = {}
+    for i in range(120):
+        rp = rng.choice([None, None, "raw", "ops"])
+        body = b"".join(b"m,c=%d x=%di %d\n" % (i, j, j) for j in range(rng.randint(1, 12)))
+        sent.setdefault(rp, []).append(body)
+        writer.submit(body, i, retention_policy=rp)
+        if rng.random() < 0.1:
+            time.sleep(0.03)
+    writer.close()
+    assert sorted(written) == list(range(120))
+    received: dict[str | None, list[bytes]] = {}
+    for req in capture.requests:
+        rp = req.query.get("rp", [None])[0]
+        lines = req.body.splitlines(keepends=True)
+        chunks_in_request = {line.split(b" ")[0] for line in lines}
+        assert len(req.body) <= 600 or len(chunks_in_request) == 1
+        received.setdefault(rp, []).append(req.body)
+    for rp, bodies in sent.items():
+        assert b"".join(received[rp]) == b"".join(bodies)
 
 
 def test_callback_failure_does_not_stop_the_writer(capture: CaptureServer) -> None:

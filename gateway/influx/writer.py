@@ -287,15 +287,17 @@ class BatchWriter:
         batch: list[Chunk] = []
         rest: deque[Chunk] = deque()
         size = 0
-        while self._pending:
+        full = False  # once one chunk of this policy does not fit, later ones wait too (keeps order)
+        while self._pending and not full:
             chunk = self._pending.popleft()
-            if chunk.retention_policy == rp and (not batch or size + len(chunk.body) <= self.max_bytes):
+            if chunk.retention_policy != rp:
+                rest.append(chunk)
+            elif not batch or size + len(chunk.body) <= self.max_bytes:
                 batch.append(chunk)
                 size += len(chunk.body)
             else:
                 rest.append(chunk)
-                if size >= self.max_bytes:
-                    break
+                full = True
         rest.extend(self._pending)
         self._pending = rest
         return batch
