@@ -103,6 +103,15 @@ def test_downsample_continuous_query(influxdb_server: InfluxDB, fresh_db: str) -
         and f"FROM {fresh_db}.raw.imu_raw" in str(mine[0])
         and f".{DEFAULT_RP}.imu_raw_1m" in str(mine[0])
     )
+    # run the continuous query's own statement once over recent raw points (CQs fire each minute)
+    minute = (time.time_ns() // 60_000_000_000 - 2) * 60_000_000_000
+    raw = V1Transport(influxdb_server.url, fresh_db, retention_policy=RAW_RP)
+    raw.write(b"".join(b"imu_raw,participant=p1 ax=%d.0 %d\n" % (i, minute + i * 10**9) for i in range(4)))
+    select = str(mine[0]).split(" BEGIN ", 1)[1].rsplit(" END", 1)[0]
+    select = select.replace(" GROUP BY", f" WHERE time >= {minute} AND time < {minute + 60 * 10**9} GROUP BY")
+    transport.execute(select)
+    rows = transport.query(f'SELECT * FROM "{fresh_db}"."{DEFAULT_RP}"."imu_raw_1m"')
+    assert rows == [{"time": minute, "mean_ax": 1.5, "participant": "p1"}]
 
 
 def test_cli_options_and_environment(
