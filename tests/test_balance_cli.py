@@ -135,11 +135,14 @@ def test_missing_or_binary_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_bad_input_through_the_real_entry_point(tmp_path: Path) -> None:
+def test_bad_input_through_the_real_entry_point(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`frailwatch analyze balance` as wired by processing/cli.py (in-process: the subprocess
+    test above already pays one interpreter start)."""
+    from frailwatch.cli import main
+
     path = tmp_path / "short.csv"
     path.write_text("cop_x,cop_y\n" + "1,2\n3,4\n" * 100)
-    done = _run("--input", str(path), "--fs", "100")
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip().splitlines() == [
-        f"error: {path}: too_short: 200 samples = 2.00 s, need 5 s",
-    ]
+    assert main(["analyze", "balance", "--input", str(path), "--fs", "100"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == [f"error: {path}: too_short: 200 samples = 2.00 s, need 5 s"]
