@@ -44,11 +44,17 @@ class _Columns:
         self.times.append(time_ns)
         self.owners.append(owner)
         for key, value in tags.items():
-            self.tags.setdefault(key, [None] * n).append(value)
+            column = self.tags.get(key)
+            if column is None:
+                column = self.tags[key] = [None] * n
+            column.append(value)
         for key, value in fields.items():
             if value is None:
                 continue
-            self.fields.setdefault(key, [None] * n).append(value)
+            column = self.fields.get(key)
+            if column is None:
+                column = self.fields[key] = [None] * n
+            column.append(value)
         n += 1
         for column in self.tags.values():
             if len(column) < n:
@@ -153,12 +159,9 @@ def message_time_ns(message: Envelope) -> int:
 
 
 def _payload_values(payload: Any, spec: schema.Measurement) -> dict[str, Any]:
-    values = {}
-    for f in spec.fields:
-        value = getattr(payload, f.name, None)
-        if value is not None and f.name not in ("message_id", "device_id", "visit_id"):
-            values[f.name] = value
-    return values
+    # The model's own dict: getattr on a pydantic model for a name it lacks is slow.
+    data = payload.__dict__
+    return {name: data[name] for name in spec.field_names & data.keys() if data[name] is not None}
 
 
 def reading_rows(message: Any) -> list[Row]:
