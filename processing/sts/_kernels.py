@@ -20,6 +20,10 @@ Why these signals (details and measured accuracy: docs/sts_tug.md):
   adults", Gait Posture 38:153–156), so a transition is widened from its vertical-velocity hump
   to where trunk activity falls to 10 % of its peak: the norm of the angular rate with a
   gyroscope, else the norm of the rate of change of the low-passed acceleration (tilt rate × g).
+  Start of forward and end of backward trunk rotation match force-plate movement onset and end
+  closely (Zijlstra et al. 2012, "Sit-stand and stand-sit transitions in older adults and
+  patients with Parkinson's disease: event detection based on motion sensors versus force
+  plates", J NeuroEng Rehabil 9:75).
 """
 
 from __future__ import annotations
@@ -162,7 +166,8 @@ def clean_humps(rows: np.ndarray, velocity: np.ndarray) -> np.ndarray:
 @njit(cache=True, nogil=True)
 def widen(activity: np.ndarray, rows: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Start and end sample of each transition: from its vertical-velocity hump outwards while
-    trunk activity exceeds 10 % of its peak above the quiet level (van Lummel et al. 2013),
+    trunk activity exceeds 10 % of its peak above the quiet level (trunk rotation onset/end as
+    movement onset/end: Zijlstra et al. 2012, J NeuroEng Rehabil 9:75, Sect. Results),
     never into a neighbouring transition, at most 1.5 s on the flexion side (before a stand-up,
     after a sit-down) and 0.25 s on the other (walking may follow a stand-up at once)."""
     m = rows.shape[0]
