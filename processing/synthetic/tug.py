@@ -3,7 +3,7 @@
 The test (Podsiadlo & Richardson 1991, "The timed 'Up & Go'", J Am Geriatr Soc 39:142–148):
 stand up from a chair, walk 3 m, turn, walk back, turn and sit down. The phases are those of the
 instrumented TUG (Salarian et al. 2010, "iTUG, a sensitive and reliable measure of mobility",
-IEEE TNSRE 18:303–310, Fig. 1): sit-to-stand, walk out, turn, walk back, turn-to-sit.
+IEEE TNSRE 18:303–310): sit-to-stand, walk out, turn, walk back, turn-to-sit.
 
 Built from the two other simulators: the stand-up and sit-down of :mod:`processing.synthetic.sts`
 and the out-and-back walk with a 180° turn of :mod:`processing.synthetic.gait`. The final turn

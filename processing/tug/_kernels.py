@@ -24,7 +24,7 @@ def turns(yaw_dps: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray, np
     monitoring of turning in patients with movement disability", Sensors 14:356–369, Sect. 2.3).
     Its boundaries are widened to where the rate drops below 5 deg/s and then to the local
     minimum of |rate|, because a turn's rate rises from zero and a threshold alone cuts its
-    slow beginning and end (as the iTUG turn boundaries, Salarian et al. 2010, Sect. II.C)."""
+    slow beginning and end."""
     smooth = filtfilt(yaw_dps, butter2_lowpass(min(YAW_LOWPASS_HZ, 0.4 * fs_hz), fs_hz))
     n = smooth.size
     starts = np.empty(n, dtype=np.int64)

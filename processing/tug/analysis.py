@@ -1,9 +1,10 @@
 """Timed up-and-go from one lower-back IMU recording: total time and the iTUG phases.
 
 Phases as in the instrumented TUG (Salarian et al. 2010, "iTUG, a sensitive and reliable measure
-of mobility", IEEE TNSRE 18:303–310, Sect. II.C; Weiss et al. 2011, "An instrumented timed up
-and go: the added value of an accelerometer for identifying fall risk in idiopathic fallers",
-Physiol Meas 32:2003–2018): sit-to-stand, walk out, turn, walk back, turn-to-sit, with
+of mobility", IEEE TNSRE 18:303–310; with a single lower-back sensor: Weiss et al. 2013, "Using a
+body-fixed sensor to identify subclinical gait difficulties in older adults with IADL
+disability: maximizing the output of the Timed Up and Go", PLoS One 8:e68885): sit-to-stand,
+walk out, turn, walk back, turn-to-sit, with
 
 - the test from the first motion of the stand-up to seated still after the sit-down (the manual
   test, Podsiadlo & Richardson 1991, runs from "go" to seated: the instrumented total leaves out
