@@ -161,3 +161,14 @@ def test_synthetic_truth_is_consistent() -> None:
     assert abs(velocity[-1]) < 0.02
     assert np.sum(velocity) / 200.0 == pytest.approx(truth.rise_height_m, rel=0.03)
     assert sts.five_rep_time_s is None and sts.rep_durations_s.size == 2
+
+
+def test_recording_that_starts_standing_counts_stand_ups_only() -> None:
+    """Sit down first, then three stand-ups: the initial sit-down is not a repetition."""
+    sts = simulate_sts(StsTruth(n_reps=3), 100.0, seed=6)
+    first_rise = int(sts.rise_end_s[0] * 100.0) + 20  # standing, after the first stand-up
+    result = analyze_sts(sts.acc[first_rise:], sts.gyr[first_rise:], 100.0)
+    assert result.n_reps == 2
+    np.testing.assert_allclose(
+        np.array(result.rep_start_s) + first_rise / 100.0, sts.rise_start_s[1:], atol=0.3
+    )
