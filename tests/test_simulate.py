@@ -289,3 +289,14 @@ def test_cli_publishes_contract_messages_straight_to_central(mosquitto: Mosquitt
     assert {m.station_id for m in messages} == {"gj-01", "gj-02"} or len(
         {m.station_id for m in messages}
     ) >= 1
+
+
+def test_cli_refuses_an_unusable_recording_rate_with_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "frailwatch.cli", "simulate", "--recording-hz", "5", "--participants", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["--recording-hz 5.0 is outside 10–1000 Hz"]

@@ -15,6 +15,9 @@ def run(args: argparse.Namespace) -> int:
     from edge.simulate.cohort import Cohort
     from edge.simulate.publish import connect, key_from_env, run_simulation
 
+    if args.recordings and not 10.0 <= args.recording_hz <= 1000.0:
+        print(f"--recording-hz {args.recording_hz} is outside 10–1000 Hz", file=sys.stderr)
+        return 2
     cohort = Cohort(
         participants=args.participants,
         stations=args.stations.split(","),
