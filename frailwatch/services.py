@@ -358,7 +358,7 @@ bind-address = "{self.host}:{self.rpc_port}"
             for series in statement.get("series", []):
                 columns = series["columns"]
                 tags = series.get("tags", {})
-                for values in series["values"]:
+                for values in series.get("values", []):  # a series can come back with columns but no values
                     row = dict(zip(columns, values, strict=True))
                     row.update(tags)
                     out.append(row)
