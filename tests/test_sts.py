@@ -98,9 +98,10 @@ def test_unusable_input_is_refused(acc: np.ndarray, reason: str) -> None:
     assert err.value.reason == reason
 
 
-@pytest.mark.parametrize("scale", [0.01, 0.3, 1.0])
-def test_noise_and_sitting_still_have_no_repetitions(scale: float) -> None:
-    acc = np.random.default_rng(0).normal(0.0, scale, (3000, 3)) + np.array([0.3, -0.2, 9.8])
+@pytest.mark.parametrize("scale", [0.01, 0.3, 1.0, 3.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_and_sitting_still_have_no_repetitions(scale: float, seed: int) -> None:
+    acc = np.random.default_rng(seed).normal(0.0, scale, (3000, 3)) + np.array([0.3, -0.2, 9.8])
     with pytest.raises(SignalError) as err:
         analyze_sts(acc, None, 100.0)
     assert err.value.reason == "no_repetitions"
@@ -172,3 +173,17 @@ def test_recording_that_starts_standing_counts_stand_ups_only() -> None:
     np.testing.assert_allclose(
         np.array(result.rep_start_s) + first_rise / 100.0, sts.rise_start_s[1:], atol=0.3
     )
+
+
+def test_a_sit_down_that_is_not_seen_does_not_lose_a_repetition() -> None:
+    """Cut the first sit-down out (seated and standing read the same with no seated lean): two
+    stand-ups in a row are both counted, and the first is reported as unpaired."""
+    sts = simulate_sts(
+        StsTruth(n_reps=3, seated_lean_deg=0.0, noise_mps2=0.0, gyro_noise_dps=0.0), 100.0, seed=2
+    )
+    cut = slice(int(sts.sit_start_s[0] * 100.0), int(sts.sit_end_s[0] * 100.0))
+    acc, gyr = np.delete(sts.acc, cut, axis=0), np.delete(sts.gyr, cut, axis=0)
+    result = analyze_sts(acc, gyr, 100.0)
+    assert result.n_reps == 3
+    assert result.unpaired_stand_ups == 1
+    assert len(result.sit_durations_s) == 2

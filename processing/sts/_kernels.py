@@ -37,12 +37,15 @@ LOWPASS_HZ = 2.0  # transitions last ≥ 0.5 s; walking bounce and impacts are a
 HIGHPASS_HZ = 0.1  # removes integration drift from the vertical velocity, keeps 0.5–5 s humps
 QUIET_SHARE = 0.2  # gravity's norm is read from the calmest fifth of the recording
 PEAK_VELOCITY_MPS = 0.15  # a vertical velocity hump lower than this is not a stand-up or sit-down
+NOISE_PEAK_FACTOR = 6.0  # ... nor one below 6 × the 1-s random walk of the sensor's white noise
 WINDOW_FRACTION = 0.1  # the vertical movement spans the hump down to 10 % of its peak
 MIN_DISPLACEMENT_M = 0.15  # a sit-to-stand raises the lower back ~0.3–0.5 m; a step bounce ~0.04 m
 MIN_PEAK_SPACING_S = 0.5
 ACTIVITY_FRACTION = 0.1  # movement starts/ends where trunk activity is 10 % of its peak
 LEAD_S = 1.5  # trunk flexion may precede a stand-up's rise (and follow a sit-down's descent) this long
 TRAIL_S = 0.25  # ... but walking may follow a stand-up (or precede a sit-down) at once
+LEAD_PER_HUMP = 1.0  # slow transitions: the lead grows to this multiple of the velocity hump ...
+TRAIL_PER_HUMP = 0.25  # ... and the trail to this one
 
 
 @njit(cache=True, nogil=True)
@@ -101,9 +104,31 @@ def movement_signals(acc: np.ndarray, gyr: np.ndarray, fs_hz: float) -> tuple[np
 
 
 @njit(cache=True, nogil=True)
-def velocity_humps(velocity: np.ndarray, fs_hz: float) -> np.ndarray:
+def noise_sigma(acc: np.ndarray) -> float:
+    """White-noise level of the accelerometer (m/s², one sigma), the mean over axes of
+    ``median|Δ²x| / (0.6745·√6)``: a second difference of white noise has sigma √6·σ, while
+    movement below ~5 Hz barely shows in it, and the median ignores impacts."""
+    n = acc.shape[0]
+    total = 0.0
+    for j in range(3):
+        second = np.empty(n - 2)
+        for i in range(n - 2):
+            second[i] = abs(acc[i + 2, j] - 2.0 * acc[i + 1, j] + acc[i, j])
+        total += float(np.median(second))
+    return total / 3.0 / (0.6745 * np.sqrt(6.0))
+
+
+@njit(cache=True, nogil=True)
+def min_peak_velocity(acc: np.ndarray, fs_hz: float) -> float:
+    """0.15 m/s, raised for noisy sensors to NOISE_PEAK_FACTOR × the velocity that white noise
+    integrates to in one second (σ·√(1 s / fs)): a random walk must not pass for a stand-up."""
+    return max(PEAK_VELOCITY_MPS, NOISE_PEAK_FACTOR * noise_sigma(acc) * np.sqrt(1.0 / fs_hz))
+
+
+@njit(cache=True, nogil=True)
+def velocity_humps(velocity: np.ndarray, fs_hz: float, min_peak: float) -> np.ndarray:
     """Candidate transitions as rows ``(first, last, sign)`` of vertical-velocity humps whose
-    peak reaches 0.15 m/s and whose integral (vertical displacement) reaches 0.15 m; sign +1 is
+    peak reaches ``min_peak`` (m/s) and whose integral (vertical displacement) reaches 0.15 m; sign +1 is
     up (stand-up), −1 down (sit-down). A hump still under way at the recording's first or last
     sample is left out (its start or end is unknown, and integration drift is largest there).
     Sorted by ``first``; overlapping humps are not merged."""
@@ -113,7 +138,7 @@ def velocity_humps(velocity: np.ndarray, fs_hz: float) -> np.ndarray:
     spacing = max(1, int(MIN_PEAK_SPACING_S * fs_hz))
     for sign in (1.0, -1.0):
         signed = sign * velocity
-        for p in find_peaks(signed, PEAK_VELOCITY_MPS, spacing):
+        for p in find_peaks(signed, min_peak, spacing):
             threshold = WINDOW_FRACTION * signed[p]
             a = p
             while a > 0 and signed[a] > threshold:
@@ -145,12 +170,13 @@ def hump_size(velocity: np.ndarray, a: int, b: int) -> float:
 
 @njit(cache=True, nogil=True)
 def clean_humps(rows: np.ndarray, velocity: np.ndarray) -> np.ndarray:
-    """Keep one hump per movement and alternate up/down: of two overlapping humps, or two in a
-    row with the same sign (a missed or spurious transition), the larger displacement wins."""
+    """Keep one hump per movement: of two overlapping humps the larger displacement wins. Two
+    in a row with the same sign are both kept (a slow sit-down between them may have gone
+    unseen; dropping one would lose a repetition)."""
     keep = np.ones(rows.shape[0], dtype=np.bool_)
     last = -1
     for i in range(rows.shape[0]):
-        if last >= 0 and (rows[i, 0] <= rows[last, 1] or rows[i, 2] == rows[last, 2]):
+        if last >= 0 and rows[i, 0] <= rows[last, 1]:
             if hump_size(velocity, rows[i, 0], rows[i, 1]) > hump_size(
                 velocity, rows[last, 0], rows[last, 1]
             ):
@@ -168,16 +194,17 @@ def widen(activity: np.ndarray, rows: np.ndarray, fs_hz: float) -> tuple[np.ndar
     """Start and end sample of each transition: from its vertical-velocity hump outwards while
     trunk activity exceeds 10 % of its peak above the quiet level (trunk rotation onset/end as
     movement onset/end: Zijlstra et al. 2012, J NeuroEng Rehabil 9:75, Sect. Results),
-    never into a neighbouring transition, at most 1.5 s on the flexion side (before a stand-up,
-    after a sit-down) and 0.25 s on the other (walking may follow a stand-up at once)."""
+    never into a neighbouring transition, at most 1.5 s (or the hump's duration, if longer) on
+    the flexion side (before a stand-up, after a sit-down) and 0.25 s (or a quarter of the hump)
+    on the other (walking may follow a stand-up at once)."""
     m = rows.shape[0]
     n = activity.size
     starts = np.empty(m, dtype=np.int64)
     ends = np.empty(m, dtype=np.int64)
-    lead = int(LEAD_S * fs_hz)
-    trail = int(TRAIL_S * fs_hz)
     for r in range(m):
         a, b, sign = rows[r, 0], rows[r, 1], rows[r, 2]
+        lead = max(int(LEAD_S * fs_hz), int(LEAD_PER_HUMP * (b - a)))
+        trail = max(int(TRAIL_S * fs_hz), int(TRAIL_PER_HUMP * (b - a)))
         before, after = (lead, trail) if sign > 0 else (trail, lead)
         lo = max(0, a - before)
         hi = min(n - 1, b + after)
@@ -206,7 +233,7 @@ def transitions(
     """Postural transitions in time order: ``(start, end, sign, rise_m)`` — start and end sample,
     +1 stand-up / −1 sit-down, and the vertical displacement (m, signed) of each."""
     velocity, activity = movement_signals(acc, gyr, fs_hz)
-    rows = clean_humps(velocity_humps(velocity, fs_hz), velocity)
+    rows = clean_humps(velocity_humps(velocity, fs_hz, min_peak_velocity(acc, fs_hz)), velocity)
     starts, ends = widen(activity, rows, fs_hz)
     rise = np.empty(rows.shape[0])
     for r in range(rows.shape[0]):

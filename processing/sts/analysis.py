@@ -61,6 +61,10 @@ class StsResult(BaseModel):
     ends_standing: bool = Field(
         description="the recording ends standing (no sit-down after the last stand-up)"
     )
+    unpaired_stand_ups: int = Field(
+        description="stand-ups followed by another stand-up with no sit-down found between (too slow or "
+        "small to detect); their repetition ends at standing"
+    )
     activity_source: str = Field(description="'gyroscope' or 'accelerometer': what timed movement onsets")
 
 
@@ -141,6 +145,7 @@ def result_from_transitions(
         rise_height_m=float(np.median(rise_m[ups])),
         duration_s=float(rep_end[-1] - start[0]),
         ends_standing=not bool(follows[-1]),
+        unpaired_stand_ups=int(np.sum(~follows[:-1])),
         activity_source="gyroscope" if has_gyroscope else "accelerometer",
     )
 

@@ -35,12 +35,21 @@ def movement_signals(acc: FloatArray, gyr: FloatArray, fs_hz: float) -> tuple[Fl
     return velocity, activity
 
 
-def velocity_humps(velocity: FloatArray, fs_hz: float) -> IntArray:
+def noise_sigma(acc: FloatArray) -> float:
+    second = np.abs(np.diff(acc, n=2, axis=0))
+    return float(np.median(second, axis=0).mean() / (0.6745 * np.sqrt(6.0)))
+
+
+def min_peak_velocity(acc: FloatArray, fs_hz: float) -> float:
+    return max(k.PEAK_VELOCITY_MPS, k.NOISE_PEAK_FACTOR * noise_sigma(acc) * np.sqrt(1.0 / fs_hz))
+
+
+def velocity_humps(velocity: FloatArray, fs_hz: float, min_peak: float) -> IntArray:
     rows: list[tuple[int, int, int]] = []
     spacing = max(1, int(k.MIN_PEAK_SPACING_S * fs_hz))
     for sign in (1, -1):
         signed = sign * velocity
-        peaks, _ = sps.find_peaks(signed, height=k.PEAK_VELOCITY_MPS, distance=spacing)
+        peaks, _ = sps.find_peaks(signed, height=min_peak, distance=spacing)
         for p in peaks:
             low = signed <= k.WINDOW_FRACTION * signed[p]
             before = np.flatnonzero(low[: p + 1])
@@ -61,10 +70,10 @@ def hump_size(velocity: FloatArray, a: int, b: int) -> float:
 
 def clean_humps(rows: IntArray, velocity: FloatArray) -> IntArray:
     kept: list[int] = []
-    for i, (a, b, sign) in enumerate(rows):
+    for i, (a, b, _) in enumerate(rows):
         if kept:
-            la, lb, lsign = rows[kept[-1]]
-            if a <= lb or sign == lsign:
+            la, lb, _ = rows[kept[-1]]
+            if a <= lb:
                 if hump_size(velocity, a, b) > hump_size(velocity, la, lb):
                     kept[-1] = i
                 continue
@@ -74,9 +83,10 @@ def clean_humps(rows: IntArray, velocity: FloatArray) -> IntArray:
 
 def widen(activity: FloatArray, rows: IntArray, fs_hz: float) -> tuple[IntArray, IntArray]:
     n = activity.size
-    lead, trail = int(k.LEAD_S * fs_hz), int(k.TRAIL_S * fs_hz)
     starts, ends = [], []
     for r, (a, b, sign) in enumerate(rows):
+        lead = max(int(k.LEAD_S * fs_hz), int(k.LEAD_PER_HUMP * (b - a)))
+        trail = max(int(k.TRAIL_S * fs_hz), int(k.TRAIL_PER_HUMP * (b - a)))
         before, after = (lead, trail) if sign > 0 else (trail, lead)
         lo = max(0, a - before, rows[r - 1, 1] if r > 0 else 0)
         hi = min(n - 1, b + after, rows[r + 1, 0] if r < len(rows) - 1 else n - 1)
@@ -94,7 +104,7 @@ def transitions(
     acc: FloatArray, gyr: FloatArray, fs_hz: float
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
     velocity, activity = movement_signals(acc, gyr, fs_hz)
-    rows = clean_humps(velocity_humps(velocity, fs_hz), velocity)
+    rows = clean_humps(velocity_humps(velocity, fs_hz, min_peak_velocity(acc, fs_hz)), velocity)
     starts, ends = widen(activity, rows, fs_hz)
     rise = np.array([s * hump_size(velocity, a, b) / fs_hz for a, b, s in rows], dtype=np.float64)
     return starts, ends, rows[:, 2].copy(), rise
