@@ -158,8 +158,10 @@ def main(argv: list[str]) -> int:
         f"STS/TUG vs synthetic truth ({len(cells)} recordings per test and sensor set, noise {args.noise})"
     )
     print_table(title, rows, columns)
-    default = args.noise == [0.02, 0.1] and args.kinds == DEFAULT_KINDS
-    name = "sts_tug_accuracy" if default else "sts_tug_accuracy_stress"
+    if args.kinds != DEFAULT_KINDS:
+        name = "sts_tug_accuracy_kinds"
+    else:
+        name = "sts_tug_accuracy" if args.noise == [0.02, 0.1] else "sts_tug_accuracy_noise"
     payload = {
         "noise_mps2": args.noise,
         "kinds": args.kinds,

@@ -36,8 +36,8 @@ from processing.gait._kernels import butter2_lowpass, filtfilt, find_peaks
 LOWPASS_HZ = 2.0  # transitions last ≥ 0.5 s; walking bounce and impacts are above this
 HIGHPASS_HZ = 0.1  # removes integration drift from the vertical velocity, keeps 0.5–5 s humps
 QUIET_SHARE = 0.2  # gravity's norm is read from the calmest fifth of the recording
-PEAK_VELOCITY_MPS = 0.15  # a vertical velocity hump lower than this is not a stand-up or sit-down
-NOISE_PEAK_FACTOR = 6.0  # ... nor one below 6 × the 1-s random walk of the sensor's white noise
+PEAK_VELOCITY_MPS = 0.10  # a vertical velocity hump lower than this is not a stand-up or sit-down
+NOISE_PEAK_FACTOR = 5.0  # ... nor one below 5 × the 1-s random walk of the sensor's white noise
 WINDOW_FRACTION = 0.1  # the vertical movement spans the hump down to 10 % of its peak
 MIN_DISPLACEMENT_M = 0.15  # a sit-to-stand raises the lower back ~0.3–0.5 m; a step bounce ~0.04 m
 MIN_PEAK_SPACING_S = 0.5
