@@ -1,75 +1,112 @@
-"""What the dashboards and alert rules read from InfluxDB: measurements, tags, fields, units.
+"""What the dashboards and alert rules read from InfluxDB, taken from ``gateway.schema``.
 
-DESIGN invariant 5 says the schema is defined once, in ``gateway.schema``. That module had not
-landed when this was written, so this is the subset the dashboards need, named as the gateway's
-brief proposes (one measurement per device kind, feature/score/fleet measurements, ``station_id``
-and ``participant`` tags). ``tests/test_grafana_catalog.py`` checks every name here against
-``gateway.schema`` once it exists; a mismatch fails there, not silently on a dashboard.
+DESIGN invariant 5: measurement, tag and field names are defined once, in ``gateway.schema``. Each
+:class:`Field` here is looked up there (:func:`_field` raises ``KeyError`` on a name the schema
+does not define, so a renamed field fails the build, not a dashboard), and its Grafana unit is
+derived from the schema's unit. ``gateway.schema`` is light (pydantic and the ``telemetry``
+contract; no MQTT, InfluxDB client or Numba), so building dashboards needs none of the gateway's
+runtime dependencies.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway import schema as s
 from telemetry.envelope import DeviceKind
 
-STATION_TAG = "station_id"
-PARTICIPANT_TAG = "participant"
+STATION_TAG = s.STATION_TAG
+PARTICIPANT_TAG = s.PARTICIPANT_TAG
+GATEWAY_TAG = s.GATEWAY_TAG
+FRAILTY_CATEGORY_TAG = s.FRAILTY_CATEGORY_TAG
+
+# Schema unit -> Grafana unit id; any other unit is shown as a suffix, no unit as a plain number.
+_GRAFANA_UNITS = {
+    "m/s": "velocityms",
+    "s": "s",
+    "ms": "ms",
+    "kg": "masskg",
+    "%": "percent",
+    "bytes": "bytes",
+    "1/s": "reqps",
+}
+
+
+def grafana_unit(unit: str) -> str:
+    """The Grafana unit id for a unit of ``gateway.schema`` (``suffix:`` is Grafana's custom unit)."""
+    if unit in _GRAFANA_UNITS:
+        return _GRAFANA_UNITS[unit]
+    return f"suffix: {unit}" if unit else "none"
 
 
 @dataclass(frozen=True)
 class Field:
-    """One numeric InfluxDB field and the Grafana unit id it is displayed with."""
+    """One numeric InfluxDB field and the Grafana unit it is displayed with.
+
+    ``split`` are the measurement's low-cardinality tags that make two values of one message
+    different things (gait ``source`` walkway vs IMU): panels keep them apart as series.
+    """
 
     measurement: str
     name: str
     unit: str  # Grafana unit id (``velocityms``, ``s``, ``masskg``, ``none`` ...)
-    tags: tuple[str, ...] = (STATION_TAG, PARTICIPANT_TAG)
+    tags: tuple[str, ...]
+    split: tuple[str, ...] = ()
 
+
+def _field(m: s.Measurement, name: str, unit: str | None = None, split: tuple[str, ...] = ()) -> Field:
+    spec = m.field(name)  # KeyError: the schema has no such field
+    if spec.type == "str":
+        raise TypeError(f"{m.name}.{name} is a string field; panels and rules need numbers")
+    unknown = [t for t in split if t not in m.tags]
+    if unknown:
+        raise KeyError(f"{m.name} has no tags {unknown}")
+    return Field(m.name, spec.name, unit or grafana_unit(spec.unit), m.tags, split)
+
+
+_GAIT_SPLIT = ("source",)  # walkway (timed walk) and imu (lower-back sensor) per gait message
 
 # --- participant features and scores ---------------------------------------------------------
-GAIT_SPEED = Field("gait_features", "gait_speed_mps", "velocityms")
-CADENCE = Field("gait_features", "cadence_spm", "none")
-STRIDE_CV = Field("gait_features", "stride_time_cv_pct", "percent")
-SWAY_AREA = Field("balance_features", "sway_ellipse95_area_mm2", "none")
-SWAY_VELOCITY = Field("balance_features", "sway_mean_velocity_mm_s", "none")
-CHAIR_STAND = Field("sts_features", "chair_stand_5x_s", "s")
-GRIP = Field("grip", "grip_max_kg", "masskg")
-SPPB = Field("frailty", "sppb_total", "none")
-KFRAIL = Field("frailty", "kfrail_score", "none")
-# 0 robust, 1 pre-frail, 2 frail (K-FRAIL bands, DESIGN "Domain facts"); a number so it can be
-# counted and compared, with the category also a tag for grouping.
-FRAILTY_LEVEL = Field("frailty", "frailty_level", "none")
-FRAILTY_CATEGORY_TAG = "frailty_category"
-FRAILTY_CATEGORIES = ("robust", "pre_frail", "frail")
+GAIT_SPEED = _field(s.GAIT_FEATURES, "gait_speed_mps", split=_GAIT_SPLIT)
+CADENCE = _field(s.GAIT_FEATURES, "cadence_spm", split=_GAIT_SPLIT)
+STRIDE_CV = _field(s.GAIT_FEATURES, "stride_time_cv_pct", split=_GAIT_SPLIT)
+SWAY_AREA = _field(s.BALANCE_FEATURES, "sway_ellipse95_area_mm2", split=("stance", "eyes"))
+SWAY_VELOCITY = _field(s.BALANCE_FEATURES, "sway_mean_velocity_mm_s", split=("stance", "eyes"))
+CHAIR_STAND = _field(s.STS_FEATURES, "chair_stand_5x_s")
+GRIP = _field(s.READINGS[DeviceKind.GRIP], "grip_max_kg")
+SPPB = _field(s.FRAILTY, "sppb_total")
+KFRAIL = _field(s.FRAILTY, "kfrail_score")
+# 0 robust, 1 pre-frail, 2 frail; the category is also a tag, for grouping.
+FRAILTY_LEVEL = _field(s.FRAILTY, "frailty_level")
+# Every visit's score point has it, whichever scores the visit's measurements allowed: counts visits.
+SCORE_INPUTS = _field(s.FRAILTY, "inputs", "short")
 
 # --- decline events ------------------------------------------------------------------------
-DECLINE = "decline_event"
-DECLINE_TAGS = (STATION_TAG, PARTICIPANT_TAG, "metric", "rule", "severity")
-DECLINE_BASELINE = Field(DECLINE, "baseline", "none", DECLINE_TAGS)
-DECLINE_CURRENT = Field(DECLINE, "current", "none", DECLINE_TAGS)
-DECLINE_CHANGE = Field(DECLINE, "change", "none", DECLINE_TAGS)
+DECLINE = s.DECLINE_EVENT.name
+DECLINE_TAGS = s.DECLINE_EVENT.tags
+DECLINE_BASELINE = _field(s.DECLINE_EVENT, "baseline")
+DECLINE_CURRENT = _field(s.DECLINE_EVENT, "current")
+DECLINE_CHANGE = _field(s.DECLINE_EVENT, "change")
 
 # --- fleet ---------------------------------------------------------------------------------
-HEARTBEAT = "station_heartbeat"
-SPOOL_DEPTH = Field(HEARTBEAT, "spool_depth", "short", (STATION_TAG,))
-SPOOL_OLDEST = Field(HEARTBEAT, "oldest_spooled_age_s", "s", (STATION_TAG,))
-UPTIME = Field(HEARTBEAT, "uptime_s", "s", (STATION_TAG,))
-STATION_ONLINE = Field("station_status", "online", "bool_on_off", (STATION_TAG,))  # 1 online, 0 offline
-DEVICE_TAGS = (STATION_TAG, "device_id", "device_kind")
-DEVICE_MESSAGES = Field("station_device", "messages", "short", DEVICE_TAGS)
-DEVICE_SILENT = Field("station_device", "last_message_age_s", "s", DEVICE_TAGS)
-GATEWAY_TAG = "gateway"
-MESSAGES_RATE = Field("gateway_stats", "messages_per_s", "reqps", (GATEWAY_TAG,))
-INGEST_LAG = Field("gateway_stats", "ingest_lag_s", "s", (GATEWAY_TAG,))
-WRITE_LATENCY = Field("gateway_stats", "write_latency_ms", "ms", (GATEWAY_TAG,))
-WRITE_RETRIES = Field("gateway_stats", "write_retries", "short", (GATEWAY_TAG,))
-DEAD_LETTER_TAGS = (STATION_TAG, "reason", "source")
-DEAD_LETTER_SIZE = Field("dead_letter", "size_bytes", "bytes", DEAD_LETTER_TAGS)
+HEARTBEAT = s.STATION_HEARTBEAT.name
+SPOOL_DEPTH = _field(s.STATION_HEARTBEAT, "spool_depth", "short")
+SPOOL_OLDEST = _field(s.STATION_HEARTBEAT, "oldest_spooled_age_s")
+UPTIME = _field(s.STATION_HEARTBEAT, "uptime_s")
+STATION_ONLINE = _field(s.STATION_STATUS, "online", "bool_on_off")  # 1 online, 0 offline (Last Will)
+DEVICE_TAGS = s.STATION_DEVICE.tags
+DEVICE_MESSAGES = _field(s.STATION_DEVICE, "messages", "short")
+DEVICE_SILENT = _field(s.STATION_DEVICE, "last_message_age_s")
+MESSAGES_RATE = _field(s.GATEWAY_STATS, "messages_per_s")
+INGEST_LAG = _field(s.GATEWAY_STATS, "ingest_lag_s")
+WRITE_LATENCY = _field(s.GATEWAY_STATS, "write_latency_ms")
+WRITE_RETRIES = _field(s.GATEWAY_STATS, "write_retries", "short")
+DEAD_LETTER_TAGS = s.DEAD_LETTER.tags
+DEAD_LETTER_SIZE = _field(s.DEAD_LETTER, "size_bytes")
 
-# Every device kind has its own readings measurement, named after the kind (one series per kind
-# for completeness counts); ``count(*)`` counts points whatever fields a reading carries.
-READING_MEASUREMENTS: tuple[str, ...] = tuple(kind.value for kind in DeviceKind)
+# Every device kind has its own readings measurement (one series per kind for completeness
+# counts); ``count(*)`` counts points whatever fields a reading carries.
+READING_MEASUREMENTS: tuple[str, ...] = tuple(m.name for m in s.READINGS.values())
 
 PARTICIPANT_METRICS: tuple[Field, ...] = (
     GAIT_SPEED,

@@ -50,24 +50,57 @@ def fleet(lang: Lang) -> Dashboard:
         .with_panel(p.status(t("p.online"), t("p.online.desc"), q.STATIONS_ONLINE, "none", "$tag_station_id"))
         .with_panel(p.grid(t("p.last_seen"), t("p.last_seen"), q.LAST_HEARTBEAT, width=12))
         .with_panel(
-            p.series(t("p.spool_depth"), t("p.spool_depth"), q.SPOOL_DEPTH, "short", "$tag_station_id")
+            p.series(
+                t("p.spool_depth"), t("p.spool_depth"), q.SPOOL_DEPTH, c.SPOOL_DEPTH.unit, "$tag_station_id"
+            )
         )
         .with_panel(
-            p.series(t("p.spool_oldest"), t("p.spool_oldest"), q.SPOOL_OLDEST, "s", "$tag_station_id")
+            p.series(
+                t("p.spool_oldest"),
+                t("p.spool_oldest"),
+                q.SPOOL_OLDEST,
+                c.SPOOL_OLDEST.unit,
+                "$tag_station_id",
+            )
         )
         .with_panel(p.grid(t("p.devices"), t("p.devices"), q.DEVICES))
         .with_panel(
-            p.series(t("p.messages_rate"), t("p.messages_rate"), q.MESSAGES_RATE, "reqps", "$tag_gateway")
+            p.series(
+                t("p.messages_rate"),
+                t("p.messages_rate"),
+                q.MESSAGES_RATE,
+                c.MESSAGES_RATE.unit,
+                "$tag_gateway",
+            )
         )
         .with_panel(
-            p.series(t("p.ingest_lag"), t("p.ingest_lag"), q.INGEST_LAG, "s", "$tag_gateway", limit=60)
+            p.series(
+                t("p.ingest_lag"),
+                t("p.ingest_lag"),
+                q.INGEST_LAG,
+                c.INGEST_LAG.unit,
+                "$tag_gateway",
+                limit=60,
+            )
         )
         .with_panel(
-            p.series(t("p.write_latency"), t("p.write_latency"), q.WRITE_LATENCY, "ms", "$tag_gateway")
+            p.series(
+                t("p.write_latency"),
+                t("p.write_latency"),
+                q.WRITE_LATENCY,
+                c.WRITE_LATENCY.unit,
+                "$tag_gateway",
+            )
         )
-        .with_panel(p.series(t("p.retries"), t("p.retries"), q.WRITE_RETRIES, "short", "$tag_gateway"))
+        .with_panel(
+            p.series(t("p.retries"), t("p.retries"), q.WRITE_RETRIES, c.WRITE_RETRIES.unit, "$tag_gateway")
+        )
         .with_panel(p.stacked_bars(t("p.dead_letters"), t("p.dead_letters"), q.DEAD_LETTERS, "$tag_reason"))
     )
+
+
+def _distribution(title: str, query: str, field: c.Field, *cutoffs: cut.Cutoff) -> p.histogram.Panel:
+    return p.distribution(title, title, query, field.unit, *cutoffs, alias=q.series_alias(field))
 
 
 def station(lang: Lang) -> Dashboard:
@@ -78,27 +111,12 @@ def station(lang: Lang) -> Dashboard:
         .with_variable(p.interval_variable(t("var.interval"), default="7d"))
         .with_panel(p.grid(t("p.measurements"), t("p.measurements"), q.MEASUREMENTS_BY_KIND, width=12))
         .with_panel(p.stacked_bars(t("p.visits"), t("p.visits"), q.SCORED_VISITS, "$tag_station_id"))
+        .with_panel(_distribution(t("p.gait_dist"), q.GAIT_DISTRIBUTION, c.GAIT_SPEED, cut.GAIT_SPEED_MPS))
+        .with_panel(_distribution(t("p.sppb_dist"), q.SPPB_DISTRIBUTION, c.SPPB, cut.SPPB_TOTAL))
         .with_panel(
-            p.distribution(
-                t("p.gait_dist"), t("p.gait_dist"), q.GAIT_DISTRIBUTION, "velocityms", cut.GAIT_SPEED_MPS
-            )
+            _distribution(t("p.grip_dist"), q.GRIP_DISTRIBUTION, c.GRIP, cut.GRIP_WOMEN_KG, cut.GRIP_MEN_KG)
         )
-        .with_panel(
-            p.distribution(t("p.sppb_dist"), t("p.sppb_dist"), q.SPPB_DISTRIBUTION, "none", cut.SPPB_TOTAL)
-        )
-        .with_panel(
-            p.distribution(
-                t("p.grip_dist"),
-                t("p.grip_dist"),
-                q.GRIP_DISTRIBUTION,
-                "masskg",
-                cut.GRIP_WOMEN_KG,
-                cut.GRIP_MEN_KG,
-            )
-        )
-        .with_panel(
-            p.distribution(t("p.chair_dist"), t("p.chair_dist"), q.CHAIR_DISTRIBUTION, "s", cut.CHAIR_STAND_S)
-        )
+        .with_panel(_distribution(t("p.chair_dist"), q.CHAIR_DISTRIBUTION, c.CHAIR_STAND, cut.CHAIR_STAND_S))
         .with_panel(
             p.stacked_bars(
                 t("p.frailty_time"), t("p.frailty_time"), q.FRAILTY_OVER_TIME, "$tag_frailty_category"
@@ -143,7 +161,15 @@ def participant(lang: Lang) -> Dashboard:
     )
     for key, field, cutoffs in _PARTICIPANT_PANELS:
         board = board.with_panel(
-            p.trend(t(key), t(key), q.participant_trend(field), field.unit, *cutoffs, points=True)
+            p.trend(
+                t(key),
+                t(key),
+                q.participant_trend(field),
+                field.unit,
+                *cutoffs,
+                points=True,
+                alias=q.series_alias(field),
+            )
         )
     return board
 

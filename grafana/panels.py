@@ -56,7 +56,13 @@ def plain_thresholds(limit: float | None = None) -> ThresholdsConfig:
 
 
 def trend(
-    title: str, description: str, query: str, unit: str, *cutoffs: Cutoff, points: bool = False
+    title: str,
+    description: str,
+    query: str,
+    unit: str,
+    *cutoffs: Cutoff,
+    points: bool = False,
+    alias: str = "$tag_station_id",
 ) -> timeseries.Panel:
     """A time series with the cut-offs drawn as dashed lines."""
     panel = (
@@ -64,7 +70,7 @@ def trend(
         .title(title)
         .description(description)
         .datasource(datasource_ref())
-        .with_target(InfluxQL(query).alias("$tag_station_id"))
+        .with_target(InfluxQL(query).alias(alias))
         .unit(unit)
         .legend(legend())
         .thresholds(cutoff_thresholds(*cutoffs))
@@ -132,13 +138,15 @@ def grid(title: str, description: str, query: str, width: int = 24) -> table.Pan
     )
 
 
-def distribution(title: str, description: str, query: str, unit: str, *cutoffs: Cutoff) -> histogram.Panel:
+def distribution(
+    title: str, description: str, query: str, unit: str, *cutoffs: Cutoff, alias: str = "$tag_station_id"
+) -> histogram.Panel:
     return (
         histogram.Panel()
         .title(title)
         .description(description)
         .datasource(datasource_ref())
-        .with_target(InfluxQL(query).alias("$tag_station_id"))
+        .with_target(InfluxQL(query).alias(alias))
         .unit(unit)
         .legend(legend())
         .thresholds(cutoff_thresholds(*cutoffs))

@@ -42,11 +42,18 @@ def latest_by(field: Field, tags: tuple[str, ...], where: str = STATION_FILTER) 
 
 
 def raw_values(field: Field, where: str = STATION_FILTER) -> str:
-    """Every value in range: distributions (histograms) and per-visit trends."""
+    """Every value in range: distributions (histograms) and per-visit trends. A field whose
+    message gives two values (gait speed from the walkway and from the IMU) is split by that tag,
+    so a visit is one point per series, never two values at one time in one line."""
+    group = ", ".join(_q(t) for t in (c.STATION_TAG, *field.split))
     return (
-        f"SELECT {_q(field.name)} FROM {_q(field.measurement)} WHERE {where} AND $timeFilter "
-        f"GROUP BY {_q(c.STATION_TAG)}"
+        f"SELECT {_q(field.name)} FROM {_q(field.measurement)} WHERE {where} AND $timeFilter GROUP BY {group}"
     )
+
+
+def series_alias(field: Field) -> str:
+    """Legend of a per-station series of ``field``: the station, then any split tag."""
+    return " ".join(f"$tag_{t}" for t in (c.STATION_TAG, *field.split))
 
 
 # --- variables ------------------------------------------------------------------------------
@@ -78,7 +85,9 @@ MEASUREMENTS_BY_KIND = (
     f"SELECT count(*) FROM {READINGS_REGEX} WHERE {STATION_FILTER} AND $timeFilter "
     f"GROUP BY {_q(c.STATION_TAG)}"
 )
-SCORED_VISITS = over_time("count", c.FRAILTY_LEVEL, c.STATION_TAG, fill="0")
+# One score point per visit (gateway.schema FRAILTY), with ``inputs`` whatever could be scored;
+# frailty_level is missing when the visit lacked the K-FRAIL/Fried items, so it undercounts.
+SCORED_VISITS = over_time("count", c.SCORE_INPUTS, c.STATION_TAG, fill="0")
 GAIT_DISTRIBUTION = raw_values(c.GAIT_SPEED)
 SPPB_DISTRIBUTION = raw_values(c.SPPB)
 GRIP_DISTRIBUTION = raw_values(c.GRIP)

@@ -276,18 +276,26 @@ def test_no_raw_identifier_fields_in_dashboards() -> None:
 
 
 def test_catalog_matches_gateway_schema() -> None:
-    """DESIGN invariant 5: the dashboards read only names the gateway's schema module defines."""
-    try:
-        schema = importlib.import_module("gateway.schema")
-    except ModuleNotFoundError:
-        pytest.skip("BLOCKED: gateway/schema.py (issue 6) has not landed; the catalog is unchecked")
-    for name in ("STATION_TAG", "PARTICIPANT_TAG"):
-        if hasattr(schema, name):
-            assert getattr(schema, name) == getattr(catalog, name), name
-    text = repr(vars(schema))
-    missing = [
-        f"{f.measurement}.{f.name}"
-        for f in catalog.all_fields()
-        if f.name not in text or f.measurement not in text
-    ]
-    assert not missing, f"dashboard fields unknown to gateway.schema: {missing}"
+    """DESIGN invariant 5: every field, tag and unit the dashboards read is gateway.schema's."""
+    schema = importlib.import_module("gateway.schema")
+    for name in ("STATION_TAG", "PARTICIPANT_TAG", "GATEWAY_TAG", "FRAILTY_CATEGORY_TAG"):
+        assert getattr(schema, name) == getattr(catalog, name), name
+    assert len(catalog.all_fields()) >= 25
+    for f in catalog.all_fields():
+        measurement = schema.MEASUREMENTS[f.measurement]
+        spec = measurement.field(f.name)
+        assert f.tags == measurement.tags, f
+        assert set(f.split) <= set(measurement.tags), f
+        if spec.unit and f.unit not in ("short", "bool_on_off"):
+            assert f.unit == catalog.grafana_unit(spec.unit), f
+    assert set(catalog.READING_MEASUREMENTS) == {m.name for m in schema.READINGS.values()}
+
+
+def test_catalog_refuses_names_the_schema_lacks() -> None:
+    schema = importlib.import_module("gateway.schema")
+    with pytest.raises(KeyError, match="gait_speed_kmh"):
+        catalog._field(schema.GAIT_FEATURES, "gait_speed_kmh")
+    with pytest.raises(KeyError, match="side"):
+        catalog._field(schema.GAIT_FEATURES, "gait_speed_mps", split=("side",))
+    with pytest.raises(TypeError, match="string"):
+        catalog._field(schema.DECLINE_EVENT, "detail")

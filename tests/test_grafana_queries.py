@@ -102,7 +102,12 @@ def visit_lines(participant: str, station: str, at_ns: int, decline: float) -> l
         _point(
             c.SPPB.measurement,
             {**who, c.FRAILTY_CATEGORY_TAG: category},
-            {c.SPPB.name: 11 - round(4 * decline), c.KFRAIL.name: kfrail, c.FRAILTY_LEVEL.name: level},
+            {
+                c.SPPB.name: 11 - round(4 * decline),
+                c.KFRAIL.name: kfrail,
+                c.FRAILTY_LEVEL.name: level,
+                c.SCORE_INPUTS.name: 8,
+            },
             at_ns,
         ),
     ]
@@ -119,7 +124,11 @@ def clinical_lines(now_ns: int) -> list[str]:
         # the declining participant also visits the second station (cross-station history)
         lines += visit_lines(DECLINING, STATIONS[month % 2], at, decline=(6 - month) / 5)
         lines += visit_lines(STABLE, STATIONS[0], at + 3600 * 10**9, decline=0.0)
-    declines = {c.DECLINE_BASELINE.name: 1.1, c.DECLINE_CURRENT.name: 0.78, c.DECLINE_CHANGE.name: -0.32}
+    declines: dict[str, float | int | str] = {
+        c.DECLINE_BASELINE.name: 1.1,
+        c.DECLINE_CURRENT.name: 0.78,
+        c.DECLINE_CHANGE.name: -0.32,
+    }
     lines.append(
         _point(
             c.DECLINE,
