@@ -1,0 +1,378 @@
+"""Every dashboard query and alert rule on what the real pipeline writes (issue 7).
+
+Once per module: a seeded cohort from ``edge.simulate`` (half of it declining, some roaming between
+two stations, raw IMU and centre-of-pressure recordings) is published by station devices to two
+station brokers → two ``frailwatch edge run`` agents → the central broker → ``frailwatch gateway
+run`` → InfluxDB, plus a few bad readings that become dead letters at the edge and at the gateway.
+The visits are re-timed to a screening day that is happening now (each participant's earlier
+visits 30 and 60 days before), so the dashboards' own default time ranges and the alert rules'
+short windows see them, as they would in operation.
+
+Then every panel target, variable and annotation of every generated dashboard is interpolated the
+way Grafana does (grafana.evaluate) with the dashboard's own time range and interval, and run; the
+alert rules are evaluated query → reduce → threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from edge.simulate.cohort import Cohort, DeviceMessage, Truth
+from frailwatch.services import InfluxDB, Mosquitto
+from gateway import schema
+from grafana import alerting
+from grafana import catalog as c
+from grafana.dashboards import build_all
+from grafana.evaluate import (
+    Instance,
+    Variables,
+    dashboard_queries,
+    evaluate_rule,
+    non_null_values,
+    series,
+    substitute,
+)
+from grafana.provisioning import dashboard_json
+from telemetry.pseudonym import pseudonymise
+from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
+from tests._gateway_support import Central, start_central
+
+pytestmark = pytest.mark.drill
+
+STATIONS = ("gj-01", "gj-02")
+KEY = PSEUDONYM_KEY.encode()
+PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+VISIT_EVERY = timedelta(days=30)
+
+
+@dataclass
+class Run:
+    """The pipeline after it settled: the database, the cohort's truth, the running agents."""
+
+    central: Central
+    truths: list[Truth]
+    agents: dict[str, Role]
+    now_ms: int
+
+    @property
+    def declining(self) -> set[str]:
+        return {pseudonymise(KEY, t.member_id) for t in self.truths if t.declining}
+
+    @property
+    def stable(self) -> set[str]:
+        return {pseudonymise(KEY, t.member_id) for t in self.truths if not t.declining}
+
+    def run(self, query: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.central.influx.query(query, self.central.database)
+        return answer
+
+
+def _retimed(cohort: Cohort, today: datetime) -> tuple[list[Truth], list[DeviceMessage]]:
+    """The cohort's visits as if each participant's last visit were part of a screening session
+    happening now: visits 30 days apart, the last one ending a few seconds ago; within a visit,
+    one reading every second (the simulator spaces them 2 minutes, which would push the last
+    visit's readings out of the rules' 15-minute window or into the future)."""
+    by_participant: dict[str, list[Any]] = {}
+    for visit in cohort.visits():
+        by_participant.setdefault(visit[0].member_id, []).append(visit)
+    truths: list[Truth] = []
+    timed: list[tuple[datetime, DeviceMessage]] = []
+    for n, visits in enumerate(by_participant.values()):
+        last = today - timedelta(seconds=90 - 6 * n)
+        for p, visit, station, _at in visits:
+            at = last - (len(visits) - 1 - visit) * VISIT_EVERY
+            truth, messages = cohort.messages(p, visit, station, at)
+            truths.append(truth)
+            for j, m in enumerate(messages):
+                measured = at + timedelta(seconds=j)
+                document = {**m.document, "measured_at": measured.isoformat()}
+                if m.topic.startswith("fwdev/v1/questionnaire/"):
+                    document["payload"] = {**document["payload"], **_kfrail_items(p.declining, visit)}
+                timed.append((measured, DeviceMessage(m.station_id, m.topic, document)))
+    timed.sort(key=lambda item: item[0])
+    return truths, [m for _, m in timed]
+
+
+def _kfrail_items(declining: bool, visit: int) -> dict[str, Any]:
+    """The K-FRAIL items the simulator leaves out (it sends fatigue and illnesses only, so no visit
+    could be given a K-FRAIL score or a frailty category): a decliner becomes pre-frail at the
+    second visit and frail at the third, the others stay robust."""
+    return {
+        "resistance": declining and visit >= 1,
+        "ambulation": declining and visit >= 2,
+        "weight_loss_pct_year": 6.0 if declining and visit >= 2 else 0.0,
+    }
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -> Iterator[Run]:
+    tmp = tmp_path_factory.mktemp("grafana-pipeline")
+    brokers: list[Mosquitto] = []
+
+    def broker(name: str = "broker", **kwargs: Any) -> Mosquitto:
+        made = Mosquitto(tmp / f"mosquitto-{name}-{len(brokers)}", **kwargs)
+        brokers.append(made)
+        made.start()
+        return made
+
+    central = start_central(broker, influxdb_server, tmp, stations=STATIONS)
+    agents: dict[str, Role] = {}
+    try:
+        central.gateway()
+        station_brokers = {s: broker(name=f"station-{s}") for s in STATIONS}
+        for s in STATIONS:
+            env = edge_env(s, station_brokers[s], central.broker, central.passwords[s], tmp / f"spool-{s}")
+            agents[s] = Role(f"edge-{s}", ["edge", "run"], env, tmp).start()
+        central.wait_subscribed()
+        cohort = Cohort(
+            participants=6, stations=list(STATIONS), days=70, decline_fraction=0.5, seed=5, recordings=True
+        )
+        truths, messages = _retimed(cohort, datetime.now(UTC))
+        assert {t.declining for t in truths} == {True, False}, "the seed must give both kinds"
+        for s in STATIONS:
+            devices = EdgeStandIn(station_brokers[s].host, station_brokers[s].port)
+            devices.send(
+                [(m.topic, json.dumps(m.document).encode()) for m in messages if m.station_id == s]
+                + [("fwdev/v1/grip/grip-broken", b'{"participant_id": "M1000000", "payload": ')],
+                timeout_s=90,
+            )
+            devices.close()
+        # A reading that reaches the central broker with a station's credentials but is not a
+        # contract message: the gateway's own dead letter (source=gateway).
+        forged = central.edge(STATIONS[0])
+        forged.send([(f"fw/v1/{STATIONS[0]}/data/grip/grip-x", b"not json")], timeout_s=20)
+        forged.close()
+
+        visits = len(truths)
+        decliners = {pseudonymise(KEY, t.member_id) for t in truths if t.declining}
+
+        def settled() -> bool:
+            events = central.rows('SELECT "change", "participant" FROM "decline_event"')
+            stations_beating = central.rows('SELECT last("uptime_s") FROM "station_heartbeat" GROUP BY *')
+            return (
+                central.count("frailty", "inputs") >= visits
+                and central.count("tug_features", "message_id") >= visits
+                and decliners <= {r["participant"] for r in events}
+                and central.count("dead_letter", "size_bytes") >= 3
+                and len(stations_beating) == len(STATIONS)
+                and central.count("gateway_stats", "messages_per_s") >= 2
+            )
+
+        assert wait_until(settled, 90), central.logs()
+        time.sleep(2.0)  # a stats sample and heartbeats after the last write
+        yield Run(central, truths, agents, time.time_ns() // 10**6)
+    finally:
+        for agent in agents.values():
+            agent.stop()
+        central.close()
+        influxdb_server.query(f'DROP DATABASE "{central.database}"', method="POST")
+        for made in brokers:
+            made.kill()
+
+
+# --- dashboards ---------------------------------------------------------------------------------
+
+BOARDS = {name: json.loads(dashboard_json(board)) for name, board in build_all("en").items()}
+_UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "y": 365 * 86_400_000}
+
+
+def _range_ms(board: dict[str, Any], now_ms: int) -> tuple[int, int]:
+    """The dashboard's own default time range (``now-24h`` … ``now``), as Grafana opens it."""
+    match = re.fullmatch(r"now-(\d+)([mhdy])", board["time"]["from"])
+    assert match and board["time"]["to"] == "now", board["time"]
+    return now_ms - int(match[1]) * _UNITS[match[2]], now_ms
+
+
+def _variable(board: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((v for v in board.get("templating", {}).get("list", []) if v["name"] == name), None)
+
+
+def _variables(run: Run, board: dict[str, Any], pseudonym: str) -> Variables:
+    """What Grafana substitutes on opening: the default range and interval, station = All (every
+    value the station variable's own query returns), the chosen participant."""
+    start, end = _range_ms(board, run.now_ms)
+    interval = _variable(board, "interval")
+    stations: tuple[str, ...] = ()
+    station_var = _variable(board, "station")
+    if station_var is not None:
+        query = substitute(str(station_var["query"]), Variables(start, end))
+        stations = tuple(sorted(row[1] for s in series(run.run(query)) for row in s["values"]))
+        assert stations, f"station variable found no stations: {query}"
+    return Variables(
+        start_ms=start,
+        end_ms=end,
+        interval=interval["current"]["value"] if interval else "1d",
+        stations=stations,
+        pseudonym=pseudonym,
+    )
+
+
+QUERIES = [q for name, board in BOARDS.items() for q in dashboard_queries(name, board)]
+
+
+def _a_decliner(run: Run) -> str:
+    """A declining participant who visited both stations, if any (a cross-station history)."""
+    stations: dict[str, set[str]] = {}
+    for t in run.truths:
+        stations.setdefault(pseudonymise(KEY, t.member_id), set()).add(t.station_id)
+    return max(sorted(run.declining), key=lambda p: len(stations[p]))
+
+
+def _errors(answer: dict[str, Any]) -> list[str]:
+    return [answer["error"]] if "error" in answer else [r["error"] for r in answer["results"] if "error" in r]
+
+
+@pytest.mark.parametrize("item", QUERIES, ids=lambda q: f"{q.dashboard}:{q.where}")
+def test_query_runs_and_has_data(item: Any, pipeline: Run) -> None:
+    """No query errors, and every panel, variable and annotation has data for this cohort (the
+    participant dashboard opened on a decliner who visited both stations)."""
+    board = BOARDS[item.dashboard]
+    query = substitute(item.query, _variables(pipeline, board, _a_decliner(pipeline)))
+    answer = pipeline.run(query)
+    assert not _errors(answer), (query, answer)
+    found = [s for s in series(answer) if s.get("values")]
+    assert found, f"{item.dashboard} {item.where}: no rows for {query}"
+    if item.where.startswith("panel"):
+        assert any(non_null_values(s) for s in found), f"only nulls: {query}"
+
+
+def test_pseudonym_variable_lists_pseudonyms_only(pipeline: Run) -> None:
+    board = BOARDS["participant"]
+    variable = _variable(board, "pseudonym")
+    assert variable is not None
+    values: set[str] = set()
+    for station in STATIONS:
+        v = Variables(*_range_ms(board, pipeline.now_ms), stations=(station,))
+        answer = pipeline.run(substitute(str(variable["query"]), v))
+        here = {row[1] for s in series(answer) for row in s["values"]}
+        visited = {pseudonymise(KEY, t.member_id) for t in pipeline.truths if t.station_id == station}
+        assert here == visited, station
+        values |= here
+    assert all(PSEUDONYM.match(value) for value in values), values
+    raw = {t.member_id for t in pipeline.truths}
+    assert not values & raw
+    everything = json.dumps(pipeline.run('SHOW TAG VALUES WITH KEY = "participant"'))
+    assert not any(member in everything for member in raw)
+
+
+def test_participant_trends_follow_the_decline(pipeline: Run) -> None:
+    """A decliner's walkway gait speed and grip fall across visits (cross-station), a stable
+    participant's do not; the trend has one value per visit, not one per gait source."""
+    board = BOARDS["participant"]
+    by_title = {p["title"]: p["targets"][0]["query"] for p in board["panels"]}
+    for pseudonym in (_a_decliner(pipeline), *sorted(pipeline.stable)[:1]):
+        visits = sum(1 for t in pipeline.truths if pseudonymise(KEY, t.member_id) == pseudonym)
+        v = _variables(pipeline, board, pseudonym)
+        for title in ("Gait speed", "Grip (max)"):
+            rows = sorted(
+                (row[0], row[1])
+                for s in series(pipeline.run(substitute(by_title[title], v)))
+                if s["tags"].get("source", "walkway") == "walkway"  # the timed walk, not the IMU
+                for row in s["values"]
+            )
+            assert len(rows) == visits, (title, rows)
+            first, last = rows[0][1], rows[-1][1]
+            if pseudonym in pipeline.declining:
+                assert last < first, (title, rows)
+            else:
+                assert last == pytest.approx(first, rel=0.02), (title, rows)
+
+
+def test_decline_annotations_are_the_decliners_events(pipeline: Run) -> None:
+    board = BOARDS["participant"]
+    (annotation,) = board["annotations"]["list"]
+    target = annotation["target"]
+    for pseudonym in sorted(pipeline.declining | pipeline.stable):
+        v = _variables(pipeline, board, pseudonym)
+        found = series(pipeline.run(substitute(target["query"], v)))
+        if pseudonym in pipeline.stable:
+            assert not found, pseudonym
+            continue
+        assert found, pseudonym
+        wanted = {target["textColumn"], *target["tagsColumn"].split(",")}
+        for one in found:
+            assert wanted <= set(one["columns"]) | set(one.get("tags", {})), (wanted, one)
+        metrics = {one["tags"]["metric"] for one in found}
+        assert metrics <= set(schema.DECLINE_METRICS), metrics
+
+
+# --- alert rules --------------------------------------------------------------------------------
+
+RULES = {spec.uid: spec for spec in alerting.all_rules()}
+
+
+def _evaluate(run: Run, uid: str, at_ms: int | None = None) -> list[Instance]:
+    return evaluate_rule(RULES[uid], run.run, at_ms if at_ms is not None else time.time_ns() // 10**6)
+
+
+def test_decline_rule_fires_for_each_decliner_only(pipeline: Run) -> None:
+    instances = _evaluate(pipeline, "fw-decline-event")
+    firing = {i.labels[c.PARTICIPANT_TAG] for i in instances if i.firing}
+    assert firing == pipeline.declining
+    for i in instances:
+        assert i.labels[c.STATION_TAG] in STATIONS and i.labels["metric"] in schema.DECLINE_METRICS
+
+
+def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -> None:
+    """Stations online, devices just used, dead letters far below the spike threshold.
+
+    The device-silent rule's trigger (a device quiet for 2 h in opening hours) cannot happen in a
+    test that lasts seconds; tests/test_grafana_queries.py covers its firing on written data.
+    """
+    for uid in ("fw-station-offline", "fw-device-silent", "fw-dead-letter-spike"):
+        instances = _evaluate(pipeline, uid)
+        assert instances, f"{uid}: no data from the pipeline"
+        assert not [i for i in instances if i.firing], (uid, instances)
+    online = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline")}
+    assert online == set(STATIONS)
+    devices = {
+        (i.labels[c.STATION_TAG], i.labels["device_id"]) for i in _evaluate(pipeline, "fw-device-silent")
+    }
+    assert {s for s, _ in devices} == set(STATIONS)
+    lag = _evaluate(pipeline, "fw-gateway-lag")
+    assert lag and {i.labels[c.GATEWAY_TAG] for i in lag} == {
+        g.env["FRAILWATCH_GATEWAY_CLIENT_ID"] for g in pipeline.central.gateways
+    }
+
+
+def test_station_offline_rule_fires_after_an_agent_stops(pipeline: Run) -> None:
+    """Stop one edge agent (last in this module: it changes the shared fleet). The broker passes
+    its offline status on; ten minutes later (the rule's pending period, replayed minute by
+    minute with no new status) the rule fires for that station and only that one."""
+    stopped = STATIONS[1]
+    assert pipeline.agents[stopped].stop() == 0
+    query = f'SELECT last("online") FROM "station_status" WHERE "station_id" = \'{stopped}\''
+    assert wait_until(lambda: pipeline.central.rows(query)[0]["last"] == 0, 20), pipeline.central.logs()
+    later = time.time_ns() // 10**6 + 11 * 60_000
+    firing = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline", later) if i.firing}
+    assert firing == {stopped}
+    soon = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline") if i.firing}
+    assert soon == set(), "fired before its 10-minute pending period"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gateway bug: decline events of visit scores (sppb_total, kfrail_score, frailty_level, "
+    "awgs_level) are stamped at the visit's UTC day start (schema.visit_time_ns), so the 15-minute "
+    "'new decline event' rule only sees them for visits just after midnight UTC",
+)
+def test_every_decline_event_of_this_session_is_seen_by_the_decline_rule(pipeline: Run) -> None:
+    """Events raised by the visits happening now must fall inside the rule's window."""
+    spec = RULES["fw-decline-event"]
+    session_start_ns = (pipeline.now_ms - 10 * 60_000) * 10**6
+    events = pipeline.central.rows('SELECT "change", "metric", "participant" FROM "decline_event"')
+    today = [e for e in events if int(e["time"]) >= session_start_ns - 86_400 * 10**9]
+    assert {e["metric"] for e in today} - {"gait_speed_mps", "tug_time_s", "grip_max_kg"}, today
+    seen = set()
+    for i in _evaluate(pipeline, "fw-decline-event"):
+        seen.add((i.labels[c.PARTICIPANT_TAG], i.labels["metric"]))
+    missed = {(e["participant"], e["metric"]) for e in today} - seen
+    assert not missed, f"{spec.uid} never sees: {sorted(missed)}"
