@@ -9,9 +9,12 @@ docker-compose.yml), the simulator's Python API (``edge.simulate``) and the sche
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -23,6 +26,7 @@ from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import Processes
 from frailwatch.demo.stack import DATABASE, GATEWAY_USER, DemoStack
 from frailwatch.demo.summary import Alert, ParticipantTrend, Visit, utc
+from frailwatch.services import free_port
 from telemetry.envelope import DeviceKind
 from telemetry.events import DeclineAlert
 
@@ -59,8 +63,30 @@ def init_database(stack: DemoStack) -> None:
     stack.influxdb.create_database(DATABASE)
 
 
-def start_gateway(stack: DemoStack, processes: Processes) -> None:
+class GatewayProbe:
+    """Reads the gateway's own Prometheus endpoint (on a private loopback port)."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        # Loopback only: a proxy from the environment must never see demo traffic.
+        self._http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def connected(self) -> bool:
+        """True once the gateway has connected and sent its subscriptions (its connected gauge)."""
+        try:
+            with self._http.open(self.url, timeout=1) as response:
+                text = response.read().decode()
+        except OSError:
+            return False
+        return any(line.split()[-1] == "1.0" for line in text.splitlines() if line.startswith(_CONNECTED))
+
+
+_CONNECTED = "frailwatch_gateway_connected "
+
+
+def start_gateway(stack: DemoStack, processes: Processes) -> GatewayProbe:
     assert stack.central is not None and stack.influxdb is not None
+    metrics_port = free_port()
     env = {
         "FRAILWATCH_GATEWAY_MQTT_HOST": stack.central.host,
         "FRAILWATCH_GATEWAY_MQTT_PORT": str(stack.central.port),
@@ -69,8 +95,12 @@ def start_gateway(stack: DemoStack, processes: Processes) -> None:
         "FRAILWATCH_GATEWAY_CLIENT_ID": "demo-gateway-1",
         "FRAILWATCH_GATEWAY_INFLUX_URL": stack.influxdb.url,
         "FRAILWATCH_GATEWAY_INFLUX_DATABASE": DATABASE,
+        # Its own free port: the default 9108 may belong to another gateway on this machine.
+        "FRAILWATCH_GATEWAY_METRICS_HOST": "127.0.0.1",
+        "FRAILWATCH_GATEWAY_METRICS_PORT": str(metrics_port),
     }
     processes.start("gateway", ["gateway", "run"], env)
+    return GatewayProbe(metrics_port)
 
 
 def start_edge(stack: DemoStack, station: str, processes: Processes, pseudonym_key: str) -> None:
@@ -87,6 +117,9 @@ def start_edge(stack: DemoStack, station: str, processes: Processes, pseudonym_k
         "FRAILWATCH_EDGE_PSEUDONYM_KEY": pseudonym_key,
         "FRAILWATCH_EDGE_SPOOL_DIR": str(stack.state_dir / f"edge-{station}" / "spool"),
         "FRAILWATCH_EDGE_HEARTBEAT_S": str(HEARTBEAT_S),
+        # The demo's outage lasts seconds: reconnect within 2 s of the broker's return instead of
+        # backing off up to the production default of 30 s, so the drain is seen in the run.
+        "FRAILWATCH_EDGE_RECONNECT_MAX_S": "2",
     }
     processes.start(f"edge-{station}", ["edge", "run"], env)
 
@@ -96,29 +129,88 @@ def start_edge(stack: DemoStack, station: str, processes: Processes, pseudonym_k
 
 @dataclass(frozen=True)
 class Publication:
-    """One device message as a device sends it: to its station's broker, raw ids inside."""
+    """One device message as a device sends it: to its station's broker, raw ids inside.
+
+    ``fault`` is the dead-letter reason the edge must give an injected faulty reading (None for
+    the simulator's own readings, which must all be accepted).
+    """
 
     station: str
     topic: str
     payload: bytes
+    fault: str | None = None
+
+
+# Faulty readings the demo slips in, so dead letters show up: (expected reason, how it is broken).
+# They are extra messages: every visit keeps all its genuine readings.
+FAULTS = ("out_of_range", "malformed_json", "identifier_in_text")
+# Where they go, as shares of the publication sequence: clear of the uplink outage (run.OUTAGE_AT
+# to +0.2), because an edge dead letter raised while the uplink is down stays on the station.
+FAULT_AT = (0.1, 0.2, 0.7, 0.8, 0.9, 0.95)
 
 
 @dataclass
 class VisitPlan:
     cohort: Any
     visits: int
-    device_messages: int
+    device_messages: int  # genuine readings + injected faults: everything the devices publish
     visits_by_station: dict[str, int] = field(default_factory=dict)
     messages_by_station: dict[str, int] = field(default_factory=dict)
+    faults_by_reason: dict[str, int] = field(default_factory=dict)
+    faults_by_station: dict[str, int] = field(default_factory=dict)
     _publications: list[Publication] = field(default_factory=list)
     truths: list[Any] = field(default_factory=list)  # the simulator's ground truth per visit
 
     def publications(self) -> Iterator[Publication]:
         return iter(self._publications)
 
+    @property
+    def faults(self) -> int:
+        return sum(self.faults_by_reason.values())
+
+    @property
+    def genuine_messages(self) -> int:
+        """Readings the edge must accept and the gateway must write exactly once."""
+        return self.device_messages - self.faults
+
+    def raw_identifiers(self) -> set[str]:
+        """Every raw identifier the simulated devices sent (member ids, resident numbers, names,
+        phone numbers): none may reach the central broker, InfluxDB, the logs or the outputs."""
+        out: set[str] = set()
+        for p in self.cohort.participants:
+            out |= {p.member_id, p.resident_number, p.name, p.phone}
+        return out
+
+
+def _faulty(publication: Publication, reason: str) -> Publication:
+    """A broken copy of a genuine reading (same device, raw identifiers and all)."""
+    document = json.loads(publication.payload)
+    if reason == "malformed_json":  # a device firmware cutting its JSON short
+        return Publication(publication.station, publication.topic, publication.payload[:-9], reason)
+    if reason == "out_of_range":  # a blood-pressure cuff reporting 900 mmHg
+        document["payload"] = {"systolic_mmhg": 900, "diastolic_mmhg": 80}
+        topic = publication.topic.split("/")
+        topic[2:4] = ["vitals", f"vitals-{publication.station}"]
+        return Publication(publication.station, "/".join(topic), json.dumps(document).encode(), reason)
+    # A counsellor typing the participant's phone number into the free-text note.
+    document["note"] = f"call back on {document['phone']}"
+    return Publication(publication.station, publication.topic, json.dumps(document).encode(), reason)
+
+
+def _with_faults(publications: list[Publication]) -> list[Publication]:
+    out = list(publications)
+    # Highest position first, so inserting does not shift the positions still to come.
+    for i, share in sorted(enumerate(FAULT_AT), key=lambda x: -x[1]):
+        at = int(len(publications) * share)
+        if at >= len(publications):
+            continue
+        out.insert(at, _faulty(publications[at], FAULTS[i % len(FAULTS)]))
+    return out
+
 
 def plan_visits(stations: list[str], participants: int, days: int, seed: int) -> VisitPlan:
-    """All device messages of the simulated cohort, in time order, from the edge's simulator."""
+    """All device messages of the simulated cohort, in time order, from the edge's simulator, with
+    a few faulty readings slipped in (:data:`FAULTS`)."""
     simulate = _role("edge.simulate.cohort", "the device simulator")
     cohort = simulate.Cohort(participants=participants, stations=stations, days=days, seed=seed)
     publications: list[Publication] = []
@@ -132,7 +224,12 @@ def plan_visits(stations: list[str], participants: int, days: int, seed: int) ->
             publications.append(
                 Publication(m.station_id, m.topic, json.dumps(m.document, default=str).encode())
             )
-            plan.messages_by_station[m.station_id] = plan.messages_by_station.get(m.station_id, 0) + 1
+    publications = _with_faults(publications)
+    for pub in publications:
+        plan.messages_by_station[pub.station] = plan.messages_by_station.get(pub.station, 0) + 1
+        if pub.fault is not None:
+            plan.faults_by_reason[pub.fault] = plan.faults_by_reason.get(pub.fault, 0) + 1
+            plan.faults_by_station[pub.station] = plan.faults_by_station.get(pub.station, 0) + 1
     plan.visits = len(truths)
     plan.device_messages = len(publications)
     plan._publications = publications
@@ -181,6 +278,26 @@ def spool_depths(observer: Observer, newer_than: float = 0.0) -> dict[str, int]:
     """Latest spool depth per station from heartbeats sent after ``newer_than`` (epoch s)."""
     times = observer.heartbeat_times()
     return {s: d for s, d in observer.spool_depths().items() if times.get(s, 0.0) >= newer_than}
+
+
+def station_spool_depths(stack: DemoStack) -> int | None:
+    """Messages waiting in all stations' disk spools, read straight from their SQLite files (the
+    heartbeats cannot tell while the uplink is down). None if a spool cannot be read."""
+    total = 0
+    for station in stack.stations:
+        path = stack.state_dir / f"edge-{station}" / "spool" / "spool.sqlite3"
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+                total += int(db.execute("SELECT COUNT(*) FROM spool").fetchone()[0])
+        except sqlite3.Error:
+            return None
+    return total
+
+
+def intake_counts(observer: Observer) -> dict[str, int]:
+    """Device readings each station's agent has taken in (accepted or dead-lettered), per heartbeat."""
+    beats = observer.snapshot().heartbeats
+    return {s: hb.accepted_total + hb.dead_letters_total for s, hb in beats.items()}
 
 
 def point_counts(stack: DemoStack) -> dict[str, int]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from frailwatch.demo import roles
+from frailwatch.demo import checks, roles
 from frailwatch.demo.charts import plot_trend
 from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import RoleFailed
@@ -112,6 +112,9 @@ def _run(options: DemoOptions) -> DemoSummary:
         stack.start()
         assert stack.central is not None and stack.influxdb is not None
         roles.init_database(stack)
+        say(f"planning {options.days} days of visits for {options.participants} participants")
+        plan = roles.plan_visits(stations, options.participants, options.days, options.seed)
+        scanner = checks.IdentifierScanner(plan.raw_identifiers())
         observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
         observer.start()
         cleanup.callback(observer.stop)
@@ -119,24 +122,44 @@ def _run(options: DemoOptions) -> DemoSummary:
         say("starting the gateway")
         processes = roles.Processes(state_dir)
         cleanup.callback(processes.stop_all)
-        roles.start_gateway(stack, processes)
+        gateway = roles.start_gateway(stack, processes)
         say(f"starting {len(stations)} edge agents: {', '.join(stations)}")
         pseudonym_key = secrets.token_hex(32)  # demo-only; a deployment keeps one key for good
         for station in stations:
             roles.start_edge(stack, station, processes, pseudonym_key)
         _wait_online(observer, stations, processes)
+        # Not one device message before the gateway's subscription exists: the broker would hand
+        # it to nobody (the edge's "no matching subscribers" check sees only an empty broker).
+        _wait_gateway(gateway, processes)
 
-        say(f"simulating {options.days} days of visits for {options.participants} participants")
-        plan = roles.plan_visits(stations, options.participants, options.days, options.seed)
+        say(
+            f"sending {plan.visits} visits: {plan.device_messages} device messages, "
+            f"{plan.faults} of them deliberately faulty"
+        )
         outage = _publish(stack, plan, say, options.outage, observer, processes)
         say("waiting for the spools to drain and the gateway to finish writing")
         _settle(stack, observer, processes)
         summary = _summarise(stack, observer, plan, options, started, outage)
+        say("checking InfluxDB against what was sent, and looking for raw identifiers everywhere")
+        influx_scan = checks.scan_influxdb(stack, scanner)
+        if not options.keep_running:
+            processes.stop_all()  # their last log lines too are scanned
+        log_scan = checks.scan_files(sorted(state_dir.rglob("*.log")), scanner)
+        text = _summary_json(summary)  # scanned before the privacy result goes in
+        summary.privacy = checks.privacy(
+            scanner,
+            influxdb=influx_scan,
+            logs=log_scan,
+            outputs=(len(scanner.hits(text)), len(text)),
+        )
         _write_outputs(stack, summary, options.out)
         print_summary(summary, options.out)
         if options.keep_running:
             cleanup.pop_all()
             _keep_running(stack, processes, state_dir, say)
+    problems = summary.problems
+    if problems:
+        raise DemoError("the run's own checks failed: " + "; ".join(problems))
     return summary
 
 
@@ -153,6 +176,16 @@ def _wait_online(
     raise DemoError(f"stations not online after {timeout_s:.0f} s: {processes.log_tails()}")
 
 
+def _wait_gateway(gateway: roles.GatewayProbe, processes: roles.Processes, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        if gateway.connected():
+            return
+        time.sleep(0.1)
+    raise DemoError(f"gateway not subscribed after {timeout_s:.0f} s: {processes.log_tails()}")
+
+
 def _publish(
     stack: DemoStack,
     plan: roles.VisitPlan,
@@ -161,66 +194,135 @@ def _publish(
     observer: Observer,
     processes: roles.Processes,
 ) -> UplinkOutage | None:
-    """Send every device message to its station broker; take the uplink away once on the way."""
+    """Send every device message to its station broker; take the uplink away once on the way and
+    watch the spools drain before measuring on."""
     assert stack.central is not None
     outage_at = int(plan.device_messages * OUTAGE_AT) if with_outage else -1
     resume_at = int(plan.device_messages * (OUTAGE_AT + 0.2))
     outage: UplinkOutage | None = None
-    down_since = reconnected_at = 0.0
+    down_since = 0.0
     started = datetime.now(UTC)
     sent = 0
+    by_station: dict[str, int] = {}
+    filling: list[tuple[float, int]] = []
     with roles.DevicePublisher(stack) as devices, say.bar(plan.device_messages, "device messages") as advance:
         for publication in plan.publications():
             if sent == outage_at:
-                say("uplink down: stopping the central broker; stations keep measuring into their spools")
                 devices.flush()
+                # The outage starts with the stations' intake caught up: the readings sent so far
+                # are spooled (or dead-lettered, and that letter went out) before the link drops.
+                _wait_intake(observer, processes, by_station)
+                say("uplink down: central broker stopped; the stations keep measuring into their spools")
                 down_since, started = time.monotonic(), datetime.now(UTC)
                 stack.central.stop()
             if down_since and sent == resume_at:
                 devices.flush()  # everything sent while down is now in the stations' spools
-                time.sleep(max(0.0, OUTAGE_MIN_S - (time.monotonic() - down_since)))
+                _wait_intake(observer, processes, by_station, heartbeats=False)
+                filling += _sample_spools(stack, down_since + OUTAGE_MIN_S, t0=down_since)
                 stack.central.start()
-                reconnected_at = time.time()
                 duration = time.monotonic() - down_since
-                spooled = resume_at - outage_at
-                say(
-                    f"uplink back after {duration:.1f} s; {spooled} messages were spooled meanwhile, draining"
-                )
-                outage = UplinkOutage(
-                    started_at=started,
-                    duration_s=round(duration, 2),
-                    peak_spool_depth=spooled,
-                    drained_after_s=None,
-                )
+                say(f"uplink back after {duration:.1f} s; {resume_at - outage_at} readings arrived meanwhile")
+                say(f"spooled on the stations' disks meanwhile: {_depths(filling)}")
+                outage = _watch_drain(stack, observer, processes, say)
+                outage.started_at, outage.duration_s = started, round(duration, 2)
+                outage.readings_during_outage = resume_at - outage_at
+                outage.filling = filling
                 down_since = 0.0
+            elif down_since:
+                # The devices keep measuring through the outage, spread over most of it.
+                share = (sent - outage_at) / max(1, resume_at - outage_at)
+                time.sleep(max(0.0, down_since + 0.8 * OUTAGE_MIN_S * share - time.monotonic()))
+                if time.monotonic() - (filling[-1][0] + down_since if filling else down_since) >= 0.5:
+                    filling += _sample_spools(stack, 0.0, t0=down_since)
             devices.publish(publication)
             processes.check_alive()
             sent += 1
+            by_station[publication.station] = by_station.get(publication.station, 0) + 1
             advance(1)
-    if outage is not None:
-        outage.peak_spool_depth = max(outage.peak_spool_depth, _peak_seen(observer))
-        outage.drained_after_s = _wait_drained(observer, processes, reconnected_at, len(stack.stations))
-        if outage.drained_after_s is not None:
-            say(f"spools empty {outage.drained_after_s:.1f} s after the uplink came back")
+    _wait_intake(observer, processes, by_station)
     return outage
 
 
-def _peak_seen(observer: Observer) -> int:
-    return sum(observer.spool_depths().values())
-
-
-def _wait_drained(
-    observer: Observer, processes: roles.Processes, since: float, stations: int, timeout_s: float = 60
-) -> float | None:
-    """Seconds from reconnect until every station's heartbeat (sent after it) shows an empty spool."""
+def _wait_intake(
+    observer: Observer,
+    processes: roles.Processes,
+    sent: dict[str, int],
+    timeout_s: float = 120,
+    heartbeats: bool = True,
+) -> None:
+    """Until every station's heartbeat counts each reading its devices sent (accepted or refused).
+    With the uplink down (no heartbeats) only the station brokers' queues can be waited for."""
+    if not heartbeats:
+        time.sleep(0.5)  # the agents take a few hundred readings a second from their local broker
+        return
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         processes.check_alive()
-        depths = roles.spool_depths(observer, newer_than=since)
-        if len(depths) == stations and not any(depths.values()):
-            return round(time.time() - since, 2)
+        taken = roles.intake_counts(observer)
+        if all(taken.get(station, 0) >= n for station, n in sent.items()):
+            return
         time.sleep(0.1)
-    return None
+    raise DemoError(f"station intake did not catch up in {timeout_s:.0f} s: {processes.log_tails()}")
+
+
+def _sample_spools(
+    stack: DemoStack, until: float, t0: float, every_s: float = 0.5
+) -> list[tuple[float, int]]:
+    """Total spool depth every ``every_s`` until ``until`` (monotonic; at least once), as
+    (seconds since ``t0``, depth)."""
+    samples: list[tuple[float, int]] = []
+    while True:
+        depth = roles.station_spool_depths(stack)
+        if depth is not None:
+            samples.append((round(time.monotonic() - t0, 2), depth))
+        if time.monotonic() >= until:
+            return samples
+        time.sleep(min(every_s, max(0.0, until - time.monotonic())))
+
+
+def _depths(samples: list[tuple[float, int]]) -> str:
+    """'0 → 41 → 78' without repeats."""
+    shown: list[int] = []
+    for _, depth in samples:
+        if not shown or shown[-1] != depth:
+            shown.append(depth)
+    return " → ".join(str(d) for d in shown) or "not readable"
+
+
+def _watch_drain(
+    stack: DemoStack, observer: Observer, processes: roles.Processes, say: _Say, timeout_s: float = 60
+) -> UplinkOutage:
+    """The stations' spools from the broker's return until empty, then every uplink's heartbeat."""
+    since, t0 = time.time(), time.monotonic()
+    samples: list[tuple[float, int]] = []
+    drained: float | None = None
+    while time.monotonic() - t0 < timeout_s:
+        processes.check_alive()
+        depth = roles.station_spool_depths(stack)
+        if depth is not None and (not samples or samples[-1][1] != depth):
+            samples.append((round(time.monotonic() - t0, 2), depth))
+        if depth == 0 and drained is None:
+            drained = round(time.monotonic() - t0, 2)
+        # Every station has reported over its restored uplink: measuring may go on.
+        if drained is not None and len(roles.spool_depths(observer, newer_than=since)) == len(stack.stations):
+            break
+        time.sleep(0.05)
+    say(
+        f"spool depth over all stations: {_depths(samples)}"
+        + (
+            f" (empty {drained:.1f} s after the broker came back)"
+            if drained is not None
+            else " (not drained)"
+        )
+    )
+    return UplinkOutage(
+        started_at=datetime.now(UTC),
+        duration_s=0.0,
+        readings_during_outage=0,
+        peak_spool_depth=max((depth for _, depth in samples), default=0),
+        drained_after_s=drained,
+        drain=samples,
+    )
 
 
 def _settle(stack: DemoStack, observer: Observer, processes: roles.Processes) -> None:
@@ -261,9 +363,19 @@ def _summarise(
                 device_messages=plan.messages_by_station.get(station, 0),
                 measurements_written=per_station_points.get(station, 0),
                 alerts=sum(1 for a in alerts if a.station_id == station),
+                alerted_participants=len({a.participant for a in alerts if a.station_id == station}),
+                faults_injected=plan.faults_by_station.get(station, 0),
                 dead_letters=sum(1 for d in seen.dead_letters if d.station_id == station),
             )
         )
+    consistency = checks.consistency(
+        stack,
+        genuine_messages=plan.genuine_messages,
+        faults_injected=plan.faults,
+        reading_measurements=roles.READING_MEASUREMENTS,
+        dead_letters_seen=len(seen.dead_letters),
+        alerts_seen=len(alerts),
+    )
     finished = datetime.now(UTC)
     return DemoSummary(
         started_at=started,
@@ -280,6 +392,7 @@ def _summarise(
         alerts=alerts,
         per_station=per_station,
         uplink_outage=outage,
+        consistency=consistency,
     )
 
 
@@ -293,7 +406,11 @@ def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path) -> None:
         )
         path = plot_trend(trend, out / f"trend-{participant}.png")
         summary.charts.append(path.name)
-    (out / "summary.json").write_text(json.dumps(summary.model_dump(mode="json"), indent=2) + "\n")
+    (out / "summary.json").write_text(_summary_json(summary))
+
+
+def _summary_json(summary: DemoSummary) -> str:
+    return json.dumps(summary.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

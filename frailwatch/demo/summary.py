@@ -51,6 +51,8 @@ class StationCounts(BaseModel):
     device_messages: int = Field(default=0, description="published by the station's devices")
     measurements_written: int = Field(default=0, description="reading points in InfluxDB")
     alerts: int = 0
+    alerted_participants: int = 0
+    faults_injected: int = 0
     dead_letters: int = 0
 
 
@@ -59,8 +61,59 @@ class UplinkOutage(BaseModel):
 
     started_at: AwareDatetime
     duration_s: float
-    peak_spool_depth: int = Field(description="largest spool backlog over all stations during the outage")
+    readings_during_outage: int = Field(description="device readings published while the broker was down")
+    peak_spool_depth: int = Field(description="largest backlog in all stations' spools after the reconnect")
     drained_after_s: float | None = Field(description="seconds from reconnect to empty spools (None: never)")
+    filling: list[tuple[float, int]] = Field(
+        default_factory=list, description="(seconds after the broker stopped, total spool depth) as sampled"
+    )
+    drain: list[tuple[float, int]] = Field(
+        default_factory=list, description="(seconds after the reconnect, total spool depth) as sampled"
+    )
+
+
+class Consistency(BaseModel):
+    """What the devices sent against what InfluxDB holds, by message id."""
+
+    genuine_messages: int = Field(description="simulated readings: each must be written exactly once")
+    readings_written: int = Field(description="reading points in InfluxDB")
+    distinct_message_ids: int = Field(description="distinct message ids among those points")
+    duplicates: int = Field(description="points beyond one per message id (must be 0)")
+    missing: int = Field(description="genuine readings with no point (must be 0)")
+    faults_injected: int = Field(description="faulty readings the demo slipped in")
+    dead_letters_seen: int = Field(description="dead letters that crossed the central broker")
+    dead_letters_stored: int = Field(description="dead_letter points in InfluxDB")
+    alerts_seen: int = Field(description="decline alerts that crossed the central broker (de-duplicated)")
+    decline_events_stored: int = Field(description="decline_event points in InfluxDB")
+
+    @property
+    def problems(self) -> list[str]:
+        out = []
+        if self.duplicates:
+            out.append(f"{self.duplicates} readings written more than once")
+        if self.missing:
+            out.append(f"{self.missing} accepted readings never reached InfluxDB")
+        if self.distinct_message_ids != self.genuine_messages:
+            out.append(f"{self.distinct_message_ids} readings stored for {self.genuine_messages} sent")
+        if self.dead_letters_seen != self.faults_injected:
+            out.append(f"{self.dead_letters_seen} dead letters for {self.faults_injected} faulty readings")
+        if self.dead_letters_stored != self.dead_letters_seen:
+            out.append(f"{self.dead_letters_stored} dead letters stored, {self.dead_letters_seen} seen")
+        if self.decline_events_stored != self.alerts_seen:
+            out.append(f"{self.decline_events_stored} decline events stored, {self.alerts_seen} alerts seen")
+        return out
+
+
+class PrivacyScan(BaseModel):
+    """Raw identifiers (member ids, resident numbers, names, phones) found where none may be."""
+
+    identifiers: int = Field(description="distinct raw identifiers the simulated devices sent")
+    hits: dict[str, int] = Field(description="place -> occurrences found (must all be 0)")
+    bytes_scanned: dict[str, int]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{n} raw identifiers in {place}" for place, n in self.hits.items() if n]
 
 
 class DemoSummary(BaseModel):
@@ -78,7 +131,15 @@ class DemoSummary(BaseModel):
     alerts: list[Alert]
     per_station: list[StationCounts]
     uplink_outage: UplinkOutage | None
+    consistency: Consistency | None = None
+    privacy: PrivacyScan | None = None
     charts: list[str] = Field(default_factory=list, description="PNG files, relative to the output dir")
+
+    @property
+    def problems(self) -> list[str]:
+        """What the run's own checks found wrong (empty: all good)."""
+        out = self.consistency.problems if self.consistency is not None else ["consistency not checked"]
+        return out + (self.privacy.problems if self.privacy is not None else ["privacy not checked"])
 
     @property
     def alerted_participants(self) -> list[str]:
