@@ -187,3 +187,22 @@ def test_a_sit_down_that_is_not_seen_does_not_lose_a_repetition() -> None:
     assert result.n_reps == 3
     assert result.unpaired_stand_ups == 1
     assert len(result.sit_durations_s) == 2
+
+
+@pytest.mark.parametrize("gyro", [True, False])
+def test_very_frail_five_times_test_of_45_s(gyro: bool) -> None:
+    """The edge simulator's frailest visit: 4 s stand-ups, 4.7 s sit-downs, long pauses."""
+    truth = StsTruth(
+        n_reps=5,
+        rise_s=4.1,
+        sit_s=4.7,
+        stand_pause_s=0.9,
+        sit_pause_s=0.6,
+        jitter_pct=4.0,
+        ends_standing=True,
+        sensor_orientation_deg=(30.0, 40.0, 200.0),
+    )
+    sts = simulate_sts(truth, 100.0, seed=1)
+    result = analyze_sts(sts.acc, sts.gyr if gyro else None, 100.0)
+    assert np.abs(_errors(result, sts)).max() < TOLERANCE_S
+    assert result.five_rep_time_s == pytest.approx(sts.five_rep_time_s, abs=TOLERANCE_S)
