@@ -105,8 +105,11 @@ DEAD_LETTER_TAGS = s.DEAD_LETTER.tags
 DEAD_LETTER_SIZE = _field(s.DEAD_LETTER, "size_bytes")
 
 # Every device kind has its own readings measurement (one series per kind for completeness
-# counts); ``count(*)`` counts points whatever fields a reading carries.
+# counts); every reading carries the contract message id, so counting it counts readings.
 READING_MEASUREMENTS: tuple[str, ...] = tuple(m.name for m in s.READINGS.values())
+READING_ID = "message_id"
+if any(READING_ID not in m.field_names for m in s.READINGS.values()):
+    raise KeyError(f"a readings measurement of gateway.schema has no {READING_ID!r} field")
 
 PARTICIPANT_METRICS: tuple[Field, ...] = (
     GAIT_SPEED,

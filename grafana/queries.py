@@ -81,8 +81,10 @@ WRITE_RETRIES = over_time("sum", c.WRITE_RETRIES, c.GATEWAY_TAG, where=None)
 DEAD_LETTERS = over_time("count", c.DEAD_LETTER_SIZE, "reason")
 
 # --- station --------------------------------------------------------------------------------
+# Every reading carries its message_id (gateway.schema ENVELOPE_FIELDS): one count per message,
+# where count(*) would give a column per field of every kind.
 MEASUREMENTS_BY_KIND = (
-    f"SELECT count(*) FROM {READINGS_REGEX} WHERE {STATION_FILTER} AND $timeFilter "
+    f"SELECT count({_q(c.READING_ID)}) FROM {READINGS_REGEX} WHERE {STATION_FILTER} AND $timeFilter "
     f"GROUP BY {_q(c.STATION_TAG)}"
 )
 # One score point per visit (gateway.schema FRAILTY), with ``inputs`` whatever could be scored;
@@ -114,7 +116,9 @@ FRAILTY_SHARE_BY_MONTH = (
     f"GROUP BY time(30d), {_q(c.STATION_TAG)}, {_q(c.FRAILTY_CATEGORY_TAG)} fill(0)"
 )
 DECLINES_PER_STATION = over_time("count", c.DECLINE_CHANGE, c.STATION_TAG, where=None, fill="0")
-COMPLETENESS = f"SELECT count(*) FROM {READINGS_REGEX} WHERE $timeFilter GROUP BY {_q(c.STATION_TAG)}"
+COMPLETENESS = (
+    f"SELECT count({_q(c.READING_ID)}) FROM {READINGS_REGEX} WHERE $timeFilter GROUP BY {_q(c.STATION_TAG)}"
+)
 
 # --- alerts dashboard -----------------------------------------------------------------------
 RECENT_DECLINES = (

@@ -98,7 +98,12 @@ def visit_lines(participant: str, station: str, at_ns: int, decline: float) -> l
             at_ns,
         ),
         _field_point(c.CHAIR_STAND, 10.5 + 5 * decline, at_ns, **who),
-        _field_point(c.GRIP, 24 - 6 * decline, at_ns, **who),
+        _point(
+            c.GRIP.measurement,
+            who,
+            {c.GRIP.name: 24 - 6 * decline, c.READING_ID: f"m-grip-{at_ns}", "device_id": "grip-1"},
+            at_ns,
+        ),
         _point(
             c.SPPB.measurement,
             {**who, c.FRAILTY_CATEGORY_TAG: category},
@@ -113,7 +118,13 @@ def visit_lines(participant: str, station: str, at_ns: int, decline: float) -> l
     ]
     for kind, (name, value) in READING_FIELDS.items():
         if kind != "grip":  # grip's readings measurement already carries grip_max_kg above
-            lines.append(_point(kind, {**who, "device_id": f"{kind}-1"}, {name: value}, at_ns))
+            # device_id and message_id are fields in gateway.schema (cardinality), not tags
+            fields: dict[str, float | int | str] = {
+                name: value,
+                c.READING_ID: f"m-{kind}-{at_ns}",
+                "device_id": f"{kind}-1",
+            }
+            lines.append(_point(kind, who, fields, at_ns))
     return lines
 
 
