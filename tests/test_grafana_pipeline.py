@@ -60,6 +60,7 @@ class Run:
     central: Central
     truths: list[Truth]
     messages: list[DeviceMessage]
+    raw_identifiers: set[str]  # member ids, resident numbers, names, phones the devices sent
     agents: dict[str, Role]
     now_ms: int
 
@@ -171,7 +172,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
 
         assert wait_until(settled, 90), central.logs()
         time.sleep(2.0)  # a stats sample and heartbeats after the last write
-        yield Run(central, truths, messages, agents, time.time_ns() // 10**6)
+        raw = {x for p in cohort.participants for x in (p.member_id, p.resident_number, p.name, p.phone)}
+        yield Run(central, truths, messages, raw, agents, time.time_ns() // 10**6)
     finally:
         for agent in agents.values():
             agent.stop()
@@ -262,8 +264,8 @@ def test_pseudonym_variable_lists_pseudonyms_only(pipeline: Run) -> None:
     assert all(PSEUDONYM.match(value) for value in values), values
     raw = {t.member_id for t in pipeline.truths}
     assert not values & raw
-    everything = json.dumps(pipeline.run('SHOW TAG VALUES WITH KEY = "participant"'))
-    assert not any(member in everything for member in raw)
+    every_tag = json.dumps(pipeline.run("SHOW TAG VALUES WITH KEY =~ /.*/"), ensure_ascii=False)
+    assert not [x for x in pipeline.raw_identifiers if x in every_tag]
 
 
 def test_participant_trends_follow_the_decline(pipeline: Run) -> None:
@@ -305,6 +307,13 @@ def test_decline_annotations_are_the_decliners_events(pipeline: Run) -> None:
             assert wanted <= set(one["columns"]) | set(one.get("tags", {})), (wanted, one)
         metrics = {one["tags"]["metric"] for one in found}
         assert metrics <= set(schema.DECLINE_METRICS), metrics
+
+
+def test_recent_declines_table_lists_each_decliner(pipeline: Run) -> None:
+    board = BOARDS["alerts"]
+    (item,) = list(dashboard_queries("alerts", board))[:1]
+    answer = pipeline.run(substitute(item.query, _variables(pipeline, board, "")))
+    assert {s["tags"][c.PARTICIPANT_TAG] for s in series(answer)} == pipeline.declining
 
 
 # --- alert rules --------------------------------------------------------------------------------
