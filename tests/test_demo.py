@@ -3,7 +3,6 @@ the whole run end to end once the edge agent and the gateway are in the checkout
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import Processes, RoleFailed
 from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
 from frailwatch.demo.summary import Alert, ParticipantTrend, Visit
-from frailwatch.services import require_binary
+from frailwatch.services import InfluxDB, require_binary
 from telemetry import topics
 from telemetry.events import DeadLetter, DeclineAlert
 from telemetry.station import Heartbeat, StationStatus
@@ -220,53 +219,112 @@ def test_demo_refuses_bad_numbers_with_exit_code_2() -> None:
     assert "--participants" in result.stderr
 
 
-ROLES_PRESENT = all(
-    importlib.util.find_spec(name) is not None for name in ("edge.cli", "edge.simulate", "gateway.cli")
-)
+SMALL = {"stations": 2, "participants": 8, "days": 120, "seed": 2}  # seed 2: two of the eight decline
 
 
-@pytest.mark.skipif(not ROLES_PRESENT, reason="the edge agent and gateway are not in this checkout yet")
+def _raw_identifiers() -> set[str]:
+    """Every raw identifier the demo's simulated devices send, from the simulator itself."""
+    from edge.simulate.cohort import Cohort
+
+    cohort = Cohort(
+        participants=SMALL["participants"],
+        stations=station_ids(SMALL["stations"]),
+        days=SMALL["days"],
+        seed=SMALL["seed"],
+    )
+    return {x for p in cohort.participants for x in (p.member_id, p.resident_number, p.name, p.phone)}
+
+
+def _leaks(text: str, identifiers: set[str]) -> list[str]:
+    return sorted(i for i in identifiers if i in text or json.dumps(i)[1:-1] in text)
+
+
+def _processes_using(path: Path) -> list[str]:
+    """Command lines of live processes that mention ``path`` (servers and roles of a demo)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(path) in cmdline:
+            found.append(cmdline)
+    return found
+
+
 def test_demo_end_to_end_small(tmp_path: Path) -> None:
+    """The real demo once: every genuine reading in InfluxDB exactly once, the faulty ones dead-lettered
+    by reason, alerts for the simulated decliners only, a chart each, no raw identifier anywhere,
+    nothing left running."""
     out = tmp_path / "out"
     state = tmp_path / "state"
+    args = [f"--{k}={v}" for k, v in SMALL.items()]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "frailwatch.cli",
-            "demo",
-            "--stations",
-            "2",
-            "--participants",
-            "8",
-            "--days",
-            "120",
-            "--out",
-            str(out),
-            "--state-dir",
-            str(state),
-            "--no-progress",
-        ],
+        [sys.executable, "-m", "frailwatch.cli", "demo", *args, "--out", str(out), "--state-dir", str(state)],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=180,
         check=False,
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    summary = json.loads((out / "summary.json").read_text())
+    assert "FrailWatch demo summary" in result.stdout
+    assert not _processes_using(state), "servers or roles of the demo still running"
+    text = (out / "summary.json").read_text()
+    summary = json.loads(text)
     assert summary["participants"] == 8 and summary["stations"] == 2
-    assert summary["visits"] > 0 and summary["device_messages"] > summary["visits"]
-    assert summary["measurements_written"] > 0
     per_station = summary["per_station"]
-    assert sum(s["visits"] for s in per_station) == summary["visits"]
+    assert sum(s["visits"] for s in per_station) == summary["visits"] > 0
     assert sum(s["device_messages"] for s in per_station) == summary["device_messages"]
-    assert summary["uplink_outage"]["peak_spool_depth"] > 0
-    assert summary["uplink_outage"]["drained_after_s"] is not None
-    # One chart per alerted participant, each a real PNG, named by pseudonym only.
+
+    # Accounting: the demo's own check, then InfluxDB itself, read again after the demo stopped it.
+    c = summary["consistency"]
+    faults = 2 * len(roles.FAULTS)  # six places (roles.FAULT_AT), the three kinds in turn
+    assert c["faults_injected"] == faults == 6
+    assert c["genuine_messages"] == summary["device_messages"] - faults
+    assert c["readings_written"] == c["distinct_message_ids"] == c["genuine_messages"]
+    assert c["duplicates"] == c["missing"] == 0
+    assert summary["dead_letters_by_reason"] == {reason: 2 for reason in roles.FAULTS}
+    assert c["dead_letters_stored"] == c["dead_letters_seen"] == faults
+    assert c["decline_events_stored"] == c["alerts_seen"] == len(summary["alerts"])
+    influxdb = InfluxDB(state / "influxdb")
+    influxdb.start(timeout_s=60)
+    try:
+        ids: list[str] = []
+        for measurement in roles.READING_MEASUREMENTS:
+            ids += [
+                r["message_id"]
+                for r in influxdb.rows(f'SELECT "message_id" FROM "{measurement}"', "frailwatch")
+            ]
+        assert len(ids) == len(set(ids)) == c["genuine_messages"]
+        dump = ""
+        for row in influxdb.rows("SHOW MEASUREMENTS", "frailwatch"):
+            dump += json.dumps(
+                influxdb.query(f'SELECT * FROM "{row["name"]}"', "frailwatch"), ensure_ascii=False
+            )
+    finally:
+        influxdb.stop()
+
+    # No raw identifier in InfluxDB, the logs of every server and role, or the outputs.
+    identifiers = _raw_identifiers()
+    assert len(identifiers) == 4 * 8
+    assert summary["privacy"]["identifiers"] == len(identifiers)
+    assert not any(summary["privacy"]["hits"].values())
+    logs = "".join(p.read_text("utf-8", "replace") for p in state.rglob("*.log"))
+    assert "dead letter: identifier_in_text" in logs  # the faulty note was seen and refused...
+    for place, content in {"InfluxDB": dump, "logs": logs, "summary.json": text}.items():
+        assert not _leaks(content, identifiers), place  # ...without its phone number going anywhere
+
+    # The outage: the spools filled while the broker was down and drained after.
+    outage = summary["uplink_outage"]
+    assert outage["readings_during_outage"] > 0
+    assert max(d for _, d in outage["filling"]) == outage["readings_during_outage"]
+    assert outage["drained_after_s"] is not None and outage["drain"][-1][1] == 0
+
+    # Alerts for the simulated decliners, none for the steady participants; one chart each.
+    assert summary["decliners"] == 2
+    assert summary["decliners_alerted"] == 2 and summary["others_alerted"] == 0
     alerted = {a["participant"] for a in summary["alerts"]}
     assert sorted(summary["charts"]) == sorted(f"trend-{p}.png" for p in alerted)
     for chart in summary["charts"]:
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # The servers are gone: nothing of the demo still runs.
-    assert "summary" in result.stdout

@@ -2,41 +2,75 @@
 
 Cut-offs are the AWGS 2019 ones (Chen et al., J Am Med Dir Assoc 2020;21:300-307): gait speed
 < 1.0 m/s and SPPB <= 9 mean low physical performance; grip < 28 kg (men) / < 18 kg (women) low
-strength. The change that raised each alert is written next to its marker.
+strength. The zone beyond each cut-off is shaded. A visit that raised a decline alert on the
+panel's metric is ringed; the first such alert is labelled with its change from the baseline.
+Alerts on metrics without a panel (chair stands, TUG, sway, ...) are listed under the chart.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from frailwatch.demo.report import METRICS, metric_label
 from frailwatch.demo.summary import Alert, ParticipantTrend
 
 GAIT_SPEED_CUTOFF_MPS = 1.0  # AWGS 2019 low performance, 6 m usual gait speed
 SPPB_CUTOFF = 9  # AWGS 2019: SPPB <= 9 is low performance
 GRIP_CUTOFF_KG = {"male": 28.0, "female": 18.0}  # AWGS 2019 low handgrip strength
 
-# (title, Visit field, unit, the decline metrics whose alerts belong on this panel)
+LINE = "#1f4e79"
+CUTOFF = "#c0392b"
+ALERT = "#e67e22"
+
+# (title, Visit field, axis unit, the decline metrics whose alerts belong on this panel)
 PANELS = (
     ("Gait speed", "gait_speed_mps", "m/s", ("gait_speed_mps",)),
-    ("SPPB", "sppb_total", "points (0-12)", ("sppb_total", "frailty_category", "awgs_status")),
+    ("SPPB", "sppb_total", "points (0-12)", ("sppb_total",)),
     ("Grip strength", "grip_max_kg", "kg", ("grip_max_kg",)),
 )
 
 
 def _cutoffs(field: str, sex: str | None) -> list[tuple[float, str]]:
+    """(value, label); the zone below the value is the low one (SPPB: at or below 9)."""
     if field == "gait_speed_mps":
-        return [(GAIT_SPEED_CUTOFF_MPS, "AWGS 2019 < 1.0 m/s")]
+        return [(GAIT_SPEED_CUTOFF_MPS, "AWGS 2019 slow: < 1.0 m/s")]
     if field == "sppb_total":
-        return [(SPPB_CUTOFF + 0.5, "AWGS 2019 SPPB ≤ 9")]
+        return [(SPPB_CUTOFF + 0.5, "AWGS 2019 low: SPPB ≤ 9")]
     if sex in GRIP_CUTOFF_KG:
-        return [(GRIP_CUTOFF_KG[sex], f"AWGS 2019 < {GRIP_CUTOFF_KG[sex]:.0f} kg ({sex})")]
-    return [(kg, f"AWGS 2019 < {kg:.0f} kg ({s})") for s, kg in GRIP_CUTOFF_KG.items()]
+        return [(GRIP_CUTOFF_KG[sex], f"AWGS 2019 weak ({sex}): < {GRIP_CUTOFF_KG[sex]:.0f} kg")]
+    return [(kg, f"AWGS 2019 weak ({s}): < {kg:.0f} kg") for s, kg in GRIP_CUTOFF_KG.items()]
 
 
-def _alert_label(alert: Alert, unit: str) -> str:
+def _first_label(alerts: list[Alert], unit: str) -> str:
+    """The first alerted visit's change: against the baseline when that rule fired, else the trend."""
+    first_day = [a for a in alerts if a.at.date() == alerts[0].at.date()]
+    alert = next((a for a in first_day if a.rule == "baseline_change"), first_day[0])
+    unit = unit.split()[0]
     if alert.change is None:
-        return f"{alert.metric}: {alert.rule}"
-    return f"{alert.change:+.2f} {unit.split()[0]} ({alert.rule})"
+        return f"first alert: {alert.rule.replace('_', ' ')}"
+    if alert.rule == "trend":
+        return f"first alert: trend,\n{alert.change:+.2f} {unit} fitted over the visits"
+    baseline = f"\nvs baseline {alert.baseline:.2f}" if alert.baseline is not None else ""
+    return f"first alert: {alert.change:+.2f} {unit}{baseline}"
+
+
+def _others(alerts: list[Alert]) -> str:
+    """One line per metric without a panel: how many alerts, first date, latest change."""
+    shown = {m for _, _, _, metrics in PANELS for m in metrics}
+    lines = []
+    for metric in sorted({a.metric for a in alerts} - shown):
+        its = sorted((a for a in alerts if a.metric == metric), key=lambda a: a.at)
+        unit = METRICS.get(metric, ("", ""))[1]
+        latest = next(
+            (a for a in reversed(its) if a.change is not None and a.rule.startswith("baseline")), None
+        )
+        change = (
+            f", latest {latest.change:+.2f} {unit} vs baseline"
+            if latest and latest.change is not None
+            else ""
+        )
+        lines.append(f"{metric_label(metric)}: {len(its)} alert(s) from {its[0].at:%Y-%m-%d}{change}")
+    return "Other decline alerts — " + "; ".join(lines) if lines else ""
 
 
 def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
@@ -44,56 +78,93 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on a server or in CI
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     visits = sorted(trend.visits, key=lambda v: v.at)
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 8.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(9, 10), sharex=True)
     for ax, (title, field, unit, metrics) in zip(axes, PANELS, strict=True):
         points = [(v.at, getattr(v, field)) for v in visits if getattr(v, field) is not None]
+        values = [y for _, y in points]
+        cutoffs = _cutoffs(field, trend.sex)
+        if field == "sppb_total":
+            ax.set_ylim(-0.5, 12.5)
+            ax.set_yticks(range(0, 13, 2))
+        elif values:
+            low = min([*values, *(c for c, _ in cutoffs)])
+            high = max([*values, *(c for c, _ in cutoffs)])
+            pad = 0.15 * (high - low or 1.0)
+            ax.set_ylim(low - pad, high + pad)
+        bottom = ax.get_ylim()[0]
+        for value, label in cutoffs:
+            ax.axhline(value, color=CUTOFF, linestyle="--", linewidth=1.2, label=label)
+            ax.axhspan(bottom, value, color=CUTOFF, alpha=0.06, linewidth=0)
+        its = sorted((a for a in trend.alerts if a.metric in metrics), key=lambda a: a.at)
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", color="#1f77b4", linewidth=1.5, label=title)
-        for value, label in _cutoffs(field, trend.sex):
-            ax.axhline(value, color="#d62728", linestyle="--", linewidth=1, label=label)
-        for alert in trend.alerts:
-            if alert.metric not in metrics:
-                continue
-            ax.axvline(alert.at, color="#ff7f0e", linewidth=1, alpha=0.7)
-            y = alert.current if alert.current is not None and alert.metric == field else None
-            if y is None and points:
-                y = min(points, key=lambda p: abs((p[0] - alert.at).total_seconds()))[1]
-            if y is not None:
-                late = bool(visits) and alert.at >= visits[len(visits) // 2].at
+            ax.plot(xs, ys, marker="o", color=LINE, linewidth=2, markersize=6, label="measured at the visit")
+            day_value = {x.date(): y for x, y in points}
+            rings = [(a.at, day_value[a.at.date()]) for a in its if a.at.date() in day_value]
+            if rings:
+                rx, ry = zip(*rings, strict=True)
                 ax.scatter(
-                    [alert.at],
-                    [y],
-                    s=140,
+                    rx,
+                    ry,
+                    s=220,
                     facecolors="none",
-                    edgecolors="#ff7f0e",
-                    linewidths=2,
+                    edgecolors=ALERT,
+                    linewidths=2.5,
                     zorder=5,
-                    label="decline alert",
+                    label="decline alert raised",
                 )
+                first_x, first_y = rings[0]
+                late = first_x > points[len(points) // 2][0]  # label on the side with room
                 ax.annotate(
-                    _alert_label(alert, unit),
-                    (alert.at, y),
+                    _first_label(its, unit),
+                    (first_x, first_y),
                     textcoords="offset points",
-                    xytext=(-10, 10) if late else (10, 10),
+                    # Late: below-left, clear of a line that comes down from the upper left.
+                    xytext=(-16, -14) if late else (14, 14),
                     ha="right" if late else "left",
-                    color="#ff7f0e",
+                    va="top" if late else "bottom",
+                    color="#a04000",
                     fontsize=9,
+                    arrowprops={"arrowstyle": "-", "color": ALERT},
                 )
-        ax.set_title(title, loc="left", fontsize=11)
-        ax.set_ylabel(unit)
+        else:
+            ax.text(
+                0.5,
+                0.55,
+                f"{title} was not scored at any visit\n(the visits lacked part of the test battery)",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="#555555",
+            )
+        count = f" — {len(its)} decline alert{'s' if len(its) != 1 else ''}" if its else ""
+        ax.set_title(f"{title}{count}", loc="left", fontsize=12, fontweight="bold")
+        ax.set_ylabel(unit, fontsize=10)
         ax.grid(alpha=0.3)
-        handles, labels = ax.get_legend_handles_labels()
-        unique = dict(zip(labels, handles, strict=True))  # one legend entry per alert kind
-        ax.legend(unique.values(), unique.keys(), loc="lower left", fontsize=8, framealpha=0.8)
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
     stations = sorted({v.station_id for v in visits})
-    fig.suptitle(f"Participant {trend.participant[:12]}…  (stations: {', '.join(stations)})", fontsize=12)
-    axes[-1].set_xlabel("visit date")
+    who = f"Participant {trend.participant[:12]}…"
+    details = [
+        trend.sex or "sex unknown",
+        f"{len(visits)} visits",
+        "station" + ("s" if len(stations) > 1 else ""),
+    ]
+    fig.suptitle(f"{who}   ({', '.join(details)} {', '.join(stations)})", fontsize=13, x=0.02, ha="left")
+    if 0 < len(visits) <= 12:  # one tick per visit: the dates a counsellor will look up
+        axes[-1].set_xticks([v.at for v in visits])
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    axes[-1].set_xlabel("visit date", fontsize=10)
     fig.autofmt_xdate()
+    others = _others(trend.alerts)
+    fig.tight_layout(rect=(0, 0.05 if others else 0, 1, 0.97))
+    if others:
+        fig.text(0.02, 0.012, others, fontsize=8.5, color="#a04000", wrap=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -60,7 +60,7 @@ class AlertGroup:
 
     @property
     def rules(self) -> str:
-        return ", ".join(sorted({a.rule for a in self.alerts}))
+        return " + ".join(sorted({a.rule.removesuffix("_change") for a in self.alerts}))
 
 
 def group_alerts(alerts: list[Alert]) -> list[AlertGroup]:
@@ -96,6 +96,8 @@ def _depths(samples: list[tuple[float, int]]) -> str:
     for _, depth in samples:
         if not shown or shown[-1] != depth:
             shown.append(depth)
+    if len(shown) > 8:  # a readable line: first, six evenly spaced, last
+        shown = [shown[round(i * (len(shown) - 1) / 7)] for i in range(8)]
     return " → ".join(str(d) for d in shown) or "?"
 
 
@@ -131,7 +133,10 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
         "dead letters", f"{dead} ({reasons or 'none'}) for {faults} deliberately faulty readings"
     )
     overview.add_row(
-        "decline alerts", f"{len(summary.alerts)} for {len(summary.alerted_participants)} participants"
+        "decline alerts",
+        f"{len(summary.alerts)} for {len(summary.alerted_participants)} participants: "
+        f"{summary.decliners_alerted} of the {summary.decliners} simulated decliners, "
+        f"{summary.others_alerted} of the steady ones",
     )
     overview.add_row("uplink outage", _outage_text(summary))
     if summary.privacy is not None:
@@ -165,18 +170,17 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
             title="Decline alerts (per participant and metric; latest comparison with the baseline)",
             title_justify="left",
         )
-        for column in ("pseudonym", "station", "metric", "baseline", "latest", "change"):
-            table.add_column(
-                column, justify="right" if column in ("baseline", "latest", "change") else "left"
-            )
-        for column in ("first alert", "alerts", "rules"):
-            table.add_column(column)
+        for column in ("pseudonym", "station", "metric", "baseline", "latest", "change", "first alert"):
+            right = column in ("baseline", "latest", "change")
+            table.add_column(column, justify="right" if right else "left", no_wrap=True)
+        table.add_column("alerts", justify="right")
+        table.add_column("rules", no_wrap=True)
         last = None
         for g in group_alerts(summary.alerts):
             a = g.latest
             table.add_row(
                 g.participant[:12] + "…" if g.participant != last else "",
-                g.stations,
+                g.stations if g.participant != last else "",
                 metric_label(g.metric),
                 _value(a.baseline, g.metric),
                 _value(a.current, g.metric),

@@ -280,6 +280,18 @@ def spool_depths(observer: Observer, newer_than: float = 0.0) -> dict[str, int]:
     return {s: d for s, d in observer.spool_depths().items() if times.get(s, 0.0) >= newer_than}
 
 
+def decliners(plan: VisitPlan, pseudonym_key: str) -> tuple[set[str], set[str]]:
+    """Pseudonyms of the simulated participants who decline and of those who do not, computed the
+    way the edge does (``EdgeSettings.key_bytes``: the key's text as bytes), for checking alerts."""
+    from telemetry.pseudonym import pseudonymise
+
+    key = pseudonym_key.encode()
+    out: tuple[set[str], set[str]] = (set(), set())
+    for p in plan.cohort.participants:
+        out[0 if p.declining else 1].add(pseudonymise(key, p.member_id))
+    return out
+
+
 def station_spool_depths(stack: DemoStack) -> int | None:
     """Messages waiting in all stations' disk spools, read straight from their SQLite files (the
     heartbeats cannot tell while the uplink is down). None if a spool cannot be read."""

@@ -140,6 +140,11 @@ def _run(options: DemoOptions) -> DemoSummary:
         say("waiting for the spools to drain and the gateway to finish writing")
         _settle(stack, observer, processes)
         summary = _summarise(stack, observer, plan, options, started, outage)
+        declining, steady = roles.decliners(plan, pseudonym_key)
+        alerted = set(summary.alerted_participants)
+        summary.decliners = len(declining)
+        summary.decliners_alerted = len(alerted & declining)
+        summary.others_alerted = len(alerted & steady)
         say("checking InfluxDB against what was sent, and looking for raw identifiers everywhere")
         influx_scan = checks.scan_influxdb(stack, scanner)
         if not options.keep_running:
@@ -152,7 +157,7 @@ def _run(options: DemoOptions) -> DemoSummary:
             logs=log_scan,
             outputs=(len(scanner.hits(text)), len(text)),
         )
-        _write_outputs(stack, summary, options.out)
+        _write_outputs(stack, summary, options.out, started)
         print_summary(summary, options.out)
         if options.keep_running:
             cleanup.pop_all()
@@ -286,6 +291,8 @@ def _depths(samples: list[tuple[float, int]]) -> str:
     for _, depth in samples:
         if not shown or shown[-1] != depth:
             shown.append(depth)
+    if len(shown) > 8:  # a readable line: first, six evenly spaced, last
+        shown = [shown[round(i * (len(shown) - 1) / 7)] for i in range(8)]
     return " → ".join(str(d) for d in shown) or "not readable"
 
 
@@ -396,7 +403,7 @@ def _summarise(
     )
 
 
-def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path) -> None:
+def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path, started: datetime) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("trend-*.png"):
         old.unlink()
@@ -406,6 +413,8 @@ def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path) -> None:
         )
         path = plot_trend(trend, out / f"trend-{participant}.png")
         summary.charts.append(path.name)
+    summary.finished_at = datetime.now(UTC)
+    summary.duration_s = round((summary.finished_at - started).total_seconds(), 1)
     (out / "summary.json").write_text(_summary_json(summary))
 
 

@@ -129,6 +129,11 @@ class DemoSummary(BaseModel):
     points_by_measurement: dict[str, int]
     dead_letters_by_reason: dict[str, int]
     alerts: list[Alert]
+    decliners: int = Field(
+        default=0, description="simulated participants who decline (the simulator's truth)"
+    )
+    decliners_alerted: int = Field(default=0, description="of those, how many raised a decline alert")
+    others_alerted: int = Field(default=0, description="participants alerted although simulated steady")
     per_station: list[StationCounts]
     uplink_outage: UplinkOutage | None
     consistency: Consistency | None = None
