@@ -328,3 +328,20 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
     assert sorted(summary["charts"]) == sorted(f"trend-{p}.png" for p in alerted)
     for chart in summary["charts"]:
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge/simulate/cohort.py sends one balance stance (semi-tandem) and two questionnaire items "
+    "per visit, so the gateway can score neither SPPB nor K-FRAIL and the demo's SPPB panel stays empty",
+)
+def test_simulated_visit_carries_what_sppb_and_kfrail_need() -> None:
+    from edge.simulate.cohort import Cohort
+
+    cohort = Cohort(participants=1, stations=["nam-01"], days=1, seed=2)
+    participant, visit, station, at = cohort.visits()[0]
+    _, messages = cohort.messages(participant, visit, station, at)
+    stances = {m.document["payload"].get("stance") for m in messages if "/balance/" in m.topic}
+    assert {"side_by_side", "semi_tandem", "tandem"} <= stances  # Guralnik 1994 balance part
+    answers = next(m.document["payload"] for m in messages if "/questionnaire/" in m.topic)
+    assert {"fatigue", "resistance", "ambulation", "illness_count"} <= set(answers)
