@@ -8,9 +8,9 @@ activity settles. Definitions (docs/sts_tug.md):
 - a repetition lasts from the first motion of its stand-up to the end of the sit-down that
   follows (seated still), or to standing still when the recording ends standing;
 - ``five_rep_time_s``: first motion of the first stand-up to standing still at the fifth, the
-  end point of the SPPB chair-stand item (Guralnik et al. 1994, J Gerontol 49:M85–M94, "time
-  from the initial sitting position to the final standing position at the end of the fifth
-  stand"), with the start at movement onset as in instrumented tests (van Lummel et al. 2016,
+  end point of the SPPB chair-stand item (Guralnik et al. 1994, J Gerontol 49:M85–M94: timed
+  from the initial sitting position to the final standing position at the fifth stand), with
+  the start at movement onset as in instrumented tests (van Lummel et al. 2016,
   "The Instrumented Sit-to-Stand Test (iSTS) Has Greater Clinical Relevance than the Manually
   Recorded Sit-to-Stand Test in Older Adults", PLoS One 11:e0157968);
 - ``count_30s``: stand-ups more than halfway up within 30 s of the first one's start, the
