@@ -342,6 +342,32 @@ def test_gateways_settings_load_from_their_compose_environment(
         assert environment["FRAILWATCH_GATEWAY_CLIENT_ID"] in repr(settings.model_dump())
 
 
+def test_gateway_healthcheck_is_healthy_only_while_connected(config: dict[str, Any]) -> None:
+    """The compose health check's own code against a real gateway Metrics endpoint: unhealthy until
+    the connected gauge is 1, on the port the service's environment gives the gateway."""
+    from frailwatch.services import free_port
+
+    metrics = pytest.importorskip("gateway.metrics", reason="gateway.metrics is not in this checkout yet")
+    for name, service in gateway_services(config).items():
+        code = service["healthcheck"]["test"][-1]
+        configured = service["environment"]["FRAILWATCH_GATEWAY_METRICS_PORT"]
+        assert f":{configured}/metrics" in code, name
+        gauges = metrics.Metrics(name)
+        port = free_port()
+        assert gauges.serve("127.0.0.1", port)
+        check = code.replace(f":{configured}/", f":{port}/")
+
+        def healthy(check: str = check) -> bool:
+            run = subprocess.run([sys.executable, "-c", check], capture_output=True, timeout=30, check=False)
+            return run.returncode == 0
+
+        assert not healthy(), f"{name}: healthy before connecting"
+        gauges.connected.set(1)
+        assert healthy(), f"{name}: unhealthy while connected"
+        gauges.connected.set(0)
+        assert not healthy(), f"{name}: healthy after losing the broker"
+
+
 def test_every_service_command_is_a_real_frailwatch_subcommand(config: dict[str, Any]) -> None:
     from frailwatch.cli import build_parser
 
