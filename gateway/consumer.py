@@ -617,16 +617,34 @@ class Gateway:
             self._release(ticket)
 
     def _stage_scores(self, ticket: Ticket, item: FollowUp) -> None:
+        """The visit's scores, and decline of the values the message itself carried, from one
+        InfluxQL request (visit inputs + those metrics' history); score values go on to stage 2."""
         message = item.message
-        if message.device_kind not in visits.TRIGGERS:
+        values = decline.judged(item.values)
+        scoring = message.device_kind in visits.TRIGGERS
+        statements = [visits.query_for(message)] if scoring else []
+        if values:
+            statements.append(decline.history_query(message.participant, values))
+        if not statements:
+            item.values = []
             return
-        rows, values, stale = visits.score(self.transport, message)
-        if stale:
-            visits.delete_stale(self.transport, message)
-        item.values.extend(values)
-        self._write_rows(ticket, rows)
+        rows = self.transport.query("; ".join(statements))
+        if values:
+            events, alerts = decline.detect(
+                self.transport, message.participant, message.station_id, values, message.message_id, rows
+            )
+            self._write_rows(ticket, events)
+            for alert in alerts:
+                self._publish_alert(ticket, alert)
+        item.values = []
+        if scoring:
+            frailty, item.values, stale = visits.score(message, rows)
+            if stale:
+                visits.delete_stale(self.transport, message)
+            self._write_rows(ticket, frailty)
 
     def _stage_decline(self, ticket: Ticket, item: FollowUp) -> None:
+        """Decline of the visit's new or changed scores, once the frailty point is written."""
         if not item.values:
             return
         message = item.message

@@ -44,18 +44,31 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+PREFIX = "h_"  # history columns are aliased h_<metric>, so they never clash with other statements
+
+
 def history_query(participant: str, values: list[Value]) -> str:
-    """One statement per metric; each row carries the metric name as its value column."""
+    """One statement per metric; each row carries ``h_<metric>`` as its value column."""
     statements = []
     for v in values:
         measurement, field = schema.DECLINE_METRICS[v.metric]
         where = f'"{schema.PARTICIPANT_TAG}" = {quote(participant)}'
         if v.source is not None and measurement == schema.GAIT_FEATURES.name:
             where += f' AND "source" = {quote(v.source)}'
-        statements.append(
-            f'SELECT "{field}" AS "{v.metric}", "{schema.STATION_TAG}" FROM "{measurement}" WHERE {where}'
-        )
+        columns = f'"{field}" AS "{PREFIX}{v.metric}", "{schema.STATION_TAG}"'
+        statements.append(f'SELECT {columns} FROM "{measurement}" WHERE {where}')
     return "; ".join(statements)
+
+
+def judged(values: list[Value]) -> list[Value]:
+    """The values processing.decline has a rule for."""
+    from processing.decline import DECLINE_RULES
+
+    return [v for v in values if v.metric in DECLINE_RULES and v.metric in schema.DECLINE_METRICS]
+
+
+def is_history(row: dict[str, Any]) -> bool:
+    return any(key.startswith(PREFIX) for key in row)
 
 
 def detect(
@@ -64,23 +77,27 @@ def detect(
     station_id: str,
     values: list[Value],
     message_id: str | None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Row], list[DeclineAlert]]:
-    """Events for ``values`` of one participant: rows to write and alerts to publish."""
-    from processing.decline import DECLINE_RULES, Observation, detect_decline
+    """Events for ``values`` of one participant: rows to write and alerts to publish. ``rows``: the
+    history already read (by a combined request), else it is read here."""
+    from processing.decline import Observation, detect_decline
 
-    values = [v for v in values if v.metric in DECLINE_RULES and v.metric in schema.DECLINE_METRICS]
+    values = judged(values)
     if not values:
         return [], []
     history: dict[str, list[Observation]] = {v.metric: [] for v in values}
-    for row in transport.query(history_query(participant, values)):
+    if rows is None:
+        rows = transport.query(history_query(participant, values))
+    for row in rows:
         for metric, observations in history.items():
-            value = row.get(metric)
-            if metric in row and value is not None:
+            value = row.get(PREFIX + metric)
+            if value is not None:
                 station = str(row.get(schema.STATION_TAG) or "unknown")
                 observations.append(
                     Observation(at=at_of(int(row["time"])), station_id=station, value=float(value))
                 )
-    rows: list[Row] = []
+    out: list[Row] = []
     alerts: list[DeclineAlert] = []
     for v in values:
         new = Observation(at=at_of(v.time_ns), station_id=station_id, value=v.value)
@@ -99,7 +116,7 @@ def detect(
                 "detail": event.detail[:512],
                 "message_id": message_id,
             }
-            rows.append((schema.DECLINE_EVENT.name, v.time_ns, tags, fields))
+            out.append((schema.DECLINE_EVENT.name, v.time_ns, tags, fields))
             alerts.append(
                 DeclineAlert(
                     at=event.at,
@@ -115,4 +132,4 @@ def detect(
                     detail=event.detail[:512],
                 )
             )
-    return rows, alerts
+    return out, alerts

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import schema
-from gateway.decline import Value, quote
+from gateway.decline import Value, is_history, quote
 from gateway.points import Row
 from telemetry.envelope import DeviceKind
 
@@ -88,14 +88,18 @@ def visit_query(participant: str, day_start_ns: int, visit_time_ns: int) -> str:
     return "; ".join(statements)
 
 
-def read_visit(transport: Any, message: Any) -> VisitState:
-    """The visit's inputs (VisitInputs field names) as stored, in one request."""
+def query_for(message: Any) -> str:
     day = schema.day_start_ns(message.measured_at)
-    at = schema.visit_time_ns(message.measured_at, message.visit_id)
+    return visit_query(message.participant, day, schema.visit_time_ns(message.measured_at, message.visit_id))
+
+
+def read_visit(message: Any, rows: list[dict[str, Any]]) -> VisitState:
+    """The visit's inputs (VisitInputs field names) from the rows of :func:`query_for`."""
     state = VisitState()
-    rows = transport.query(visit_query(message.participant, day, at))
     best_gait: tuple[int, int] | None = None  # (walkway first, time)
     for row in rows:
+        if is_history(row):
+            continue
         if "inputs" in row:
             state.existing = row
             continue
@@ -140,12 +144,13 @@ def read_visit(transport: Any, message: Any) -> VisitState:
     return state
 
 
-def score(transport: Any, message: Any) -> tuple[list[Row], list[Value], bool]:
+def score(message: Any, rows: list[dict[str, Any]]) -> tuple[list[Row], list[Value], bool]:
     """The visit's frailty row, the score values new or changed by it, and whether a stale point
-    with another category tag must be deleted first (the tag is part of the series)."""
+    with another category tag must be deleted first (the tag is part of the series). ``rows``:
+    the answer to :func:`query_for` (possibly with other statements' rows, which are ignored)."""
     from processing.scoring import VisitInputs, score_visit
 
-    state = read_visit(transport, message)
+    state = read_visit(message, rows)
     if state.count == 0:
         return [], [], False
     known = set(VisitInputs.model_fields)
