@@ -7,11 +7,14 @@ broker, not what the simulator meant to send.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from telemetry import topics
@@ -19,6 +22,7 @@ from telemetry.events import DeadLetter, DeclineAlert
 from telemetry.station import Heartbeat, StationStatus
 
 OPS_USER = "ops"
+SESSION_EXPIRY_S = 3600
 
 
 @dataclass
@@ -40,7 +44,9 @@ class Observer:
         self._seen = Observation()
         self._connected = threading.Event()
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="frailwatch-demo-observer", protocol=mqtt.MQTTv5
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"frailwatch-demo-observer-{secrets.token_hex(4)}",
+            protocol=mqtt.MQTTv5,
         )
         self._client.username_pw_set(OPS_USER, password)
         self._client.on_connect = self._on_connect
@@ -49,7 +55,11 @@ class Observer:
         self._host, self._port = host, port
 
     def start(self, timeout_s: float = 10.0) -> None:
-        self._client.connect(self._host, self._port, keepalive=30)
+        # A persistent session: alerts and dead letters the gateway publishes while this client is
+        # away (the outage: the gateway reconnects faster than we do) wait for us at the broker.
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        self._client.connect(self._host, self._port, keepalive=30, clean_start=False, properties=properties)
         self._client.loop_start()
         if not self._connected.wait(timeout_s):
             raise TimeoutError("demo observer could not connect to the central broker")
