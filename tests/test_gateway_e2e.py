@@ -75,6 +75,7 @@ def test_edge_to_influxdb_matches_the_simulator(
     assert declining and stable, "the seed must give both kinds of participant"
 
     central.gateway()
+    central.wait_subscribed()  # before the agent: its retained "online" reaches shared subscribers only live
     station_broker = mosquitto_factory(name="station")
     agent = Role(
         "edge",
@@ -82,7 +83,6 @@ def test_edge_to_influxdb_matches_the_simulator(
         edge_env(STATION, station_broker, central.broker, central.passwords[STATION], tmp_path / "spool"),
         tmp_path,
     ).start()
-    central.wait_subscribed()
     try:
         devices = EdgeStandIn(station_broker.host, station_broker.port)
         devices.send([(m.topic, json.dumps(m.document).encode()) for _, m in plan], timeout_s=120)
@@ -186,6 +186,11 @@ def test_edge_to_influxdb_matches_the_simulator(
             for m in central.capture.on(lambda m: m.topic == f"fw/v1/alerts/decline/{STATION}")
         ]
         assert {a.participant for a in alerts} == with_events
+        # Fleet data from the agent: heartbeats (with its devices) and the retained online status.
+        beats = central.rows('SELECT "spool_depth", "station_id" FROM "station_heartbeat"')
+        assert beats and {r["station_id"] for r in beats} == {STATION}
+        assert central.count("station_device", "messages") > 0
+        assert [r["online"] for r in central.rows('SELECT "online" FROM "station_status"')][-1:] == [1]
         # No raw identifier reached the central side.
         text = json.dumps([r for r in central.rows('SELECT * FROM "profile"')])
         assert not any(t.member_id in text for t in truths.values())
