@@ -330,11 +330,6 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge/simulate/cohort.py sends one balance stance (semi-tandem) and two questionnaire items "
-    "per visit, so the gateway can score neither SPPB nor K-FRAIL and the demo's SPPB panel stays empty",
-)
 def test_simulated_visit_carries_what_sppb_and_kfrail_need() -> None:
     from edge.simulate.cohort import Cohort
 
@@ -344,4 +339,4 @@ def test_simulated_visit_carries_what_sppb_and_kfrail_need() -> None:
     stances = {m.document["payload"].get("stance") for m in messages if "/balance/" in m.topic}
     assert {"side_by_side", "semi_tandem", "tandem"} <= stances  # Guralnik 1994 balance part
     answers = next(m.document["payload"] for m in messages if "/questionnaire/" in m.topic)
-    assert {"fatigue", "resistance", "ambulation", "illness_count"} <= set(answers)
+    assert {"fatigue", "resistance", "ambulation", "illness_count", "weight_loss_pct_year"} <= set(answers)

@@ -144,7 +144,8 @@ def test_readings_are_the_same_with_or_without_recordings() -> None:
                 },
             }
             for m in messages_rich
-            if m.document["payload"].get("stance") != "side_by_side"
+            if "recording" not in m.document["payload"]
+            or m.document["payload"].get("stance") != "side_by_side"
         ]
         assert stripped == [m.document for m in messages_plain]
         assert len(messages_rich) == len(messages_plain) + 1
@@ -228,7 +229,7 @@ def test_cli_publishes_as_devices_with_a_truth_file(mosquitto: Mosquitto, tmp_pa
     visits = [json.loads(line) for line in truth.read_text().splitlines()]
     assert len(visits) == 8
     # Recordings are on by default: one more (30 s centre-of-pressure) balance reading per visit.
-    assert len(lines) == len(visits) * (len(KINDS) + 1)
+    assert len(lines) == len(visits) * Cohort(participants=1, recordings=True).messages_per_visit
     assert {line.split("/")[2] for line in lines} == set(KINDS)
     assert all(set(v["recordings"]) == {"gait", "balance", "sit_to_stand", "tug"} for v in visits)
     gait = [json.loads(line.split(" ", 1)[1]) for line in lines if line.split("/")[2] == "gait"]
@@ -285,7 +286,7 @@ def test_cli_publishes_contract_messages_straight_to_central(mosquitto: Mosquitt
             assert raw.encode() not in blob
     # Recordings hold no newlines (base64), so the stream splits into one JSON message per line.
     messages = [decode(line) for line in blob.splitlines() if line]
-    assert len(messages) == 3 * len(KINDS)
+    assert len(messages) == 3 * cohort.messages_per_visit
     assert {m.station_id for m in messages} == {"gj-01", "gj-02"} or len(
         {m.station_id for m in messages}
     ) >= 1

@@ -149,6 +149,12 @@ class Cohort:
             _participant(rng, n, self.stations, decline_fraction, roam_fraction) for n in range(participants)
         ]
 
+    @property
+    def messages_per_visit(self) -> int:
+        """One reading per device kind, two more balance stances (the SPPB needs all three) and,
+        with recordings, a 30 s centre-of-pressure trial."""
+        return len(KINDS) + 2 + (1 if self.recordings else 0)
+
     def visits(self) -> list[tuple[Participant, int, str, datetime]]:
         """(participant, visit index, station, time) in time order."""
         out = []
@@ -201,14 +207,25 @@ class Cohort:
                 ]
             },
             "gait": {"walk_distance_m": 4.0, "walk_time_s": round(4.0 / truth.gait_speed_mps, 2)},
-            "balance": {"stance": "semi_tandem", "hold_time_s": truth.balance_hold_s},
+            # The SPPB balance part (Guralnik 1994): tandem here, side-by-side and semi-tandem as
+            # the extra trials below; a decliner loses the tandem stand first.
+            "balance": {"stance": "tandem", "hold_time_s": truth.balance_hold_s},
             "sit_to_stand": {"five_rep_time_s": truth.five_rep_s},
             "tug": {"total_time_s": truth.tug_s},
             "cognition": {"instrument": "mmse_ds", "score": int(rng.integers(20, 31)), "max_score": 30},
             "hrv": {"rr_intervals_ms": [round(float(x), 1) for x in rng.normal(850, 30, 60)]},
+            # Every K-FRAIL item and the self-reported Fried items: a decliner reports one more
+            # difficulty per visit and loses weight, so the frailty category can worsen.
             "questionnaire": {
                 "fatigue": bool(p.declining and visit > 0),
+                "resistance": bool(p.declining and visit > 1),
+                "ambulation": bool(p.declining and visit > 2),
                 "illness_count": int(rng.integers(0, 4)),
+                "weight_loss_pct_year": round(min(12.0, 2.5 * visit) if p.declining else 0.0, 1),
+                "exhaustion_days_per_week": min(7, 2 * visit) if p.declining else int(rng.integers(0, 2)),
+                "activity_kcal_week": round(
+                    float(rng.uniform(900, 2500)) / (1 + visit if p.declining else 1)
+                ),
             },
             "health_screening": {
                 "screening_date": (at - timedelta(days=60)).date().isoformat(),
@@ -216,9 +233,16 @@ class Cohort:
                 "weight_kg": p.weight_kg,
             },
         }
-        extra: dict[str, dict[str, Any]] = {}
+        semi_tandem = min(10.0, truth.balance_hold_s + 4.0)
+        extra: dict[str, list[dict[str, Any]]] = {
+            "balance": [
+                {"stance": "side_by_side", "hold_time_s": 10.0},
+                {"stance": "semi_tandem", "hold_time_s": semi_tandem},
+            ]
+        }
         if self.recordings:
-            truth, extra = self._with_recordings(p, visit, truth, payloads)
+            truth, sway = self._with_recordings(p, visit, truth, payloads)
+            extra["balance"].append(sway)
         out = []
         for i, kind in enumerate(KINDS):
             device_id = f"{kind.replace('_', '-')}-{station}"
@@ -233,16 +257,19 @@ class Cohort:
                 "payload": payloads[kind],
             }
             out.append(DeviceMessage(station, topic, document))
-            if kind in extra:  # a second trial on the same device, a minute later
-                later = {**document, "measured_at": (at + timedelta(minutes=2 * i + 1)).isoformat()}
-                out.append(DeviceMessage(station, topic, {**later, "payload": extra[kind]}))
+            for n, trial in enumerate(extra.get(kind, []), start=1):  # more trials on the same device
+                later = {
+                    **document,
+                    "measured_at": (at + timedelta(minutes=2 * i, seconds=20 * n)).isoformat(),
+                }
+                out.append(DeviceMessage(station, topic, {**later, "payload": trial}))
         return truth, out
 
     def _with_recordings(
         self, p: Participant, visit: int, truth: Truth, payloads: dict[str, dict[str, Any]]
-    ) -> tuple[Truth, dict[str, dict[str, Any]]]:
+    ) -> tuple[Truth, dict[str, Any]]:
         """Attach raw recordings to the performance tests (in place) and their truth; returns the
-        extra readings: a 30 s side-by-side balance trial with the centre of pressure."""
+        extra reading: a 30 s side-by-side balance trial with the centre of pressure."""
         from edge.simulate import recordings as rec  # NumPy signal models, loaded only when used
 
         # Its own stream, so the scalar readings are the same with recordings on or off.
@@ -258,5 +285,5 @@ class Cohort:
             payloads[kind] = {**payloads[kind], **made[kind].payload_json()}
         sway = {"stance": "side_by_side", "eyes": "open", "hold_time_s": rec.SWAY_S}
         sway["target_time_s"] = rec.SWAY_S
-        extra = {"balance": {**sway, **made["balance"].payload_json()}}
-        return replace(truth, recordings={kind: r.truth for kind, r in made.items()}), extra
+        trial = {**sway, **made["balance"].payload_json()}
+        return replace(truth, recordings={kind: r.truth for kind, r in made.items()}), trial
