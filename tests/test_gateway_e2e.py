@@ -106,8 +106,14 @@ def test_edge_to_influxdb_matches_the_simulator(
         visits = len(truths) + 1  # the independent grip reading is a visit of its own
 
         n = len(truths)
-        # walkway + IMU per gait test; a scalar and a recorded balance trial per visit
-        features = {"gait_features": 2 * n, "balance_features": 2 * n, "sts_features": n, "tug_features": n}
+        # walkway + IMU per gait test; one balance_features point per balance trial (three SPPB
+        # stances and a recorded one per visit)
+        features = {
+            "gait_features": 2 * n,
+            "balance_features": expected["balance"],
+            "sts_features": n,
+            "tug_features": n,
+        }
 
         def settled() -> bool:
             return (
