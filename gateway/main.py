@@ -18,7 +18,13 @@ def run(config: Path | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per write otherwise
     try:
         settings = load(config)
-    except (ValidationError, OSError, ValueError) as exc:
+    except ValidationError as exc:
+        # Field and complaint only: the input value could be a secret.
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        print(f"frailwatch gateway: bad setting {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
         print(f"frailwatch gateway: bad settings: {exc}".splitlines()[0], file=sys.stderr)
         return 2
     from gateway.consumer import Gateway

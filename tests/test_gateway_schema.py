@@ -142,3 +142,21 @@ def test_decoded_corpus_vitals_round_trip_through_a_table() -> None:
     for n, (_, data, _) in enumerate(good_messages(20)):
         table.extend(points.reading_rows(decode(data)), n)
     assert len(table) == 20 and table.owners() == set(range(20))
+
+
+def test_cli_prints_the_schema_and_refuses_bad_settings_with_exit_code_2() -> None:
+    import os
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "frailwatch.cli", "gateway"]
+    shown = subprocess.run([*run, "schema"], capture_output=True, text=True, check=True, timeout=60)
+    assert shown.stdout.strip() == schema.markdown_table().strip()
+    env = {
+        **os.environ,
+        "FRAILWATCH_GATEWAY_MQTT_PORT": "not-a-port",
+        "FRAILWATCH_GATEWAY_MQTT_PASSWORD": "s3cret",
+    }
+    bad = subprocess.run([*run, "run"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "mqtt_port" in bad.stderr and "s3cret" not in bad.stderr
