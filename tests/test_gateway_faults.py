@@ -199,3 +199,25 @@ def test_forged_station_and_redelivery(central: Central) -> None:
     assert counts == {"gait": 1, "gait_features": 2, "grip": 1, "vitals": 1, "cognition": 1}
     assert central.count("frailty", "inputs") == 1
     assert len(central.rows('SELECT * FROM "dead_letter"')) == 1, "only the forged message"
+
+
+def test_sigterm_mid_stream_flushes_acknowledges_and_exits_cleanly(central: Central) -> None:
+    gateway = central.gateway(client_id="gw-term")
+    central.wait_subscribed()
+    edge = central.edge()
+    sender = threading.Thread(target=edge.send, args=(_traffic(1500, 50),), kwargs={"timeout_s": 90})
+    sender.start()
+    assert wait_until(lambda: central.count("vitals", "message_id") > 100, 30), central.logs()
+    started = time.monotonic()
+    assert gateway.stop() == 0, gateway.log()[-3000:]  # SIGTERM: stop intake, flush, ack, disconnect
+    assert time.monotonic() - started < 12
+    assert "gateway stopped" in gateway.log()
+    gateway.start()
+    sender.join()
+    edge.close()
+    assert wait_until(
+        lambda: central.count("vitals", "message_id") >= 1500 and central.count("grip", "message_id") >= 50,
+        60,
+    ), central.logs()
+    time.sleep(1.0)
+    assert (central.count("vitals", "message_id"), central.count("grip", "message_id")) == (1500, 50)
