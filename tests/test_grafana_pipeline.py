@@ -98,22 +98,9 @@ def _retimed(cohort: Cohort, today: datetime) -> tuple[list[Truth], list[DeviceM
             for j, m in enumerate(messages):
                 measured = at + timedelta(seconds=j)
                 document = {**m.document, "measured_at": measured.isoformat()}
-                if m.topic.startswith("fwdev/v1/questionnaire/"):
-                    document["payload"] = {**document["payload"], **_kfrail_items(p.declining, visit)}
                 timed.append((measured, DeviceMessage(m.station_id, m.topic, document)))
     timed.sort(key=lambda item: item[0])
     return truths, [m for _, m in timed]
-
-
-def _kfrail_items(declining: bool, visit: int) -> dict[str, Any]:
-    """The K-FRAIL items the simulator leaves out (it sends fatigue and illnesses only, so no visit
-    could be given a K-FRAIL score or a frailty category): a decliner becomes pre-frail at the
-    second visit and frail at the third, the others stay robust."""
-    return {
-        "resistance": declining and visit >= 1,
-        "ambulation": declining and visit >= 2,
-        "weight_loss_pct_year": 6.0 if declining and visit >= 2 else 0.0,
-    }
 
 
 @pytest.fixture(scope="module")
