@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from frailwatch.demo.report import METRICS, metric_label
+from frailwatch.demo.report import metric_label, signed_value
 from frailwatch.demo.summary import Alert, ParticipantTrend
 
 GAIT_SPEED_CUTOFF_MPS = 1.0  # AWGS 2019 low performance, 6 m usual gait speed
@@ -60,12 +60,11 @@ def _others(alerts: list[Alert]) -> str:
     lines = []
     for metric in sorted({a.metric for a in alerts} - shown):
         its = sorted((a for a in alerts if a.metric == metric), key=lambda a: a.at)
-        unit = METRICS.get(metric, ("", ""))[1]
         latest = next(
             (a for a in reversed(its) if a.change is not None and a.rule.startswith("baseline")), None
         )
         change = (
-            f", latest {latest.change:+.2f} {unit} vs baseline"
+            f", latest {signed_value(latest.change, metric)} vs baseline"
             if latest and latest.change is not None
             else ""
         )
@@ -118,15 +117,18 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
                     label="decline alert raised",
                 )
                 first_x, first_y = rings[0]
-                late = first_x > points[len(points) // 2][0]  # label on the side with room
+                # A declining line runs through a point's upper-left and lower-right: label in the
+                # upper-right quadrant if there is room above, else in the lower-left.
+                late = first_x > points[len(points) // 2][0]
+                low_y, high_y = ax.get_ylim()
+                upper_right = not late and first_y < (low_y + high_y) / 2
                 ax.annotate(
                     _first_label(its, unit),
                     (first_x, first_y),
                     textcoords="offset points",
-                    # Late: below-left, clear of a line that comes down from the upper left.
-                    xytext=(-16, -14) if late else (14, 14),
-                    ha="right" if late else "left",
-                    va="top" if late else "bottom",
+                    xytext=(16, 16) if upper_right else (-16, -16),
+                    ha="left" if upper_right else "right",
+                    va="bottom" if upper_right else "top",
                     color="#a04000",
                     fontsize=9,
                     arrowprops={"arrowstyle": "-", "color": ALERT},

@@ -17,13 +17,13 @@ METRICS = {
     "grip_max_kg": ("grip strength", "kg"),
     "chair_stand_5x_s": ("5 chair stands", "s"),
     "tug_time_s": ("timed up-and-go", "s"),
-    "sppb_total": ("SPPB", "points"),
+    "sppb_total": ("SPPB", ""),
     "sway_ellipse95_area_mm2": ("sway area", "mm²"),
-    "kfrail_score": ("K-FRAIL", "points"),
+    "kfrail_score": ("K-FRAIL", ""),
     "frailty_level": ("frailty level", ""),
     "awgs_level": ("AWGS 2019 level", ""),
 }
-WIDTH_OFF_TERMINAL = 120  # rich's default of 80 columns cuts the alert table into fragments
+WIDTH_OFF_TERMINAL = 128  # rich's default of 80 columns cuts the alert table into fragments
 
 
 def metric_label(metric: str) -> str:
@@ -34,7 +34,22 @@ def _value(value: float | None, metric: str, signed: bool = False) -> str:
     if value is None:
         return "-"
     unit = METRICS.get(metric, ("", ""))[1]
-    return f"{value:+.2f} {unit}".strip() if signed else f"{value:.2f} {unit}".strip()
+    digits = 0 if not unit and float(value).is_integer() else 2  # scores and levels are whole
+    return f"{value:{'+' if signed else ''}.{digits}f} {unit}".strip()
+
+
+def signed_value(value: float, metric: str) -> str:
+    """A change with its sign and unit (whole numbers for scores and levels)."""
+    return _value(value, metric, signed=True)
+
+
+# Rule names as short as a table column allows (processing.decline's names).
+RULES = {
+    "baseline_change": "baseline",
+    "sppb_drop": "drop",
+    "category_worsening": "category",
+    "trend": "trend",
+}
 
 
 @dataclass
@@ -60,7 +75,7 @@ class AlertGroup:
 
     @property
     def rules(self) -> str:
-        return " + ".join(sorted({a.rule.removesuffix("_change") for a in self.alerts}))
+        return "/".join(sorted({RULES.get(a.rule, a.rule) for a in self.alerts}))
 
 
 def group_alerts(alerts: list[Alert]) -> list[AlertGroup]:
@@ -173,7 +188,7 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
         for column in ("pseudonym", "station", "metric", "baseline", "latest", "change", "first alert"):
             right = column in ("baseline", "latest", "change")
             table.add_column(column, justify="right" if right else "left", no_wrap=True)
-        table.add_column("alerts", justify="right")
+        table.add_column("alerts", justify="right", min_width=6)
         table.add_column("rules", no_wrap=True)
         last = None
         for g in group_alerts(summary.alerts):
