@@ -3,7 +3,8 @@
 When a frailty-relevant value arrives for a pseudonym, the participant's earlier values of that
 metric are read back (all stations, one InfluxQL request for all metrics of the message),
 :func:`processing.decline.detect_decline` judges the new value, and each event becomes a
-``decline_event`` point (stamped with the value's own timestamp, so a redelivery overwrites it)
+``decline_event`` point (stamped with the value's own timestamp — for a visit score, the latest
+input of the visit — so a redelivery overwrites it)
 and a :class:`telemetry.DeclineAlert` for ``fw/v1/alerts/decline/<station>``.
 
 Any replica can do this for any message. The caller runs it only after the value itself is
@@ -31,6 +32,14 @@ class Value:
     value: float
     time_ns: int  # the point's timestamp (measured_at + id hash, or the visit's)
     source: str | None = None  # gait_features source tag the value came from
+    # The decline_event's timestamp when it differs from the value's point: a visit score's point
+    # sits at the start of the visit's UTC day, but its event is stamped at the latest input that
+    # produced it, so a visit happening now raises an event "now" (alert rules look back minutes).
+    event_ns: int | None = None
+
+    @property
+    def event_time_ns(self) -> int:
+        return self.time_ns if self.event_ns is None else self.event_ns
 
 
 def at_of(time_ns: int) -> datetime:
@@ -116,10 +125,10 @@ def detect(
                 "detail": event.detail[:512],
                 "message_id": message_id,
             }
-            out.append((schema.DECLINE_EVENT.name, v.time_ns, tags, fields))
+            out.append((schema.DECLINE_EVENT.name, v.event_time_ns, tags, fields))
             alerts.append(
                 DeclineAlert(
-                    at=event.at,
+                    at=at_of(v.event_time_ns),
                     participant=participant,
                     station_id=station_id,
                     metric=event.metric,

@@ -66,6 +66,7 @@ class VisitState:
 
     inputs: dict[str, Any] = field(default_factory=dict)
     count: int = 0
+    latest_ns: int = 0  # the newest input point's time: when the visit's current scores arose
     existing: dict[str, Any] | None = None
 
 
@@ -112,6 +113,7 @@ def read_visit(message: Any, rows: list[dict[str, Any]]) -> VisitState:
         if message.visit_id is not None and row.get("visit_id") != message.visit_id:
             continue
         state.count += 1
+        state.latest_ns = max(state.latest_ns, int(row["time"]))
         i = state.inputs
         if "grip_max_kg" in row and row["grip_max_kg"] is not None:
             i["grip_max_kg"] = max(float(row["grip_max_kg"]), i.get("grip_max_kg", 0.0))
@@ -187,8 +189,11 @@ def score(message: Any, rows: list[dict[str, Any]]) -> tuple[list[Row], list[Val
         # An incomplete AWGS may still rise as the visit's other measurements arrive.
         "awgs_level": fields["awgs_level"] if awgs is not None and awgs.complete else None,
     }
+    # The event is stamped at the visit's latest input (not the day-start score point): a visit
+    # happening now raises an event now. Deterministic from what InfluxDB holds, so re-scoring the
+    # same inputs (a redelivery, another replica) rewrites the same event point.
     values = [
-        Value(metric, float(value), at)
+        Value(metric, float(value), at, event_ns=state.latest_ns or at)
         for metric, value in judged.items()
         if value is not None and old.get(metric) != value
     ]

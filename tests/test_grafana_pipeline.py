@@ -364,12 +364,6 @@ def test_reading_counts_per_kind_and_station_match_what_was_sent(pipeline: Run) 
     assert counted == sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: decline events of visit scores (sppb_total, kfrail_score, frailty_level, "
-    "awgs_level) are stamped at the visit's UTC day start (schema.visit_time_ns), so the 15-minute "
-    "'new decline event' rule only sees them for visits just after midnight UTC",
-)
 def test_every_decline_event_of_this_session_is_seen_by_the_decline_rule(pipeline: Run) -> None:
     """Events raised by the visits happening now must fall inside the rule's window."""
     spec = RULES["fw-decline-event"]
