@@ -63,15 +63,18 @@ _STATION_RE = re.compile(STATION_ID_PATTERN)
 
 
 def subscriptions(group: str) -> list[str]:
-    """The shared filters every replica subscribes to."""
+    """The filters every replica subscribes to: shared ones for the work, and station status as an
+    ordinary subscription. Brokers never deliver retained messages to shared subscriptions, so a
+    (re)started gateway would never learn the current online/offline state; with an ordinary one
+    every replica receives it (and every live change), and the points are written idempotently
+    (see :func:`gateway.points.status_row`)."""
     filters = (
         topics.ALL_DATA,
         topics.ALL_BATCHES,
         topics.ALL_HEARTBEATS,
-        topics.ALL_STATUS,
         topics.ALL_STATION_DEADLETTERS,
     )
-    return [topics.shared(group, f) for f in filters]
+    return [*(topics.shared(group, f) for f in filters), topics.ALL_STATUS]
 
 
 @dataclass(eq=False)
@@ -85,6 +88,7 @@ class Ticket:
     topic: str
     payload: bytes
     received_at: datetime
+    retained: bool = False  # delivered from the broker's retained store (on subscribe)
     pending: int = 1  # held by the dispatcher while it routes the message
     followups: list[FollowUp] = field(default_factory=list)
     stages: list[Callable[[Ticket, FollowUp], None]] = field(default_factory=list)
@@ -191,6 +195,8 @@ class Gateway:
         # even when it resumes the session (docs/drills.md finding).
         options = SubscribeOptions(qos=1)
         client.subscribe([(f, options) for f in subscriptions(self.settings.share_group)])
+        # Sessions of earlier versions also hold status as a shared filter: drop it (harmless if absent).
+        client.unsubscribe(topics.shared(self.settings.share_group, topics.ALL_STATUS))
         self.connected.set()
         self.metrics.connected.set(1)
         log.info(
@@ -220,6 +226,7 @@ class Gateway:
             topic=msg.topic,
             payload=bytes(msg.payload),
             received_at=datetime.now(UTC),
+            retained=bool(msg.retain),
         )
         with self._lock:
             self._in_flight += 1
@@ -458,7 +465,8 @@ class Gateway:
             elif channel == "status":
                 status = codec.decode_as(StationStatus, ticket.payload)
                 if self._check_station(ticket, status.station_id, parsed.station_id, table):
-                    table.add(points.status_row(status, ticket.received_at), ticket.seq)
+                    row = points.status_row(status, ticket.received_at, ticket.retained)
+                    table.add(row, ticket.seq)
             elif channel == "deadletter":
                 letter = codec.decode_as(DeadLetter, ticket.payload)
                 if self._check_station(ticket, letter.station_id, parsed.station_id, table):

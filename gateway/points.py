@@ -280,8 +280,16 @@ def heartbeat_rows(beat: Heartbeat) -> list[Row]:
     return rows
 
 
-def status_row(status: StationStatus, received_at: datetime) -> Row:
-    at = status.at or received_at
+def status_row(status: StationStatus, received_at: datetime, retained: bool = False) -> Row:
+    """A station_status point. Live messages are stamped with their ``at`` (so every replica, each
+    on its own ordinary subscription, writes the same point), else — the Last Will has no ``at`` —
+    at receipt. A *retained* delivery (on (re)subscribe) is the station's state as of now, so it is
+    stamped at receipt: otherwise an offline Last Will queued in the session while the gateway was
+    down (stamped at receipt) would outrank the online status the station published after it.
+    Receipt stamps differ between replicas and reconnects, giving a few extra points that all
+    repeat the same state; the dashboards and the offline rule read ``last("online")``, which
+    they do not change."""
+    at = received_at if retained or status.at is None else status.at
     fields = {"online": 1 if status.state == "online" else 0, "agent_version": status.agent_version}
     return (schema.STATION_STATUS.name, _ns(at), {schema.STATION_TAG: status.station_id}, fields)
 

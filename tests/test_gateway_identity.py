@@ -1,8 +1,10 @@
 """Point identity of what the gateway derives rather than copies (real Mosquitto + InfluxDB):
-decline events of visit scores fall when the visit happens."""
+decline events of visit scores fall when the visit happens, station status reaches a gateway
+that (re)starts after it was published, and a redelivered refusal is one dead letter."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ import pytest
 from frailwatch.services import InfluxDB, Mosquitto
 from telemetry import encode
 from telemetry.examples import example_messages
-from tests._drill_support import wait_until
+from tests._drill_support import client, wait_until
 from tests._gateway_support import Central, start_central
 
 pytestmark = pytest.mark.drill
@@ -85,3 +87,64 @@ def test_visit_score_decline_events_are_stamped_now_and_a_redelivery_overwrites(
     time.sleep(2.0)
     assert central.rows(query) == events
     assert central.count("frailty", "inputs") == 2
+
+
+def _publish_status(central: Central, station: str, document: dict[str, Any]) -> None:
+    """A retained station status, as the edge agent (or its Last Will) leaves it."""
+    c = client(
+        central.broker.host, central.broker.port, username=station, password=central.passwords[station]
+    )
+    c.publish(f"fw/v1/{station}/status", json.dumps(document).encode(), qos=1, retain=True).wait_for_publish(
+        5
+    )
+    c.disconnect()
+    c.loop_stop()
+
+
+def test_gateways_restarted_after_status_changes_end_with_the_current_status(central: Central) -> None:
+    first = central.gateway(client_id="gw-status")  # a persistent session, then down for a while
+    central.wait_subscribed()
+    assert first.stop() == 0
+    # While no gateway runs: gj-02's agent dies (its Last Will: offline, no `at`) and comes back
+    # (online, with `at`); gj-01 has been online all along. The broker keeps the retained state,
+    # and the restarted gateway's session queues what it missed.
+    online_at = datetime.now(UTC) - timedelta(minutes=5)
+    _publish_status(
+        central,
+        "gj-01",
+        {"station_id": "gj-01", "state": "online", "at": online_at.isoformat(), "agent_version": "1.0"},
+    )
+    _publish_status(central, "gj-02", {"station_id": "gj-02", "state": "offline"})
+    back_at = datetime.now(UTC)
+    _publish_status(
+        central,
+        "gj-02",
+        {"station_id": "gj-02", "state": "online", "at": back_at.isoformat(), "agent_version": "1.0"},
+    )
+    time.sleep(0.5)
+    started = time.time_ns()
+    first.start()  # the same replica, its session resumed
+    central.gateway()  # and a new one
+    central.wait_subscribed()
+
+    def last() -> dict[str, int]:
+        rows = central.rows('SELECT last("online") FROM "station_status" GROUP BY "station_id"')
+        return {r["station_id"]: r["last"] for r in rows}
+
+    assert wait_until(lambda: set(last()) == {"gj-01", "gj-02"}, 20), (last(), central.logs())
+    time.sleep(2.0)
+    assert last() == {"gj-01": 1, "gj-02": 1}, central.rows('SELECT * FROM "station_status"')
+    rows = central.rows('SELECT "online", "station_id" FROM "station_status"')
+    # Retained deliveries are stamped at receipt (the state as of now), one point per replica.
+    assert [r for r in rows if r["station_id"] == "gj-01" and int(r["time"]) >= started], rows
+    # A live change afterwards: both replicas write it at its own `at`, so one point.
+    live = datetime.now(UTC).replace(microsecond=0)
+    _publish_status(
+        central,
+        "gj-01",
+        {"station_id": "gj-01", "state": "online", "at": live.isoformat(), "agent_version": "1.1"},
+    )
+    at_live = f'SELECT "online" FROM "station_status" WHERE time = {int(live.timestamp()) * 10**9}'
+    assert wait_until(lambda: len(central.rows(at_live)) == 1, 20)
+    time.sleep(1.0)
+    assert len(central.rows(at_live)) == 1
