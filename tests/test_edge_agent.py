@@ -145,7 +145,7 @@ def test_no_raw_identifier_in_uplink_bytes(rig: Callable[..., tuple]) -> None:
         needles |= {doc["participant_id"], doc["resident_number"], doc["name"], doc["phone"]}
     needles.add(EDGE_KEY)
     blob = b"\n".join(m.payload + m.topic.encode() for m in capture.snapshot())
-    assert len(blob) > 1_000_000
+    assert len(blob) > 500_000  # several raw recordings (~100-200 kB each), not only small readings
     assert any(d["payload"].get("recording") for d in capture.data()), "recordings went uplink"
     found = [n for n in needles if n.encode() in blob]
     assert found == []
