@@ -248,8 +248,18 @@ class EdgeAgent:
             size_bytes=size,
             message_id=message_id,
         )
+        wire, uplink_topic = codec.encode(letter), topics.station_deadletter(self.station)
+        if reason is not Reason.SPOOL_FULL:
+            # Spooled like a reading, so a letter raised during an outage still reaches the central
+            # dead-letter store (at least once, deleted on PUBACK 0x00).
+            try:
+                self.spool.put(uplink_topic, wire)
+                return
+            except SpoolFull:
+                pass
+        # The spool is full: the letter stays in the local table and goes out now if it can.
         if self._uplink_up.is_set():
-            self.uplink.publish(topics.station_deadletter(self.station), codec.encode(letter), qos=1)
+            self.uplink.publish(uplink_topic, wire, qos=1)
 
     # --- uplink --------------------------------------------------------------------------
     def _forward_once(self) -> None:
@@ -374,12 +384,13 @@ class EdgeAgent:
         groups: list[list[Spooled]] = []
         size = 0
         for row in rows:
-            fits = len(row.payload) <= small
+            fits = len(row.payload) <= small and _is_reading(row)  # dead letters go alone
             last = groups[-1] if groups else None
             if (
                 fits
                 and last is not None
                 and len(last[-1].payload) <= small
+                and _is_reading(last[-1])
                 and len(last) < limit
                 and size + len(row.payload) <= MAX_BATCH_BYTES
             ):
@@ -502,3 +513,8 @@ class EdgeAgent:
         log.info("stopped; %d messages left in the spool", self.spool.depth())
         self.spool.close()
         self.pseudonyms.close()
+
+
+def _is_reading(row: Spooled) -> bool:
+    """A device reading (batchable), as opposed to a spooled dead letter."""
+    return "/data/" in row.topic

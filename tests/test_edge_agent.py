@@ -153,6 +153,28 @@ def test_no_raw_identifier_in_uplink_bytes(rig: Callable[..., tuple]) -> None:
     client.disconnect()
 
 
+def test_dead_letter_raised_during_an_outage_reaches_central_afterwards(rig: Callable[..., tuple]) -> None:
+    """A refusal at the station is spooled like a reading, so the central store still learns of it."""
+    devices, central, agent, capture = rig()
+    central.stop()
+    client = device_client(devices)
+    topic, doc = _readings(1)[0]
+    publish_device(client, topic, dict(doc, measured_at="not a time"))
+    publish_device(client, topic, doc)
+    assert wait_until(lambda: "dead letter" in agent.log(), 10), agent.log()[-2000:]
+    central.start()
+
+    def letters() -> list[dict]:
+        return [json.loads(m.payload) for m in capture.snapshot() if m.topic == "fw/v1/gj-01/deadletter"]
+
+    assert wait_until(lambda: len(letters()) >= 1 and len(capture.data()) >= 1, 30), agent.log()[-3000:]
+    letter = letters()[0]
+    assert letter["source"] == "edge" and letter["station_id"] == "gj-01"
+    assert letter["reason"] != "internal" and "measured_at" in letter["path"]
+    assert doc["participant_id"] not in json.dumps(letter)
+    client.disconnect()
+
+
 def test_spool_full_refusal_is_counted_and_nothing_accepted_is_lost(rig: Callable[..., tuple]) -> None:
     devices, central, agent, capture = rig(spool_max_bytes="20000")
     central.stop()
