@@ -14,8 +14,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "resident registration number": re.compile(
         r"\b\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s*-?\s*[1-8]\d{6}\b"
     ),
-    # Korean mobile and landline numbers: 010-1234-5678, 02-123-4567, +82 10 ...
-    "phone number": re.compile(r"(?:\+82[\s-]?|\b0)\d{1,2}[\s.-]?\d{3,4}[\s.-]?\d{4}\b"),
+    # Korean mobile and landline numbers: 010-1234-5678, 02-123-4567, 031-..., 070-..., +82 10 ...
+    # Area and mobile prefixes start 01-07, so a zero-padded counter id ("soak-0000012345") is
+    # not taken for one.
+    "phone number": re.compile(r"(?:\+82[\s-]?|\b0)[1-7]\d?[\s.-]?\d{3,4}[\s.-]?\d{4}\b"),
     "e-mail address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
 }
 

@@ -49,3 +49,30 @@ def test_identifiers_are_refused_and_not_echoed(field: str, identifier: str) -> 
         decode(mutated("vitals", field, identifier))
     assert identifier not in str(caught.value)
     assert identifier.replace("-", "") not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["010-4821-7730", "01048217730", "02-123-4567", "031 234 5678", "+82 10 4821 7730", "480312-2345678"],
+)
+def test_identifier_shapes_are_found(text: str) -> None:
+    from telemetry.identifiers import find_identifier
+
+    assert find_identifier(f"call {text} today") is not None
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    [
+        "soak-0000012345",  # zero-padded counters
+        "dev-vitals-1-000042",
+        "gait-00000007",
+        "m-1763912345678",  # epoch milliseconds: not a calendar date in the resident-number shape
+        "e-af0258e08f31853e2dc23557208fb005e1e8056a",
+        "3f2a9c1e-0123-4567-89ab-0123456789ab",
+    ],
+)
+def test_ordinary_ids_are_not_taken_for_identifiers(message_id: str) -> None:
+    """Ids get the identifier check too, so common id shapes must pass it."""
+    decoded = decode(mutated("vitals", "message_id", message_id))
+    assert decoded.message_id == message_id
