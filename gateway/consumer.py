@@ -141,7 +141,6 @@ class Gateway:
         self._ack_lock = threading.Lock()
         self._generation = 0
         self._seq = itertools.count(1)
-        self._dl_seq = itertools.count()
         self._in_flight = 0
         self._intake: queue.Queue[Ticket] = queue.Queue()
         self._followups: list[queue.Queue[tuple[Ticket, FollowUp, Callable[..., None]] | None]] = [
@@ -390,9 +389,12 @@ class Gateway:
         )
         self.metrics.dead_letters.labels(reason.value).inc()
         log.warning("dead letter: %s at %s (%s)", reason.value, path or "-", letter.topic)
-        # Receipt time plus a per-process counter: two letters never share a timestamp.
-        at = schema.time_ns(letter.at) + next(self._dl_seq) % 1000
-        row = points.dead_letter_row(letter, at, self.settings.client_id)
+        # The refused message's own second (+ a digest of its bytes, reason and path as the ns),
+        # so a redelivered copy overwrites its letter; receipt time only when the bytes carry none.
+        at, digest = points.dead_letter_identity(ticket.payload, ticket.topic, reason.value, path)
+        if at is None:
+            at = points.dead_letter_time_ns(schema.time_ns(ticket.received_at), digest)
+        row = points.dead_letter_row(letter, at, self.settings.client_id, digest)
         if table is not None:
             table.add(row, ticket.seq)
         else:
@@ -470,8 +472,13 @@ class Gateway:
             elif channel == "deadletter":
                 letter = codec.decode_as(DeadLetter, ticket.payload)
                 if self._check_station(ticket, letter.station_id, parsed.station_id, table):
-                    at = schema.time_ns(letter.at) + next(self._dl_seq) % 1000
-                    table.add(points.dead_letter_row(letter, at, self.settings.client_id), ticket.seq)
+                    # The edge's letter carries its own time; a digest of the bytes fills the sub-second.
+                    _, digest = points.dead_letter_identity(
+                        ticket.payload, ticket.topic, letter.reason.value, letter.path
+                    )
+                    at = points.dead_letter_time_ns(schema.time_ns(letter.at), digest)
+                    row = points.dead_letter_row(letter, at, self.settings.client_id, digest)
+                    table.add(row, ticket.seq)
         except ContractError as error:
             self._dead_letter(ticket, error.reason, error.detail, error.path, table=table)
 

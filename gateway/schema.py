@@ -296,7 +296,7 @@ DECLINE_EVENT = Measurement(
         F("detail", "str", "", "the rule's explanation"),
         F("message_id", "str", "", "the message that raised it"),
     ),
-    timestamp="measured_at of the value that raised it",
+    timestamp="measured_at of the value that raised it (a visit score: its latest input)",
 )
 
 # --- fleet and operations -------------------------------------------------------------------------
@@ -334,7 +334,7 @@ STATION_STATUS = Measurement(
     (STATION_TAG,),
     (F("online", "int", "", "1 online, 0 offline"), F("agent_version", "str", "")),
     OPS,
-    "status at, else receipt",
+    "status at; receipt for retained deliveries and the Last Will",
 )
 GATEWAY_STATS = Measurement(
     "gateway_stats",
@@ -364,8 +364,14 @@ DEAD_LETTER = Measurement(
         F("path", "str", "", "field path where it went wrong"),
         F("excerpt", "str", "", "first bytes, identifiers redacted"),
         F("message_id", "str", ""),
+        F(
+            "digest",
+            "str",
+            "",
+            "hash of the topic, refused bytes, reason and path: equal for redelivered copies",
+        ),
     ),
-    timestamp="receipt (+ a per-process counter so two letters never collide)",
+    timestamp="second of the refused message's measured_at/at, else of receipt, + digest as ns",
 )
 
 FEATURES: tuple[Measurement, ...] = (GAIT_FEATURES, BALANCE_FEATURES, STS_FEATURES, TUG_FEATURES)

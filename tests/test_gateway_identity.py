@@ -148,3 +148,32 @@ def test_gateways_restarted_after_status_changes_end_with_the_current_status(cen
     assert wait_until(lambda: len(central.rows(at_live)) == 1, 20)
     time.sleep(1.0)
     assert len(central.rows(at_live)) == 1
+
+
+def test_a_redelivered_refusal_is_one_dead_letter(central: Central) -> None:
+    central.gateway()
+    central.wait_subscribed()
+    forged: Any = example_messages()["vitals"]  # type: ignore[index]
+    forged = forged.model_copy(update={"station_id": "gj-02"})  # sent by gj-01: impersonation
+    garbage = b'{"message_type": "vitals", "oops"'  # no time in it at all
+    refused = [
+        (f"fw/v1/gj-01/data/vitals/{forged.device_id}", encode(forged)),
+        ("fw/v1/gj-01/data/vitals/vitals-1", garbage),
+    ]
+    for _ in range(3):  # the same bytes three times, as a redelivery after a crash would bring them
+        edge = central.edge()
+        edge.send(refused)
+        edge.close()
+    letters = central.capture.wait_for(lambda m: m.topic == "fw/v1/gateway/deadletter", 6, 20)
+    assert len(letters) == 6
+    time.sleep(1.0)
+    rows = central.rows('SELECT "reason", "digest", "detail" FROM "dead_letter"')
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_reason.setdefault(row["reason"], []).append(row)
+    # Its own measured_at makes the forged message's letter one point, however often it comes.
+    assert len(by_reason["impersonation"]) == 1, rows
+    assert int(by_reason["impersonation"][0]["time"]) // 10**9 == int(forged.measured_at.timestamp())
+    # Bytes without a time are stamped at receipt; their copies share one digest.
+    (malformed,) = {r["reason"] for r in rows} - {"impersonation"}
+    assert len({r["digest"] for r in by_reason[malformed]}) == 1, rows
