@@ -10,7 +10,9 @@ Threads and what they own:
 - writer (:class:`gateway.influx.BatchWriter`): batches by size and time, retries while InfluxDB
   is down; ``on_written`` releases the messages whose points were in the batch.
 - follow-up threads (one FIFO per participant hash): visit scores and decline detection, which
-  read InfluxDB and so run only after the message's own points are written.
+  read InfluxDB and so run only after the message's own points are written. Each takes what its
+  inbox holds and reads for all of it with one InfluxQL request (one message per participant a
+  round, so a participant's messages stay in order).
 
 Acknowledgement (DESIGN invariant 1): each MQTT message is a :class:`Ticket` counting the parts it
 is waiting for (write chunks, analyses, dead-letter/alert publishes, follow-up stages). Only at
@@ -23,6 +25,7 @@ overwrite rather than duplicate. Receive Maximum bounds how many messages are in
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import queue
@@ -59,6 +62,7 @@ from telemetry.station import Heartbeat, StationStatus
 
 log = logging.getLogger("frailwatch.gateway")
 FOLLOWUP_THREADS = 4
+FOLLOWUP_BATCH = 64  # follow-ups read together in one InfluxQL request (one per participant a round)
 _STATION_RE = re.compile(STATION_ID_PATTERN)
 
 
@@ -91,7 +95,7 @@ class Ticket:
     retained: bool = False  # delivered from the broker's retained store (on subscribe)
     pending: int = 1  # held by the dispatcher while it routes the message
     followups: list[FollowUp] = field(default_factory=list)
-    stages: list[Callable[[Ticket, FollowUp], None]] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
     measured_ns: int | None = None
     storage_rejected: bool = False
 
@@ -110,6 +114,27 @@ class FollowUp:
 
 
 Recorded = dict[DeviceKind, list[tuple["Ticket", Any, "FollowUp"]]]
+Rows = list[dict[str, Any]] | None
+Stage = Callable[["Ticket | None", "FollowUp", Rows], list[str]]
+Work = tuple["Ticket", "FollowUp", Stage]
+_READ_AGAIN: list[dict[str, Any]] = []  # a stage told to read its own rows (retried alone)
+
+
+def _one_round(batch: list[Work]) -> tuple[list[Work], list[Work]]:
+    """Split off a round: one stage, at most one message per participant, order kept per participant."""
+    round_: list[Work] = []
+    rest: list[Work] = []
+    taken: set[str] = set()
+    waiting: set[str] = set()
+    for work in batch:
+        participant = work[1].message.participant
+        if participant in taken or participant in waiting or (round_ and work[2] != round_[0][2]):
+            waiting.add(participant)
+            rest.append(work)
+        else:
+            taken.add(participant)
+            round_.append(work)
+    return round_, rest
 
 
 @dataclass(frozen=True)
@@ -143,9 +168,7 @@ class Gateway:
         self._seq = itertools.count(1)
         self._in_flight = 0
         self._intake: queue.Queue[Ticket] = queue.Queue()
-        self._followups: list[queue.Queue[tuple[Ticket, FollowUp, Callable[..., None]] | None]] = [
-            queue.Queue() for _ in range(FOLLOWUP_THREADS)
-        ]
+        self._followups: list[queue.Queue[Work | None]] = [queue.Queue() for _ in range(FOLLOWUP_THREADS)]
         self._rejections: queue.Queue[tuple[Token, WriteRejected]] = queue.Queue()
         self._points_seen = 0
         workers = settings.processing_workers or None
@@ -324,7 +347,7 @@ class Gateway:
                 continue
             for ticket in token.tickets:
                 if ticket.measured_ns is not None:
-                    self.metrics.lag_s = max(0.0, (now_ns - ticket.measured_ns) / 1e9)
+                    self.metrics.observe_lag(max(0.0, (now_ns - ticket.measured_ns) / 1e9))
                 self._release(ticket)
         snap = self.writer_stats
         self.metrics.points.inc(max(0, snap.points - self._points_seen))
@@ -603,47 +626,101 @@ class Gateway:
 
     # --- follow-up stages: scores, then decline -------------------------------------------------
 
-    def _followup(self, inbox: queue.Queue[tuple[Ticket, FollowUp, Callable[..., None]] | None]) -> None:
+    def _followup(self, inbox: queue.Queue[Work | None]) -> None:
+        """Take what the inbox holds (up to FOLLOWUP_BATCH) and run it in rounds: one InfluxQL
+        request reads what every message of a round needs. A round holds one message per
+        participant, so a participant's messages still run in order, each seeing the last's writes."""
         while True:
             work = inbox.get()
             if work is None:
                 return
-            ticket, item, stage = work
-            attempt = 0
-            while True:
+            batch, last = [work], False
+            while len(batch) < FOLLOWUP_BATCH:
                 try:
-                    stage(ticket, item)
+                    more = inbox.get_nowait()
+                except queue.Empty:
                     break
-                except InfluxUnavailable as exc:
-                    # History unreadable: nothing is acknowledged; wait and try again.
-                    if self._stop.is_set():
-                        ticket.stages.clear()
-                        break
-                    if attempt % 10 == 0:
-                        log.warning("InfluxDB unavailable for a follow-up read (retrying): %s", exc)
-                    attempt += 1
-                    self._stop.wait(random.uniform(0, min(5.0, 0.1 * 2**attempt)))
-                except (QueryError, ValueError) as exc:
-                    log.error("follow-up %s skipped: %s", stage.__name__, exc)
+                if more is None:
+                    last = True
                     break
-                except Exception:
-                    log.exception("follow-up %s failed", stage.__name__)
-                    break
-            self._release(ticket)
+                batch.append(more)
+            while batch:
+                round_, batch = _one_round(batch)
+                self._run_round(round_)
+            if last:
+                return
 
-    def _stage_scores(self, ticket: Ticket, item: FollowUp) -> None:
+    def _run_round(self, round_: list[Work]) -> None:
+        try:
+            self._retrying(lambda: self._stage_many(round_), "a follow-up round")
+        finally:
+            for ticket, _, _ in round_:
+                self._release(ticket)
+
+    def _retrying(self, call: Callable[[], object], what: str) -> None:
+        """``call`` until InfluxDB answers (nothing is acknowledged meanwhile) or the gateway stops."""
+        attempt = 0
+        while True:
+            try:
+                call()
+                return
+            except InfluxUnavailable as exc:
+                if self._stop.is_set():
+                    return
+                if attempt % 10 == 0:
+                    log.warning("InfluxDB unavailable for %s (retrying): %s", what, exc)
+                attempt += 1
+                self._stop.wait(random.uniform(0, min(5.0, 0.1 * 2**attempt)))
+            except (QueryError, ValueError) as exc:
+                log.error("%s skipped: %s", what, exc)
+                return
+            except Exception:
+                log.exception("%s failed", what)
+                return
+
+    def _stage_many(self, round_: list[Work]) -> None:
+        """One read for the round (rows carry their participant tag), then each message alone; a
+        message whose own step fails is retried alone, so it never costs the others theirs."""
+        stage = round_[0][2]
+        statements = [q for _, item, _ in round_ for q in stage(None, item, None)]
+        try:
+            rows = self.transport.query("; ".join(statements)) if statements else []
+        except QueryError:
+            if len(round_) == 1:
+                raise
+            for ticket, item, _ in round_:  # find the message whose statement InfluxDB refuses
+                self._retrying(functools.partial(stage, ticket, item, _READ_AGAIN), "a follow-up alone")
+            return
+        by_participant: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_participant.setdefault(str(row.get(schema.PARTICIPANT_TAG)), []).append(row)
+        for ticket, item, _ in round_:
+            mine = by_participant.get(item.message.participant, [])
+            try:
+                stage(ticket, item, mine)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.warning("a follow-up is retried alone after its round failed for it")
+                self._retrying(functools.partial(stage, ticket, item, _READ_AGAIN), "a follow-up alone")
+
+    def _stage_scores(self, ticket: Ticket | None, item: FollowUp, rows: Rows) -> list[str]:
         """The visit's scores, and decline of the values the message itself carried, from one
-        InfluxQL request (visit inputs + those metrics' history); score values go on to stage 2."""
+        InfluxQL read (visit inputs + those metrics' history); score values go on to stage 2.
+        With ``ticket`` None: only the statements to read. ``rows``: their answer (or read again)."""
         message = item.message
         values = decline.judged(item.values)
         scoring = message.device_kind in visits.TRIGGERS
         statements = [visits.query_for(message)] if scoring else []
         if values:
             statements.append(decline.history_query(message.participant, values))
+        if ticket is None:
+            return statements
         if not statements:
             item.values = []
-            return
-        rows = self.transport.query("; ".join(statements))
+            return []
+        if rows is _READ_AGAIN:
+            rows = self.transport.query("; ".join(statements))
         if values:
             events, alerts = decline.detect(
                 self.transport, message.participant, message.station_id, values, message.message_id, rows
@@ -653,22 +730,32 @@ class Gateway:
                 self._publish_alert(ticket, alert)
         item.values = []
         if scoring:
-            frailty, item.values, stale = visits.score(message, rows)
+            frailty, item.values, stale = visits.score(message, rows or [])
             if stale:
                 visits.delete_stale(self.transport, message)
             self._write_rows(ticket, frailty)
+        return []
 
-    def _stage_decline(self, ticket: Ticket, item: FollowUp) -> None:
+    def _stage_decline(self, ticket: Ticket | None, item: FollowUp, rows: Rows) -> list[str]:
         """Decline of the visit's new or changed scores, once the frailty point is written."""
-        if not item.values:
-            return
+        values = decline.judged(item.values)
+        if not values:
+            return []
         message = item.message
-        rows, alerts = decline.detect(
-            self.transport, message.participant, message.station_id, item.values, message.message_id
+        if ticket is None:
+            return [decline.history_query(message.participant, values)]
+        events, alerts = decline.detect(
+            self.transport,
+            message.participant,
+            message.station_id,
+            values,
+            message.message_id,
+            None if rows is _READ_AGAIN else rows,
         )
-        self._write_rows(ticket, rows)
+        self._write_rows(ticket, events)
         for alert in alerts:
             self._publish_alert(ticket, alert)
+        return []
 
     def _publish_alert(self, ticket: Ticket, alert: DeclineAlert) -> None:
         self.metrics.alerts.inc()

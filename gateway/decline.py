@@ -65,7 +65,10 @@ def history_query(participant: str, values: list[Value]) -> str:
         if v.source is not None and measurement == schema.GAIT_FEATURES.name:
             where += f' AND "source" = {quote(v.source)}'
         columns = f'"{field}" AS "{PREFIX}{v.metric}", "{schema.STATION_TAG}"'
-        statements.append(f'SELECT {columns} FROM "{measurement}" WHERE {where}')
+        # GROUP BY the participant: rows carry its tag (many participants' reads in one request).
+        statements.append(
+            f'SELECT {columns} FROM "{measurement}" WHERE {where} GROUP BY "{schema.PARTICIPANT_TAG}"'
+        )
     return "; ".join(statements)
 
 

@@ -64,6 +64,13 @@ class Metrics:
         self.alerts = Counter("frailwatch_gateway_decline_alerts", "decline alerts published", registry=r)
         self._last = (time.monotonic(), 0.0)
         self.lag_s = 0.0
+        self._lag_peak_s: float | None = None  # the worst lag written since the last stats point
+
+    def observe_lag(self, lag_s: float) -> None:
+        """Record a written message's ingest lag. The stats point reports the interval's worst,
+        not whichever write came last: one old message among fresh ones must still show."""
+        self.lag_s = lag_s
+        self._lag_peak_s = lag_s if self._lag_peak_s is None else max(self._lag_peak_s, lag_s)
 
     def serve(self, host: str, port: int) -> bool:
         """Start the HTTP endpoint; False (and a log line) when the port is taken or 0."""
@@ -84,11 +91,12 @@ class Metrics:
         then, before = self._last
         self._last = (now, total)
         rate = (total - before) / (now - then) if now > then else 0.0
+        peak, self._lag_peak_s = self._lag_peak_s, None  # idle: the last lag stands, as before
         fields = {
             "messages_per_s": rate,
             "messages_total": int(total),
             "points_total": int(writer_stats.get("points") or 0),
-            "ingest_lag_s": self.lag_s,
+            "ingest_lag_s": self.lag_s if peak is None else peak,
             "write_latency_ms": float(writer_stats.get("last_write_s") or 0.0) * 1000,
             "write_retries": int(writer_stats.get("retries") or 0),
             "in_flight": in_flight,

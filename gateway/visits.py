@@ -77,14 +77,18 @@ def _cols(columns: tuple[str, ...]) -> str:
 def visit_query(participant: str, day_start_ns: int, visit_time_ns: int) -> str:
     who = f'"{schema.PARTICIPANT_TAG}" = {quote(participant)}'
     window = f"time >= {day_start_ns} AND time < {day_start_ns + DAY_NS}"
+    # GROUP BY the participant: each row carries its tag, so many visits can be read in one request.
+    by = f'GROUP BY "{schema.PARTICIPANT_TAG}"'
     statements = [
-        f'SELECT {_cols(columns)} FROM "{measurement}" WHERE {who} AND {window}'
+        f'SELECT {_cols(columns)} FROM "{measurement}" WHERE {who} AND {window} {by}'
         for measurement, columns in _STATEMENTS.values()
     ]
-    statements.append(f'SELECT "sex", "birth_year" FROM "profile" WHERE {who} ORDER BY time DESC LIMIT 1')
+    statements.append(
+        f'SELECT "sex", "birth_year" FROM "profile" WHERE {who} {by} ORDER BY time DESC LIMIT 1'
+    )
     existing = ", ".join(f'"{m}"' for m in (*FRAILTY_METRICS, "inputs", schema.FRAILTY_CATEGORY_TAG))
     statements.append(
-        f'SELECT {existing} FROM "{schema.FRAILTY.name}" WHERE {who} AND time = {visit_time_ns}'
+        f'SELECT {existing} FROM "{schema.FRAILTY.name}" WHERE {who} AND time = {visit_time_ns} {by}'
     )
     return "; ".join(statements)
 
