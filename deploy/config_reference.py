@@ -1,7 +1,7 @@
 """Render the configuration reference (Markdown) from the pydantic-settings models.
 
     uv run python deploy/config_reference.py            # print it
-    uv run python deploy/config_reference.py --check    # exit 1 if docs/deploy.md is stale
+    uv run python deploy/config_reference.py --check    # exit 1 if README.md is stale
 
 The tables are generated, never hand-written, so the docs cannot drift from the code: each row
 is one environment variable a role reads, with its type, default and description.
@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "deploy.md"
+DOC = REPO / "README.md"
 BEGIN = "<!-- BEGIN CONFIG REFERENCE (deploy/config_reference.py) -->"
 END = "<!-- END CONFIG REFERENCE -->"
 
@@ -95,7 +95,7 @@ def render() -> str:
     for title, spec in MODELS:
         model = load(spec)
         if model is None:
-            parts.append(f"### {title}\n\n*(settings model `{spec}` not available in this checkout)*")
+            parts.append(f"#### {title}\n\n*(settings model `{spec}` not available in this checkout)*")
             continue
         config = getattr(model, "model_config", {})
         prefix = str(config.get("env_prefix", ""))
@@ -106,12 +106,12 @@ def render() -> str:
             for env, kind, default, text in rows(model, prefix, delimiter)
         ]
         doc = " ".join((model.__doc__ or "").split())
-        parts.append(f"### {title}\n\n{doc}\n\n" + "\n".join(table))
+        parts.append(f"#### {title}\n\n{doc}\n\n" + "\n".join(table))
     return "\n\n".join(parts)
 
 
 def splice(doc_text: str, reference: str) -> str:
-    """docs/deploy.md with the generated block replaced."""
+    """README.md with the generated block replaced."""
     if BEGIN not in doc_text or END not in doc_text:
         raise SystemExit(f"{DOC} lacks the {BEGIN} … {END} markers")
     head, rest = doc_text.split(BEGIN, 1)
@@ -121,8 +121,8 @@ def splice(doc_text: str, reference: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if docs/deploy.md is not up to date")
-    parser.add_argument("--write", action="store_true", help="update docs/deploy.md in place")
+    parser.add_argument("--check", action="store_true", help="fail if README.md is not up to date")
+    parser.add_argument("--write", action="store_true", help="update README.md in place")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     reference = render()
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             DOC.write_text(wanted)
             return 0
         if current != wanted:
-            print("docs/deploy.md configuration reference is stale: run deploy/config_reference.py --write")
+            print("README.md configuration reference is stale: run deploy/config_reference.py --write")
             return 1
         return 0
     print(reference)

@@ -1,4 +1,4 @@
-"""docs/deploy.md's configuration reference is generated from the settings models: it must be current."""
+"""README.md's configuration reference is generated from the settings models: it must be current."""
 
 from __future__ import annotations
 
