@@ -190,3 +190,22 @@ def test_batch_keeps_order_puts_errors_in_place_and_matches_single_calls() -> No
             assert got == analyze_gait(item.acc, FS, gyr=item.gyr, sensor_height_m=0.95)
     cadences = [r.cadence_spm for r in results[:5] if isinstance(r, GaitResult)]
     assert cadences == sorted(cadences)
+
+
+def test_batch_keeps_input_order_and_isolates_a_crashing_analysis() -> None:
+    """processing.batch.analyze_many: a SignalError or even a bug in one item leaves the others."""
+    from processing.batch import analyze_many
+    from processing.errors import SignalError
+
+    def analyse(x: int) -> int:
+        if x == 2:
+            raise SignalError("too_short", "two is too short")
+        if x == 3:
+            raise ZeroDivisionError("a bug")
+        return x * 10
+
+    out = analyze_many(analyse, [1, 2, 3, 4, 5], "test", max_workers=2)
+    assert out[0] == 10 and out[3] == 40 and out[4] == 50
+    assert isinstance(out[1], SignalError) and out[1].reason == "too_short"
+    assert isinstance(out[2], SignalError) and out[2].reason == "analysis_failed"
+    assert analyze_many(analyse, [1, 2], "test", max_workers=1)[0] == 10
