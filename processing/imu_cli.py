@@ -1,6 +1,7 @@
 """Shared by ``frailwatch analyze sts`` and ``analyze tug``: read an IMU CSV with gait's reader
 (:func:`processing.gait.cli.read_csv`, same columns and errors), run one analysis, print JSON or
-a table; bad input is exit code 2 with one line on stderr. No Numba at import."""
+a table (:mod:`processing.csv_input`); bad input is exit code 2 with one line on stderr. No Numba
+at import."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from processing.gait.cli import ACC, GYR, InputError, _print_table, read_csv, sampling_rate
+from processing.csv_input import InputError, print_table, sampling_rate
+from processing.gait.cli import ACC, GYR, read_csv
 
 FloatArray = npt.NDArray[np.float64]
 Analysis = Callable[[FloatArray, FloatArray | None, float], BaseModel]
@@ -44,7 +46,7 @@ def report(args: argparse.Namespace, analysis: Analysis) -> int:
     if args.json:
         print(json.dumps(values))
     else:
-        _print_table({k: _shown(v) for k, v in values.items()})
+        print_table({k: _shown(v) for k, v in values.items()})
     return 0
 
 

@@ -10,19 +10,13 @@ runs.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-# The gait CLI's error type and sampling-rate inference are generic; its CSV reader is not (it
-# requires the accelerometer columns), hence read_columns below.
-from processing.gait.cli import InputError, sampling_rate
+from processing.csv_input import InputError, print_table, read_columns, sampling_rate
 
 COP = ("cop_x", "cop_y")
 
@@ -63,41 +57,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.model_dump(mode="json")))
     else:
-        _print_table(result.model_dump())
+        print_table(result.model_dump())
     return 0
-
-
-def read_columns(
-    path: Path, required: Sequence[str], optional: Sequence[str] = ()
-) -> dict[str, npt.NDArray[np.float64]]:
-    """The named columns of a CSV with a header, as float arrays; InputError naming what is wrong."""
-    try:
-        with path.open(newline="") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            rows = [row for row in reader if row]
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"not a CSV text file ({exc})") from exc
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} (header must include {','.join(required)})")
-    wanted = [c for c in (*required, *optional) if c in header]
-    index = {c: header.index(c) for c in wanted}
-    data: dict[str, list[float]] = {c: [] for c in wanted}
-    for line, row in enumerate(rows, start=2):
-        for c in wanted:
-            try:
-                data[c].append(float(row[index[c]]))
-            except (IndexError, ValueError):
-                cell = row[index[c]] if index[c] < len(row) else ""
-                raise InputError(f"line {line}: {c} is not a number ({cell!r})") from None
-    return {c: np.asarray(v, dtype=np.float64) for c, v in data.items()}
-
-
-def _print_table(values: dict[str, Any]) -> None:
-    width = max(len(name) for name in values)
-    for name, value in values.items():
-        shown = "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{name.ljust(width)}  {shown}")

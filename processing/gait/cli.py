@@ -9,21 +9,16 @@ one line on stderr. Numba is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
+
+from processing.csv_input import FloatColumns, InputError, print_table, read_columns, sampling_rate
 
 ACC = ("acc_x", "acc_y", "acc_z")
 GYR = ("gyr_x", "gyr_y", "gyr_z")
-
-
-class InputError(Exception):
-    """The file cannot be read as a recording (its message is the one stderr line)."""
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,53 +57,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.model_dump(mode="json")))
     else:
-        _print_table(result.model_dump(exclude={"initial_contacts_s"}))
+        print_table(result.model_dump(exclude={"initial_contacts_s"}))
     return 0
 
 
-def read_csv(path: Path) -> dict[str, npt.NDArray[np.float64]]:
-    """Columns by header name as float arrays; InputError naming what is wrong."""
-    try:
-        with path.open(newline="") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            rows = [row for row in reader if row]
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"not a CSV text file ({exc})") from exc
-    missing = [c for c in ACC if c not in header]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} (header must include acc_x,acc_y,acc_z)")
-    partial = [c for c in GYR if c in header]
-    if partial and len(partial) != 3:
+def read_csv(path: Path) -> FloatColumns:
+    """An IMU CSV: ``acc_*`` required, ``gyr_*`` all three or none, ``time_s`` optional."""
+    columns = read_columns(path, ACC, (*GYR, "time_s"))
+    if 0 < sum(c in columns for c in GYR) < len(GYR):
         raise InputError("gyroscope needs all of gyr_x,gyr_y,gyr_z")
-    wanted = [c for c in (*ACC, *GYR, "time_s") if c in header]
-    index = {c: header.index(c) for c in wanted}
-    data: dict[str, list[float]] = {c: [] for c in wanted}
-    for line, row in enumerate(rows, start=2):
-        for c in wanted:
-            try:
-                data[c].append(float(row[index[c]]))
-            except (IndexError, ValueError):
-                cell = row[index[c]] if index[c] < len(row) else ""
-                raise InputError(f"line {line}: {c} is not a number ({cell!r})") from None
-    return {c: np.asarray(v, dtype=np.float64) for c, v in data.items()}
-
-
-def sampling_rate(columns: dict[str, npt.NDArray[np.float64]], fs: float | None) -> float:
-    if fs is not None:
-        return float(fs)
-    if "time_s" not in columns:
-        raise InputError("no --fs given and no time_s column to infer the sampling rate from")
-    steps = np.diff(columns["time_s"])
-    if steps.size == 0 or not np.isfinite(steps).all() or np.median(steps) <= 0:
-        raise InputError("time_s must increase to infer the sampling rate (or give --fs)")
-    return float(1.0 / np.median(steps))
-
-
-def _print_table(values: dict[str, Any]) -> None:
-    width = max(len(name) for name in values)
-    for name, value in values.items():
-        shown = "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{name.ljust(width)}  {shown}")
+    return columns
