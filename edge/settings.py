@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
+from frailwatch.settings import RoleSettings, load_settings
 from telemetry.envelope import StationId
 
-CONFIG_ENV = "FRAILWATCH_EDGE_CONFIG"
 
-
-class EdgeSettings(BaseSettings):
+class EdgeSettings(RoleSettings):
     """Everything one station's agent needs; secrets are SecretStr so they never print."""
 
     model_config = SettingsConfigDict(env_prefix="FRAILWATCH_EDGE_", extra="ignore")
@@ -57,21 +50,6 @@ class EdgeSettings(BaseSettings):
     heartbeat_s: float = Field(default=30.0, gt=0)
     device_receive_maximum: int = Field(default=50, ge=1, le=65535)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = _config_file or os.environ.get(CONFIG_ENV)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-        return tuple(sources)
-
     def key_bytes(self) -> bytes:
         """The deployment-wide pseudonym key (file first, then the variable)."""
         if self.pseudonym_key_file is not None:
@@ -81,14 +59,6 @@ class EdgeSettings(BaseSettings):
         raise ValueError("no pseudonym key: set FRAILWATCH_EDGE_PSEUDONYM_KEY or ..._PSEUDONYM_KEY_FILE")
 
 
-_config_file: Path | None = None
-
-
 def load(config: Path | None = None) -> EdgeSettings:
     """Settings from ``config`` (or FRAILWATCH_EDGE_CONFIG) and the environment."""
-    global _config_file
-    _config_file = config
-    try:
-        return EdgeSettings()  # station_id and the rest come from env/TOML
-    finally:
-        _config_file = None
+    return load_settings(EdgeSettings, config)

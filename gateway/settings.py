@@ -6,22 +6,16 @@ docs/gateway.md lists them. Secrets are ``SecretStr`` so they never print or log
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
-CONFIG_ENV = "FRAILWATCH_GATEWAY_CONFIG"
+from frailwatch.settings import RoleSettings, load_settings
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(RoleSettings):
     """Everything one gateway replica needs. Replicas differ only in ``client_id``."""
 
     model_config = SettingsConfigDict(env_prefix="FRAILWATCH_GATEWAY_", extra="ignore")
@@ -83,21 +77,6 @@ class GatewaySettings(BaseSettings):
     metrics_host: str = "0.0.0.0"
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to flush and acknowledge")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = _config_file or os.environ.get(CONFIG_ENV)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-        return tuple(sources)
-
     def influx_settings(self) -> Any:
         """The writer's :class:`gateway.influx.InfluxSettings` built from these fields."""
         from gateway.influx.transport import InfluxSettings
@@ -123,14 +102,6 @@ class GatewaySettings(BaseSettings):
         return InfluxSettings.model_validate(chosen)
 
 
-_config_file: Path | None = None
-
-
 def load(config: Path | None = None) -> GatewaySettings:
     """Settings from ``config`` (or FRAILWATCH_GATEWAY_CONFIG) and the environment."""
-    global _config_file
-    _config_file = config
-    try:
-        return GatewaySettings()
-    finally:
-        _config_file = None
+    return load_settings(GatewaySettings, config)

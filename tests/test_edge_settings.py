@@ -41,3 +41,28 @@ def test_key_file_wins_and_a_missing_key_is_a_clear_error(
     monkeypatch.setenv("FRAILWATCH_EDGE_PSEUDONYM_KEY_FILE", str(key_file))
     monkeypatch.setenv("FRAILWATCH_EDGE_PSEUDONYM_KEY", "env-key-0123456789abcdef")
     assert load().key_bytes() == b"file-key-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("spec", "toml", "field", "value"),
+    [
+        ("edge.settings:EdgeSettings", 'station_id = "gj-09"\n', "station_id", "gj-09"),
+        ("gateway.settings:GatewaySettings", 'client_id = "gw-from-file"\n', "client_id", "gw-from-file"),
+    ],
+)
+def test_each_role_reads_the_toml_its_config_variable_names(
+    spec: str, toml: str, field: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both roles share frailwatch.settings: <PREFIX>CONFIG names the file when --config is absent."""
+    import importlib
+
+    module_name, _, class_name = spec.partition(":")
+    module = importlib.import_module(module_name)
+    model = getattr(module, class_name)
+    config = tmp_path / "role.toml"
+    config.write_text(toml)
+    monkeypatch.delenv(f"{model.model_config['env_prefix']}{field.upper()}", raising=False)
+    monkeypatch.setenv(model.config_env(), str(config))
+    assert getattr(module.load(), field) == value
+    monkeypatch.delenv(model.config_env())
+    assert model.config_env() in ("FRAILWATCH_EDGE_CONFIG", "FRAILWATCH_GATEWAY_CONFIG")
