@@ -18,7 +18,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # Area and mobile prefixes start 01-07, so a zero-padded counter id ("soak-0000012345") is
     # not taken for one.
     "phone number": re.compile(r"(?:\+82[\s-]?|\b0)[1-7]\d?[\s.-]?\d{3,4}[\s.-]?\d{4}\b"),
-    "e-mail address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    # Starting only where a run of local-part characters starts finds the same addresses, but
+    # in one pass: unanchored, every position of a long id was retried (~6 µs per message id).
+    "e-mail address": re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+"),
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telemetry import ContractError, decode
 from telemetry.pseudonym import PSEUDONYM_RE, pseudonymise
@@ -76,3 +78,14 @@ def test_ordinary_ids_are_not_taken_for_identifiers(message_id: str) -> None:
     """Ids get the identifier check too, so common id shapes must pass it."""
     decoded = decode(mutated("vitals", "message_id", message_id))
     assert decoded.message_id == message_id
+
+
+@given(st.text(alphabet="ab1.+-@_ 가x", max_size=40))
+def test_email_detection_is_unchanged_by_the_run_start_anchor(text: str) -> None:
+    """The anchored e-mail pattern (linear on long ids) finds an address exactly when the plain one did."""
+    import re
+
+    from telemetry.identifiers import _PATTERNS
+
+    plain = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+    assert bool(_PATTERNS["e-mail address"].search(text)) == bool(plain.search(text))
