@@ -298,16 +298,17 @@ class EdgeAgent:
             elif sent is not None:
                 for seq in sent.seqs:
                     self.spool.delete(seq)
-                with self._lock:
-                    self.counters.forwarded += len(sent.seqs)
+                if sent.topic != topics.station_deadletter(self.station):  # readings, not letters
+                    with self._lock:
+                        self.counters.forwarded += len(sent.seqs)
                 if sent.probe:
                     log.info("uplink: the central broker accepts messages again; resuming")
                     self._retry_at, self._retry_attempt = None, 0
 
     def _refused(self, ack: Ack, sent: InFlight | None) -> None:
         if sent is None:
-            # Status or dead letter (not spooled; a dead letter stays in the local table). 0x10 is
-            # normal here: a retained status is kept by the broker even when nobody listens.
+            # A status, or a dead letter sent directly because the spool was full (it stays in the
+            # local table). 0x10 is normal here: a retained status is kept even when nobody listens.
             if ack.code >= 0x80:
                 self._count_refusal(ack)
                 log.error("uplink REFUSED 0x%02X %s for a station status/dead letter", ack.code, ack.name)
