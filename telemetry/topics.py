@@ -75,6 +75,21 @@ def decline_alert(station_id: str) -> str:
     return f"{ROOT}/alerts/decline/{_check_station(station_id)}"
 
 
+def case_alert(station_id: str) -> str:
+    """Case events the gateway raises (opened, escalated, ...), for ops and clinical tools."""
+    return f"{ROOT}/alerts/cases/{_check_station(station_id)}"
+
+
+def case_actions(station_id: str) -> str:
+    """A station's counsellor actions on cases (acknowledge, prescribe, resolve), station → gateway."""
+    return f"{ROOT}/{_check_station(station_id)}/cases"
+
+
+def results(station_id: str) -> str:
+    """Visit results for the station that serves the participant, gateway → station (downlink)."""
+    return f"{ROOT}/{_check_station(station_id)}/results"
+
+
 def device(device_kind: str, device_id: str) -> str:
     """Station-local topic a device publishes to."""
     return f"{DEVICE_ROOT}/{device_kind}/{_check_device(device_id)}"
@@ -87,6 +102,7 @@ ALL_STATUS = f"{ROOT}/+/status"
 ALL_HEARTBEATS = f"{ROOT}/+/heartbeat"
 ALL_STATION_DEADLETTERS = f"{ROOT}/+/deadletter"
 ALL_ALERTS = f"{ROOT}/alerts/#"
+ALL_CASE_ACTIONS = f"{ROOT}/+/cases"
 ALL_DEVICES = f"{DEVICE_ROOT}/#"
 
 
@@ -105,7 +121,7 @@ class ParsedTopic:
     """What a central-broker topic says about its message."""
 
     station_id: str
-    channel: str  # "data", "batch", "status", "heartbeat" or "deadletter"
+    channel: str  # "data", "batch", "status", "heartbeat", "deadletter", "cases" or "results"
     device_kind: str | None = None
     device_id: str | None = None
 
@@ -124,6 +140,6 @@ def parse(topic: str) -> ParsedTopic:
     channel = parts[3]
     if channel == "data" and len(parts) == 6:
         return ParsedTopic(station_id, channel, parts[4], _check_device(parts[5]))
-    if channel in ("batch", "status", "heartbeat", "deadletter") and len(parts) == 4:
+    if channel in ("batch", "status", "heartbeat", "deadletter", "cases", "results") and len(parts) == 4:
         return ParsedTopic(station_id, channel)
     raise ValueError(f"topic {topic!r} is not a known channel of the v1 scheme")
