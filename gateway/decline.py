@@ -8,7 +8,10 @@ input of the visit — so a redelivery overwrites it)
 and a :class:`telemetry.DeclineAlert` for ``fw/v1/alerts/decline/<station>``.
 
 Any replica can do this for any message. The caller runs it only after the value itself is
-written, so a participant's consecutive visits see each other.
+written, so a participant's consecutive visits see each other — and the value's own stored point
+tells under which condition it was measured: a metric of a measurement with condition tags
+(:data:`gateway.schema.CONDITION_TAGS`: balance stance and eyes) is compared only with earlier
+values of the same condition, so an eyes-closed trial is never judged against eyes-open history.
 """
 
 from __future__ import annotations
@@ -64,12 +67,17 @@ def history_query(participant: str, values: list[Value]) -> str:
         where = f'"{schema.PARTICIPANT_TAG}" = {quote(participant)}'
         if v.source is not None and measurement == schema.GAIT_FEATURES.name:
             where += f' AND "source" = {quote(v.source)}'
-        columns = f'"{field}" AS "{PREFIX}{v.metric}", "{schema.STATION_TAG}"'
+        conditions = "".join(f', "{tag}"' for tag in schema.CONDITION_TAGS.get(measurement, ()))
+        columns = f'"{field}" AS "{PREFIX}{v.metric}", "{schema.STATION_TAG}"{conditions}'
         # GROUP BY the participant: rows carry its tag (many participants' reads in one request).
         statements.append(
             f'SELECT {columns} FROM "{measurement}" WHERE {where} GROUP BY "{schema.PARTICIPANT_TAG}"'
         )
     return "; ".join(statements)
+
+
+def _condition_tags(metric: str) -> tuple[str, ...]:
+    return schema.CONDITION_TAGS.get(schema.DECLINE_METRICS[metric][0], ())
 
 
 def judged(values: list[Value]) -> list[Value]:
@@ -98,7 +106,8 @@ def detect(
     values = judged(values)
     if not values:
         return [], []
-    history: dict[str, list[Observation]] = {v.metric: [] for v in values}
+    # metric -> (time ns, condition tag values, observation) of every stored value
+    history: dict[str, list[tuple[int, tuple[str, ...], Observation]]] = {v.metric: [] for v in values}
     if rows is None:
         rows = transport.query(history_query(participant, values))
     for row in rows:
@@ -106,14 +115,19 @@ def detect(
             value = row.get(PREFIX + metric)
             if value is not None:
                 station = str(row.get(schema.STATION_TAG) or "unknown")
+                condition = tuple(str(row.get(tag)) for tag in _condition_tags(metric))
+                at = int(row["time"])
                 observations.append(
-                    Observation(at=at_of(int(row["time"])), station_id=station, value=float(value))
+                    (at, condition, Observation(at=at_of(at), station_id=station, value=float(value)))
                 )
     out: list[Row] = []
     alerts: list[DeclineAlert] = []
     for v in values:
         new = Observation(at=at_of(v.time_ns), station_id=station_id, value=v.value)
-        for event in detect_decline(v.metric, history[v.metric], new):
+        stored = history[v.metric]
+        own = [condition for at, condition, _ in stored if at == v.time_ns]
+        comparable = [o for _, condition, o in stored if not own or condition == own[0]]
+        for event in detect_decline(v.metric, comparable, new):
             tags = {
                 schema.STATION_TAG: station_id,
                 schema.PARTICIPANT_TAG: participant,

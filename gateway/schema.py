@@ -390,6 +390,11 @@ MEASUREMENTS: dict[str, Measurement] = {
     )
 }
 
+#: Tags that say under which condition a value was measured: decline detection compares a value only
+#: with earlier values of the same condition (a balance trial's stance and eyes: the sway of an
+#: eyes-closed trial is larger by design — its Romberg ratio — not a decline).
+CONDITION_TAGS: dict[str, tuple[str, ...]] = {BALANCE_FEATURES.name: ("stance", "eyes")}
+
 #: Demo/Grafana trend series: Visit attribute -> (measurement, field).
 TREND_FIELDS: dict[str, tuple[str, str]] = {
     "gait_speed_mps": (GAIT_FEATURES.name, "gait_speed_mps"),

@@ -384,3 +384,29 @@ def test_every_service_command_is_a_real_frailwatch_subcommand(config: dict[str,
                 f"{name}: `frailwatch {' '.join(service['command'])}` does not parse"
             ) from exc
         assert callable(args.handler), name
+
+
+def test_the_simulators_keep_working_a_year_from_now_with_their_own_people(config: dict[str, Any]) -> None:
+    """Each simulator service's command, parsed by the real `frailwatch` parser and run with the
+    clock set a year ahead: all its visits fall before that clock (within its --days), none is
+    pinned to a fixed date, and no two stations' simulators share a member id."""
+    from datetime import UTC, datetime, timedelta
+
+    from edge.simulate.cli import cohort_from
+    from frailwatch.cli import build_parser
+
+    sims = {n: s for n, s in config["services"].items() if s.get("command", [None])[0] == "simulate"}
+    assert len(sims) == len(edge_services(config))
+    ahead = datetime.now(UTC) + timedelta(days=365)
+    members: dict[str, set[str]] = {}
+    for name, service in sims.items():
+        args = build_parser().parse_args(service["command"])
+        assert args.now is None, f"{name}: pinned to --now {args.now}"
+        cohort = cohort_from(args, now=ahead)
+        times = [at for *_, at in cohort.visits()]
+        assert times and max(times) < ahead and min(times) >= ahead - timedelta(days=args.days + 1), name
+        members[name] = {p.member_id for p in cohort.participants}
+    names = sorted(members)
+    for i, one in enumerate(names):
+        for other in names[i + 1 :]:
+            assert not members[one] & members[other], (one, other)

@@ -107,7 +107,7 @@ def test_edge_to_influxdb_matches_the_simulator(
 
         n = len(truths)
         # walkway + IMU per gait test; one balance_features point per balance trial (three SPPB
-        # stances and a recorded one per visit)
+        # stances and two recorded ones, eyes open and closed, per visit)
         features = {
             "gait_features": 2 * n,
             "balance_features": expected["balance"],
@@ -171,15 +171,16 @@ def test_edge_to_influxdb_matches_the_simulator(
                 # Tolerances of processing/gait's tests on synthetic walks (tests/test_gait.py).
                 assert row["cadence_spm"] == pytest.approx(walk["cadence_spm"], rel=0.03)
                 assert row["gait_speed_mps"] == pytest.approx(walk["walking_speed_mps"], rel=0.08)
-            sway = central.rows(
-                "SELECT sway_ellipse95_area_mm2, participant FROM balance_features "
-                f"{where} AND stance = 'side_by_side'"
-            )
-            assert len(sway) == len(mine)
-            for row, truth in zip(sorted(sway, key=lambda r: r["time"]), mine, strict=True):
-                assert truth.recordings is not None
-                area = truth.recordings["balance"]["ellipse95_area_mm2"]
-                assert row["sway_ellipse95_area_mm2"] == pytest.approx(area, rel=0.15)
+            for eyes, recorded in (("open", "balance"), ("closed", "balance_eyes_closed")):
+                sway = central.rows(
+                    "SELECT sway_ellipse95_area_mm2, participant FROM balance_features "
+                    f"{where} AND stance = 'side_by_side' AND eyes = '{eyes}'"
+                )
+                assert len(sway) == len(mine), eyes
+                for row, truth in zip(sorted(sway, key=lambda r: r["time"]), mine, strict=True):
+                    assert truth.recordings is not None
+                    area = truth.recordings[recorded]["ellipse95_area_mm2"]
+                    assert row["sway_ellipse95_area_mm2"] == pytest.approx(area, rel=0.15)
 
         # --- decline: events and alerts for decliners only ------------------------------------
         events = central.rows('SELECT "current", "metric", "participant" FROM "decline_event"')
