@@ -57,12 +57,12 @@ def _q(name: str) -> str:
 
 def _count_recent(field: c.Field, by: tuple[str, ...]) -> str:
     group = ", ".join(_q(t) for t in by)
-    return f"SELECT count({_q(field.name)}) FROM {_q(field.measurement)} WHERE $timeFilter GROUP BY {group}"
+    return f"SELECT count({_q(field.name)}) FROM {field.source} WHERE $timeFilter GROUP BY {group}"
 
 
 def _last(agg: str, field: c.Field, by: tuple[str, ...]) -> str:
     group = ", ".join(_q(t) for t in by)
-    return f"SELECT {agg}({_q(field.name)}) FROM {_q(field.measurement)} WHERE $timeFilter GROUP BY {group}"
+    return f"SELECT {agg}({_q(field.name)}) FROM {field.source} WHERE $timeFilter GROUP BY {group}"
 
 
 PARTICIPANT_RULES: tuple[RuleSpec, ...] = (

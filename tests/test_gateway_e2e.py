@@ -194,10 +194,25 @@ def test_edge_to_influxdb_matches_the_simulator(
         ]
         assert {a.participant for a in alerts} == with_events
         # Fleet data from the agent: heartbeats (with its devices) and the retained online status.
-        beats = central.rows('SELECT "spool_depth", "station_id" FROM "station_heartbeat"')
+        beats = central.rows('SELECT "spool_depth", "station_id" FROM "ops"."station_heartbeat"')
         assert beats and {r["station_id"] for r in beats} == {STATION}
         assert central.count("station_device", "messages") > 0
-        assert [r["online"] for r in central.rows('SELECT "online" FROM "station_status"')][-1:] == [1]
+        assert [r["online"] for r in central.rows('SELECT "online" FROM "ops"."station_status"')][-1:] == [1]
+        # Each measurement the gateway wrote is in the retention policy the schema gives it
+        # (operational ones in the bounded "ops"), and in no other.
+        policies = [r["name"] for r in central.rows(f'SHOW RETENTION POLICIES ON "{central.database}"')]
+        assert set(policies) >= set(schema.RETENTION_POLICIES)
+        written = [r["name"] for r in central.rows("SHOW MEASUREMENTS")]
+        assert {"station_heartbeat", "station_device", "station_status", "gateway_stats", "vitals"} <= set(
+            written
+        )
+        for name in written:
+            found = {
+                p: len(central.rows(f'SELECT * FROM "{central.database}"."{p}"."{name}" LIMIT 1'))
+                for p in policies
+            }
+            home = schema.policy_of(name) or schema.FOREVER
+            assert found == {p: int(p == home) for p in policies}, (name, found)
         # No raw identifier reached the central side.
         text = json.dumps([r for r in central.rows('SELECT * FROM "profile"')])
         assert not any(t.member_id in text for t in truths.values())

@@ -147,7 +147,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
 
         def settled() -> bool:
             events = central.rows('SELECT "change", "participant" FROM "decline_event"')
-            stations_beating = central.rows('SELECT last("uptime_s") FROM "station_heartbeat" GROUP BY *')
+            stations_beating = central.rows(
+                'SELECT last("uptime_s") FROM "ops"."station_heartbeat" GROUP BY *'
+            )
             return (
                 central.count("frailty", "inputs") >= visits
                 and central.count("tug_features", "message_id") >= visits
@@ -345,7 +347,7 @@ def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -
 def test_ingest_lag_is_in_seconds_and_saw_the_month_old_visits(pipeline: Run) -> None:
     """The earlier visits were measured 30 and 60 days before the gateway wrote them: the lag the
     panel and the rule read peaks at a month or two in seconds (a unit check)."""
-    rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "gateway_stats"')
+    rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "ops"."gateway_stats"')
     # Which old visit a 1-s stats sample catches depends on batching: 30 or 60 days, in seconds.
     month = VISIT_EVERY.total_seconds()
     assert 0.99 * month <= rows[0]["max"] <= 2 * month + 3600
@@ -384,7 +386,7 @@ def test_station_offline_rule_fires_after_an_agent_stops(pipeline: Run) -> None:
     minute with no new status) the rule fires for that station and only that one."""
     stopped = STATIONS[1]
     assert pipeline.agents[stopped].stop() == 0
-    query = f'SELECT last("online") FROM "station_status" WHERE "station_id" = \'{stopped}\''
+    query = f'SELECT last("online") FROM "ops"."station_status" WHERE "station_id" = \'{stopped}\''
     assert wait_until(lambda: pipeline.central.rows(query)[0]["last"] == 0, 20), pipeline.central.logs()
     later = time.time_ns() // 10**6 + 11 * 60_000
     firing = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline", later) if i.firing}

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 
 from frailwatch.services import InfluxDB
+from gateway import schema
+from gateway.influx.routing import split_by_policy
 from grafana import alerting
 from grafana import catalog as c
 from grafana.evaluate import DashboardQuery, Variables, dashboard_queries, evaluate_rule, series, substitute
@@ -235,6 +237,9 @@ def now_ns() -> int:
 
 @dataclass
 class Database:
+    """A database made by `frailwatch influx init`, written to as the gateway's writer does: each
+    point into its measurement's retention policy (operational ones into "ops")."""
+
     server: InfluxDB
     name: str
 
@@ -242,14 +247,16 @@ class Database:
         return self.server.query(q, self.name)
 
     def write(self, lines: list[str]) -> None:
-        self.server.write("\n".join(lines), self.name)
+        body = ("\n".join(lines) + "\n").encode()
+        for policy, part in split_by_policy(body, schema.NON_DEFAULT_POLICIES):
+            self.server.write(part, self.name, rp=policy)
 
 
 @pytest.fixture(scope="module")
 def filled(influxdb_server: InfluxDB) -> Iterator[tuple[Database, int]]:
     """One database with the whole healthy scenario, shared by the query tests."""
     name = f"grafana_{uuid.uuid4().hex[:10]}"
-    influxdb_server.create_database(name)
+    influxdb_server.init_frailwatch(name)
     db = Database(influxdb_server, name)
     now = now_ns()
     db.write(clinical_lines(now) + fleet_lines(now))
@@ -370,7 +377,7 @@ def test_rule_fires_on_its_scenario_and_not_when_healthy(uid: str, influxdb_serv
     outcomes = {}
     for name, scenario in (("trigger", trigger), ("healthy", healthy)):
         db_name = f"grafana_{uuid.uuid4().hex[:10]}"
-        influxdb_server.create_database(db_name)
+        influxdb_server.init_frailwatch(db_name)
         try:
             db = Database(influxdb_server, db_name)
             now = now_ns()
@@ -398,7 +405,7 @@ def test_station_offline_waits_for_its_pending_period(influxdb_server: InfluxDB)
     results = {}
     for minutes_ago in (3, 12):
         db_name = f"grafana_{uuid.uuid4().hex[:10]}"
-        influxdb_server.create_database(db_name)
+        influxdb_server.init_frailwatch(db_name)
         try:
             db = Database(influxdb_server, db_name)
             now = now_ns()
