@@ -1,4 +1,4 @@
-"""`frailwatch edge run|whois` and `frailwatch simulate`; heavy imports stay inside handlers."""
+"""`frailwatch edge run|whois|health` and `frailwatch simulate`; heavy imports stay inside handlers."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def _whois(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace) -> int:
+    """Exit 0 when the agent is alive and taking in readings (edge.health), else 1; one line."""
+    from edge.health import judge, status_path
+    from edge.settings import load
+
+    healthy, line = judge(status_path(load(args.config).spool_dir), args.max_age_s)
+    print(line)
+    return 0 if healthy else 1
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from edge.simulate.cli import run
 
@@ -52,6 +62,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     whois.add_argument("pseudonym")
     whois.add_argument("--config", type=Path, default=None)
     whois.set_defaults(handler=_whois)
+    health = edge_sub.add_parser(
+        "health", help="is the agent alive and taking in readings? (exit 0/1; container health check)"
+    )
+    health.add_argument("--config", type=Path, default=None)
+    health.add_argument(
+        "--max-age-s", type=float, default=30.0, help="the agent's status file may be this old (default 30)"
+    )
+    health.set_defaults(handler=_health)
     sim = subparsers.add_parser("simulate", help="simulated cohort publishing as station devices")
     from edge.simulate.options import add_arguments
 

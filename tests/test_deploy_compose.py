@@ -410,3 +410,22 @@ def test_the_simulators_keep_working_a_year_from_now_with_their_own_people(confi
     for i, one in enumerate(names):
         for other in names[i + 1 :]:
             assert not members[one] & members[other], (one, other)
+
+
+def test_edge_agents_have_a_health_check_the_simulators_wait_for(config: dict[str, Any]) -> None:
+    """Each edge service's health check is `frailwatch edge health` (parsed by the real parser, it
+    reaches that handler and reads the spool directory the service's own environment gives), and
+    each station's simulator starts only once its agent is healthy (subscribed: a fresh station
+    broker keeps no reading for an agent that has not subscribed yet)."""
+    from edge.cli import _health
+    from frailwatch.cli import build_parser
+
+    services = config["services"]
+    for name, service in edge_services(config).items():
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and test[1] == "frailwatch", (name, test)
+        args = build_parser().parse_args(test[2:])
+        assert args.handler is _health, name
+        assert "FRAILWATCH_EDGE_SPOOL_DIR" in service["environment"], name
+        station = service["environment"]["FRAILWATCH_EDGE_STATION_ID"]
+        assert services[f"{station}-sim"]["depends_on"][name]["condition"] == "service_healthy"
