@@ -412,9 +412,17 @@ class StationPage:
         latest = self._latest_result(participant, result)
         return [] if latest is None else list(latest.history)
 
-    def _chart(self, participant: str, result: VisitResult | None, measurements: list[Any], lang: str) -> str:
+    def _chart(
+        self,
+        participant: str,
+        result: VisitResult | None,
+        measurements: list[Any],
+        lang: str,
+        printed: bool = False,
+    ) -> str:
         """The trend over the result's history; while pending, over the latest earlier result's
-        history plus today's station-local values (drawn hollow: not scored yet)."""
+        history plus today's station-local values (drawn hollow: not scored yet). ``printed``:
+        one row of at most three panels, those with a trend first, so the report fits one page."""
         latest = self._latest_result(participant, result)
         history = [] if latest is None else list(latest.history)
         cutoffs: dict[str, float] = {}
@@ -438,6 +446,8 @@ class StationPage:
             if provisional:
                 points.append((max(m.measured_at for m in measurements), float(local[metric])))
             series.append(Series(metric, points, cutoffs.get(metric), provisional_last=provisional))
+        if printed:
+            series = sorted((s for s in series if s.points), key=lambda s: len(s.points) < 2)[:3]
         return trend_svg(series, lang, self.tz)
 
     async def visit(self, request: Request, status: int = 200, **extra: Any) -> Response:
@@ -465,6 +475,8 @@ class StationPage:
         view["rows"] = (
             [r for r in view["rows"] if r["metric"] in PRINTED] if view["result"] else view["rows"][:6]
         )
+        measurements = self.store.measurements(participant, ref)
+        view["chart"] = self._chart(participant, view["result"], measurements, session.lang, printed=True)
         return self._render(request, "report.html", **view)
 
     # --- case actions --------------------------------------------------------------------------
