@@ -10,6 +10,7 @@ screenshots and prints to PDF.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -114,10 +115,8 @@ class Browser:
         return page
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(CdpError, OSError, TimeoutError):  # it may already be gone
             self.send("Browser.close")
-        except Exception:
-            pass
         try:
             self.ws.close()
         finally:

@@ -155,8 +155,11 @@ def test_pending_visit_shows_station_values_and_fills_in_when_the_result_arrives
     payload = rig.out / "result.json"
     payload.write_bytes(codec.encode(result))
     published = subprocess.run(
-        [require_binary("mosquitto_pub"), "-h", rig.central.host, "-p", str(rig.central.port)]
-        + ["-t", topics.results(STATION), "-q", "1", "-f", str(payload)],
+        [
+            require_binary("mosquitto_pub"),
+            *("-h", rig.central.host, "-p", str(rig.central.port)),
+            *("-t", topics.results(STATION), "-q", "1", "-f", str(payload)),
+        ],
         capture_output=True,
         text=True,
         timeout=20,
@@ -199,8 +202,11 @@ def test_printed_report_is_one_a4_page_holding_the_values(rig: Rig, page: Page) 
 
 def test_acknowledge_click_sends_a_case_event_to_the_central_broker(rig: Rig, page: Page) -> None:
     subscriber = subprocess.Popen(
-        [require_binary("mosquitto_sub"), "-h", rig.central.host, "-p", str(rig.central.port)]
-        + ["-t", topics.case_actions(STATION), "-q", "1", "-C", "1", "-W", "30"],
+        [
+            require_binary("mosquitto_sub"),
+            *("-h", rig.central.host, "-p", str(rig.central.port)),
+            *("-t", topics.case_actions(STATION), "-q", "1", "-C", "1", "-W", "30"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
