@@ -345,3 +345,28 @@ def test_five_failed_logins_lock_the_account(tmp_path: Path) -> None:
     assert not accounts.authenticate(*STAFF), "locked for 15 minutes even with the right password"
     assert not accounts.authenticate("nobody", "whatever password")
     accounts.close()
+
+
+def test_programmes_and_time_zone_come_from_the_station_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    from edge.settings import load
+
+    for name in ("FRAILWATCH_EDGE_PROGRAMMES", "FRAILWATCH_EDGE_PAGE_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "station.toml"
+    config.write_text(
+        'station_id = "gj-01"\npage_timezone = "Asia/Seoul"\n'
+        '[programmes.tai-chi]\nko = "태극권 교실"\nen = "Tai chi class"\n',
+        encoding="utf-8",
+    )
+    settings = load(config)
+    assert settings.programmes == {"tai-chi": {"ko": "태극권 교실", "en": "Tai chi class"}}
+    config.write_text('station_id = "gj-01"\npage_timezone = "Mars/Olympus"\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        load(config)
+    config.write_text('station_id = "gj-01"\n[programmes."Tai Chi!"]\nko = "x"\nen = "x"\n', encoding="utf-8")
+    with pytest.raises(ValidationError):
+        load(config)
