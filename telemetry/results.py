@@ -152,7 +152,7 @@ class SppbPart(WireModel):
     balance: Annotated[int, Field(ge=0, le=4)]
     gait: Annotated[int, Field(ge=0, le=4)]
     chair: Annotated[int, Field(ge=0, le=4)]
-    walk_distance_m: Annotated[float, Field(gt=0, le=10)] | None
+    walk_distance_m: Annotated[float, Field(gt=0, le=10)] | None = None
     low_performance: bool = Field(description="AWGS 2019 low physical performance: total at most the cut-off")
     low_performance_cutoff: Annotated[int, Field(ge=0, le=12)]
 
@@ -170,9 +170,9 @@ class AwgsPart(WireModel):
 
     status: Literal["none", "possible_sarcopenia", "sarcopenia", "severe_sarcopenia"]
     level: Annotated[int, Field(ge=0, le=3)]
-    low_muscle_strength: bool | None
-    low_physical_performance: bool | None
-    low_muscle_mass: bool | None
+    low_muscle_strength: bool | None = None
+    low_physical_performance: bool | None = None
+    low_muscle_mass: bool | None = None
     complete: bool
     missing: Annotated[list[MissingInput], Field(max_length=12)] = Field(default_factory=list)
 

@@ -241,6 +241,36 @@ def test_round_trip_and_size() -> None:
     assert len(wire) < 16_000
 
 
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {},
+        {"grip_max_kg": 20.0},
+        {"chair_stand_5x_s": 12.5},
+        {"walk_unable": True, "chair_stand_unable": True},
+    ],
+)
+def test_partial_visits_survive_the_wire(inputs: dict[str, Any]) -> None:
+    """The encoder leaves None out, so every optional field must default to None on decode."""
+    r = result(**inputs)
+    assert decode_result(codec.encode(r), "gj-01") == r
+
+
+def test_every_optional_wire_field_defaults_to_none() -> None:
+    import typing
+
+    import telemetry.results as wire
+
+    models = [v for v in vars(wire).values() if isinstance(v, type) and issubclass(v, wire.WireModel)]
+    assert len(models) > 10
+    for model in models:
+        for name, field in model.model_fields.items():
+            nullable = type(None) in typing.get_args(field.annotation)
+            assert not (nullable and field.is_required()), (
+                f"{model.__name__}.{name} may be None but has no default"
+            )
+
+
 def _document() -> dict[str, Any]:
     return json.loads(codec.encode(result(**FULL)))
 
