@@ -14,8 +14,22 @@ def _run(args: argparse.Namespace) -> int:
     from edge.agent import EdgeAgent
     from edge.settings import load
 
+    import importlib.util
+    import sys
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    agent = EdgeAgent(load(args.config))
+    settings = load(args.config)
+    missing = [
+        m for m in ("starlette", "jinja2", "uvicorn", "multipart") if importlib.util.find_spec(m) is None
+    ]
+    if settings.page_enabled and missing:
+        print(
+            f"frailwatch edge run: page_enabled needs the station extra ({', '.join(missing)} missing):"
+            " pip install 'frailwatch[station]'",
+            file=sys.stderr,
+        )
+        return 2
+    agent = EdgeAgent(settings)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     agent.run()

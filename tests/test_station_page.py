@@ -140,6 +140,9 @@ def test_security_headers_and_cookie_flags(station: Station) -> None:
     assert response.headers["cache-control"] == "no-store"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        moved = station.client.get("/lang/en", params={"next": target}, follow_redirects=False)
+        assert moved.headers["location"] == "/visits", target  # never off the station page
 
 
 def test_todays_visits_show_the_local_name_and_the_result_state(station: Station) -> None:

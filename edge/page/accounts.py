@@ -28,6 +28,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 MIN_PASSWORD_CHARS = 10
 MAX_FAILURES = 5
 LOCK_S = 15 * 60
+ANONYMOUS_S = 3600
 _DUMMY = (
     "scrypt$16384$8$1$" + base64.b64encode(b"0" * 16).decode() + "$" + base64.b64encode(b"0" * 32).decode()
 )
@@ -169,11 +170,13 @@ class Accounts:
     def new_session(self, lang: str, username: str | None = None) -> Session:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = time.time()
+        # A visitor who never logs in keeps a short session (it only carries the login form's token).
+        ttl = self.session_s if username is not None else min(self.session_s, ANONYMOUS_S)
         with self._lock:
             self._db.execute("DELETE FROM session WHERE expires_at < ?", (now,))
             self._db.execute(
                 "INSERT INTO session VALUES (?, ?, ?, ?, ?, ?)",
-                (_token_hash(token), username, csrf, lang, now, now + self.session_s),
+                (_token_hash(token), username, csrf, lang, now, now + ttl),
             )
         return self.session(token) or Session(token, username, csrf, lang)
 
