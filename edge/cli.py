@@ -8,14 +8,13 @@ from pathlib import Path
 
 
 def _run(args: argparse.Namespace) -> int:
+    import importlib.util
     import logging
     import signal
+    import sys
 
     from edge.agent import EdgeAgent
     from edge.settings import load
-
-    import importlib.util
-    import sys
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load(args.config)
