@@ -12,7 +12,8 @@ removal), not the empirical model, which only real walks can check.
 On top of the vertical bounce: a heel-strike transient after each initial contact, a
 forward-velocity oscillation per step, a medio-lateral sway per stride, small trunk pitch/roll
 oscillations (gravity leaking into the horizontal axes, as on a real trunk), 180° turns with
-centripetal acceleration and shortened steps, gait initiation and termination, quiet standing
+centripetal acceleration and shortened steps (the trunk bouncing as on a straight step, as it
+does on real turns), gait initiation and termination, quiet standing
 before and after, a sensor mounted in any orientation, and white noise. Axes of the body frame:
 x forward, y left, z up; the sensor frame is the body frame rotated by ``sensor_orientation_deg``.
 
@@ -230,7 +231,10 @@ def _body_signals(
     period = durations[k]
     phase = (tw - contacts[k]) / period  # 0 at initial contact, 1 at the next
     omega = 2.0 * np.pi / period
-    h = _excursion(lengths, truth.sensor_height_m, truth.pendulum_gain)
+    # On turning steps the feet turn on the spot but the trunk still rises and falls about as on a
+    # straight step (seen on real daily-living walks): the bounce is a straight step's.
+    bounce_lengths = np.where(turning, truth.step_length_m, lengths)
+    h = _excursion(bounce_lengths, truth.sensor_height_m, truth.pendulum_gain)
     # Gait initiation and termination: the first and last steps are shorter (see _step_plan) and
     # the forward oscillation builds up and dies down over them.
     envelope = np.ones(durations.size)
