@@ -9,7 +9,7 @@ threads, and a warm on-disk cache keeps a gateway replica's cold start short.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from processing.compiled import njit
 
 # Feature vector layout returned by :func:`gait_kernel` (indices).
 F_N_CONTACTS = 0
@@ -253,6 +253,42 @@ def step_period(vertical: np.ndarray, fs_hz: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def bounce_displacement(vertical: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Vertical displacement of the trunk up to a slow drift: the acceleration integrated twice,
+    each integral high-passed at 0.3 Hz (its own low-pass subtracted). Integration divides a
+    harmonic by its frequency squared, so a double bump per step in the acceleration is a quarter
+    as strong in the displacement: one rise and fall per step is what is left."""
+    c = butter2_lowpass(0.3, fs_hz)
+    velocity = np.cumsum(vertical - vertical.mean()) / fs_hz
+    velocity = velocity - filtfilt(velocity, c)
+    displacement = np.cumsum(velocity) / fs_hz
+    return displacement - filtfilt(displacement, c)
+
+
+@njit(cache=True, nogil=True)
+def harmonic_guard(vertical: np.ndarray, fs_hz: float, period_s: float) -> float:
+    """The step period, doubled when the autocorrelation found a harmonic of the step.
+
+    The trunk rises and falls once per step (Zijlstra & Hof 2003): at a true step lag its
+    displacement is correlated with itself (autocorrelation > 0), at half a step lag it is
+    anti-correlated. If the displacement is anti-correlated at the proposed lag and correlated
+    at twice that lag, the proposed "step" was half a step (a double bump per step)."""
+    doubled = 2.0 * period_s
+    if doubled > MAX_STEP_S:
+        return period_s
+    q = max(1, int(fs_hz / COARSE_HZ))
+    fs_c = fs_hz / q
+    coarse = bounce_displacement(vertical, fs_hz)[::q].copy()
+    lag = int(round(period_s * fs_c))
+    if 2 * lag >= int(0.75 * coarse.size):
+        return period_s
+    ac = autocorrelation(coarse, lag, 2 * lag)
+    if ac[0] < 0.0 and ac[lag] > 0.3:
+        return doubled
+    return period_s
+
+
+@njit(cache=True, nogil=True)
 def initial_contacts(signal: np.ndarray, fs_hz: float, period_s: float) -> np.ndarray:
     """Sample indices of initial contacts: one peak of band-passed vertical acceleration per step.
 
@@ -483,6 +519,8 @@ def gait_kernel(
     if fs_hz > 50.0:  # 20 Hz low-pass: keep the bounce, drop impact ringing and sensor noise
         signal = filtfilt(signal, butter2_lowpass(20.0, fs_hz))
     period = step_period(signal, fs_hz)
+    if period > 0.0:
+        period = harmonic_guard(signal, fs_hz, period)
     features[F_STEP_PERIOD_S] = period
     if period <= 0.0:
         return features, empty_i, empty_i, empty_f, empty_b

@@ -86,6 +86,26 @@ def step_period(vertical: FloatArray, fs_hz: float) -> float:
         best = int(near_half[np.argmax(ac[near_half])])
 
 
+def bounce_displacement(vertical: FloatArray, fs_hz: float) -> FloatArray:
+    c = butter2_lowpass(0.3, fs_hz)
+    velocity = np.cumsum(vertical - vertical.mean()) / fs_hz
+    velocity = velocity - filtfilt(velocity, c)
+    displacement = np.cumsum(velocity) / fs_hz
+    return displacement - filtfilt(displacement, c)
+
+
+def harmonic_guard(vertical: FloatArray, fs_hz: float, period_s: float) -> float:
+    if 2.0 * period_s > k.MAX_STEP_S:
+        return period_s
+    q = max(1, int(fs_hz / k.COARSE_HZ))
+    coarse = bounce_displacement(vertical, fs_hz)[::q]
+    lag = int(round(period_s * fs_hz / q))
+    if 2 * lag >= int(0.75 * coarse.size):
+        return period_s
+    ac = autocorrelation(coarse, lag, 2 * lag)
+    return 2.0 * period_s if ac[0] < 0.0 and ac[lag] > 0.3 else period_s
+
+
 def initial_contacts(signal: FloatArray, fs_hz: float, period_s: float) -> IntArray:
     f_step = 1.0 / period_s
     upper = filtfilt(signal, butter2_lowpass(min(1.5 * f_step, 0.45 * fs_hz), fs_hz))
@@ -186,6 +206,8 @@ def gait_reference(
     if fs_hz > 50.0:
         signal = filtfilt(signal, butter2_lowpass(20.0, fs_hz))
     period = step_period(signal, fs_hz)
+    if period > 0.0:
+        period = harmonic_guard(signal, fs_hz, period)
     features[k.F_STEP_PERIOD_S] = period
     if period <= 0.0:
         empty = np.empty(0, dtype=np.int64)

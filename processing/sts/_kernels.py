@@ -29,7 +29,7 @@ Why these signals (details and measured accuracy: docs/sts_tug.md):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from processing.compiled import njit
 
 from processing.gait._kernels import butter2_lowpass, filtfilt, find_peaks
 

@@ -6,7 +6,7 @@ from :mod:`processing.sts._kernels`. No validation here; the NumPy twin is
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from processing.compiled import njit
 
 from processing.gait._kernels import butter2_lowpass, filtfilt
 
