@@ -55,7 +55,9 @@ def main(example_dir: str, out: str) -> int:
         ics = trial.reference_parameters_.ic_list.reset_index()
         arrays[f"ic_{i}"] = ics[["ic", "wb_id"]].to_numpy(dtype=float)
         turns = trial.reference_parameters_.turn_parameters.reset_index()
-        arrays[f"turn_{i}"] = turns[["start", "end", "angle_deg", "wb_id"]].to_numpy(dtype=float).reshape(-1, 4)
+        arrays[f"turn_{i}"] = (
+            turns[["start", "end", "angle_deg", "wb_id"]].to_numpy(dtype=float).reshape(-1, 4)
+        )
         meta = trial.participant_metadata
         label = dict(zip(trial.index.columns, (str(v) for v in trial.index.iloc[0]), strict=True))
         index.append(

@@ -174,7 +174,9 @@ def mobgap_rows(
             row["error"] = "no walking bout found" if "no walking" in found[i]["error"] else found[i]["error"]
         else:
             got = found[i]
-            row.update(cadence=got["cadence_spm"], speed=got["walking_speed_mps"], stride=got["stride_length_m"])
+            row.update(
+                cadence=got["cadence_spm"], speed=got["walking_speed_mps"], stride=got["stride_length_m"]
+            )
         rows.append(row)
     return rows
 
@@ -182,7 +184,12 @@ def mobgap_rows(
 def summary(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
     ok = [r for r in rows if "error" not in r and np.isfinite([r["cadence"], r["speed"], r["stride"]]).all()]
     refused = [r for r in rows if r not in ok and r["ref_strides"] >= MIN_STRIDES_NOT_REFUSED]
-    out: dict[str, Any] = {"set": label, "bouts": len(rows), "analysed": len(ok), "refused_3plus": len(refused)}
+    out: dict[str, Any] = {
+        "set": label,
+        "bouts": len(rows),
+        "analysed": len(ok),
+        "refused_3plus": len(refused),
+    }
     if ok:
         cadence_err = [abs(r["cadence"] / r["ref_cadence"] - 1) * 100 for r in ok]
         out["cadence_err_pct"] = float(np.mean(cadence_err))
@@ -191,6 +198,14 @@ def summary(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
         out["speed_bias_mps"] = float(np.mean([r["speed"] - r["ref_speed"] for r in ok]))
         out["bouts_cadence_off_10pct"] = int(sum(e > BOUT_CADENCE_LIMIT_PCT for e in cadence_err))
         out["uncertain"] = int(sum(bool(r.get("uncertain")) for r in ok))
+        # What a consumer that sets uncertain results aside would see.
+        certain = [e for e, r in zip(cadence_err, ok, strict=True) if not r.get("uncertain")]
+        out["certain_cadence_err_pct"] = float(np.mean(certain)) if certain else None
+        out["certain_speed_mae_mps"] = (
+            float(np.mean([abs(r["speed"] - r["ref_speed"]) for r in ok if not r.get("uncertain")]))
+            if certain
+            else None
+        )
         out["meets_targets"] = (
             all(out[k] <= v for k, v in TARGETS.items())
             and not refused
@@ -227,6 +242,8 @@ COLUMNS = [
     "speed_bias_mps",
     "bouts_cadence_off_10pct",
     "uncertain",
+    "certain_cadence_err_pct",
+    "certain_speed_mae_mps",
     "meets_targets",
 ]
 

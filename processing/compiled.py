@@ -24,6 +24,7 @@ cache (default ``$XDG_CACHE_HOME/frailwatch``, else ``~/.cache/frailwatch``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.machinery
@@ -38,7 +39,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -52,19 +53,20 @@ KERNEL_MODULES = (
 EXTENSION = "frailwatch_kernels"
 MANIFEST = "manifest.json"
 
+Kernel = TypeVar("Kernel", bound=Callable[..., Any])
 _aot: dict[str, list[tuple[Callable[..., Any], list[Any]]]] | None = None  # set when ahead of time
 
 
-def njit(*args: Any, **options: Any) -> Any:
-    """``numba.njit`` — or, after :func:`prefer_ahead_of_time` found a build, a decorator that
-    returns the ahead-of-time compiled function. Used as ``@njit(cache=True, nogil=True)``."""
+def njit(**options: Any) -> Callable[[Kernel], Kernel]:
+    """``numba.njit(**options)`` — or, after :func:`prefer_ahead_of_time` found a build, a
+    decorator that returns the ahead-of-time compiled function. Used as
+    ``@njit(cache=True, nogil=True)``; the kernel keeps its Python signature for type checkers."""
     if _aot is None:
         import numba
 
-        return numba.njit(*args, **options)
-    if args and callable(args[0]):
-        return _ahead_of_time(args[0])
-    return _ahead_of_time
+        decorator: Callable[[Kernel], Kernel] = numba.njit(**options)
+        return decorator
+    return _ahead_of_time  # type: ignore[return-value]
 
 
 def _ahead_of_time(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -184,10 +186,8 @@ def _train() -> None:
     walk = simulate_walk(WalkTruth(n_steps=16, turn_every_m=4.0), 100.0)
     analyze_gait(walk.acc, 100.0, gyr=walk.gyr)
     analyze_gait(walk.acc, 100.0)
-    try:
+    with contextlib.suppress(SignalError):
         analyze_gait(np.tile([0.0, 0.0, 9.81], (500, 1)), 100.0)
-    except SignalError:
-        pass
     cop = synthesize_sway(SwayTruth(), 100.0)
     analyze_balance(cop, 100.0)
     analyze_balance(cop, 100.0, lowpass_hz=None)
@@ -237,7 +237,7 @@ def build(where: Path) -> Path:
         for attribute, value in vars(module).items():
             if not isinstance(value, CPUDispatcher) or value.py_func.__module__ != module_name:
                 continue
-            for signature in [value.overloads[key].signature for key in value.overloads]:
+            for signature in [value.overloads[key].signature for key in value.overloads]:  # type: ignore[attr-defined]
                 export_signature, kinds = _aot_signature(signature)
                 export = f"k{count}"
                 count += 1

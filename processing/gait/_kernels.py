@@ -9,6 +9,7 @@ threads, and a warm on-disk cache keeps a gateway replica's cold start short.
 from __future__ import annotations
 
 import numpy as np
+
 from processing.compiled import njit
 
 # Feature vector layout returned by :func:`gait_kernel` (indices).
@@ -279,7 +280,7 @@ def harmonic_guard(vertical: np.ndarray, fs_hz: float, period_s: float) -> float
     q = max(1, int(fs_hz / COARSE_HZ))
     fs_c = fs_hz / q
     coarse = bounce_displacement(vertical, fs_hz)[::q].copy()
-    lag = int(round(period_s * fs_c))
+    lag = int(period_s * fs_c + 0.5)
     if 2 * lag >= int(0.75 * coarse.size):
         return period_s
     ac = autocorrelation(coarse, lag, 2 * lag)
@@ -455,9 +456,7 @@ def turning_step_factor(heading_change_deg: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _cap_paused_steps(
-    lengths: np.ndarray, contacts: np.ndarray, bout: np.ndarray, n_bouts: int
-) -> None:
+def _cap_paused_steps(lengths: np.ndarray, contacts: np.ndarray, bout: np.ndarray, n_bouts: int) -> None:
     """Per bout, a step that lasts more than 1.5 median steps held a pause (a hesitation, a
     stop and go): its trunk excursion is not one pendulum swing, so its length is capped at
     the bout's median step length. In place."""
@@ -480,7 +479,11 @@ def _cap_paused_steps(
         median_time = np.median(times)
         median_length = np.median(steps)
         for k in range(n - 1):
-            if bout[k] == b and bout[k + 1] == b and contacts[k + 1] - contacts[k] > PAUSED_STEP * median_time:
+            if (
+                bout[k] == b
+                and bout[k + 1] == b
+                and contacts[k + 1] - contacts[k] > PAUSED_STEP * median_time
+            ):
                 lengths[k] = min(lengths[k], median_length)
 
 

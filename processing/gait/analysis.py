@@ -91,7 +91,9 @@ class GaitResult(BaseModel):
     # Quality of this result.
     recording_s: float = Field(description="length of the whole recording")
     walking_share: float = Field(description="share of the recording in walking bouts (0–1)")
-    turning_share: float | None = Field(description="share of walking time on turning steps; None without gyroscope")
+    turning_share: float | None = Field(
+        description="share of walking time on turning steps; None without gyroscope"
+    )
     step_time_cv_pct: float | None = Field(description="step-time variability of straight steps (%)")
     period_agreement: float = Field(
         description="median step time / the signal's autocorrelation step period; ≈1 when consistent"

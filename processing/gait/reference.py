@@ -99,7 +99,7 @@ def harmonic_guard(vertical: FloatArray, fs_hz: float, period_s: float) -> float
         return period_s
     q = max(1, int(fs_hz / k.COARSE_HZ))
     coarse = bounce_displacement(vertical, fs_hz)[::q]
-    lag = int(round(period_s * fs_hz / q))
+    lag = int(period_s * fs_hz / q + 0.5)
     if 2 * lag >= int(0.75 * coarse.size):
         return period_s
     ac = autocorrelation(coarse, lag, 2 * lag)

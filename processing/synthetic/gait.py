@@ -15,8 +15,9 @@ oscillations (gravity leaking into the horizontal axes, as on a real trunk), 180
 centripetal acceleration and shortened steps (the trunk bouncing as on a straight step, as it
 does on real turns), gait initiation and termination, quiet standing
 before and after, a sensor mounted in any orientation, white noise, and optionally a second
-harmonic of the bounce (a double bump per step, which tempts a detector into double cadence). Axes of the body frame:
-x forward, y left, z up; the sensor frame is the body frame rotated by ``sensor_orientation_deg``.
+harmonic of the bounce (a double bump per step, which tempts a detector into double cadence).
+Axes of the body frame: x forward, y left, z up; the sensor frame is the body frame rotated by
+``sensor_orientation_deg``.
 
 NumPy only: the edge simulators import this module, so it must never import Numba.
 """
@@ -60,7 +61,10 @@ class WalkTruth(BaseModel):
     )
     heel_strike_mps2: float = Field(1.5, ge=0.0, le=20.0, description="impact transient after each contact")
     bounce_harmonic: float = Field(
-        0.0, ge=0.0, le=5.0, description="second harmonic of the vertical bounce / its fundamental (a double bump)"
+        0.0,
+        ge=0.0,
+        le=5.0,
+        description="second harmonic of the vertical bounce / its fundamental (a double bump)",
     )
     noise_mps2: float = Field(0.05, ge=0.0, le=5.0, description="accelerometer white noise, one sigma")
     gyro_noise_dps: float = Field(0.5, ge=0.0, le=50.0, description="gyroscope white noise, one sigma")
@@ -245,8 +249,11 @@ def _body_signals(
     envelope[0] = envelope[-1] = 0.5
     amp = h[k]
     # z = h/2 (1 - cos 2πφ): lowest at contact (double support), highest at mid-stance.
-    vertical = 0.5 * amp * omega**2 * (
-        np.cos(2.0 * np.pi * phase) + truth.bounce_harmonic * np.cos(4.0 * np.pi * phase)
+    vertical = (
+        0.5
+        * amp
+        * omega**2
+        * (np.cos(2.0 * np.pi * phase) + truth.bounce_harmonic * np.cos(4.0 * np.pi * phase))
     )
     since_contact = tw - contacts[k]
     # Impact transient: a sharp positive peak with a wider negative lobe of equal area, so it
