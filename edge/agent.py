@@ -43,10 +43,12 @@ from edge.settings import EdgeSettings
 from edge.spool import Spool, Spooled, SpoolFull
 from edge.station_store import StationStore
 from edge.visit_values import local_values
+from frailwatch.mqtt import mqtt5_client
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
 from telemetry.errors import ContractError, Reason
 from telemetry.events import DeadLetter
+from telemetry.redaction import redact
 from telemetry.station import DeviceSeen, Heartbeat, StationStatus
 
 log = logging.getLogger("frailwatch.edge")
@@ -129,19 +131,14 @@ class EdgeAgent:
     # --- clients -------------------------------------------------------------------------
     def _make_uplink(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"fw-edge-{self.station}-up", protocol=mqtt.MQTTv5
+        client = mqtt5_client(
+            f"fw-edge-{self.station}-up",
+            s.uplink_username,
+            s.uplink_password,
+            s.uplink_ca_file,
+            s.uplink_cert_file,
+            s.uplink_key_file,
         )
-        if s.uplink_username:
-            password = s.uplink_password.get_secret_value() if s.uplink_password else None
-            client.username_pw_set(s.uplink_username, password)
-        if s.uplink_ca_file is not None:
-            client.tls_set(
-                ca_certs=str(s.uplink_ca_file),
-                certfile=str(s.uplink_cert_file) if s.uplink_cert_file else None,
-                keyfile=str(s.uplink_key_file) if s.uplink_key_file else None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
         offline = StationStatus(station_id=self.station, state="offline", agent_version=__version__)
         client.will_set(topics.status(self.station), codec.encode(offline), qos=1, retain=True)
         client.max_inflight_messages_set(s.uplink_max_inflight)
@@ -258,18 +255,18 @@ class EdgeAgent:
         with self._lock:
             self.counters.dead_letters += 1
         self.spool.dead_letter(topic, reason.value, detail)
-        log.warning("dead letter: %s at %s (%s)", reason.value, path or "-", topic)
         letter = DeadLetter(
             at=datetime.now(UTC),
             source="edge",
             station_id=self.station,
-            topic=topic[:512],
+            topic=redact(topic)[:512],
             reason=reason,
-            detail=detail[:1024],
+            detail=redact(detail)[:1024],
             path=path[:256],
             size_bytes=size,
             message_id=message_id,
         )
+        log.warning("dead letter: %s at %s (%s)", reason.value, path or "-", letter.topic)
         wire, uplink_topic = codec.encode(letter), topics.station_deadletter(self.station)
         if reason is not Reason.SPOOL_FULL:
             # Spooled like a reading, so a letter raised during an outage still reaches the central

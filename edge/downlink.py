@@ -12,18 +12,17 @@ A refused result (bad JSON, a field out of bounds, another station's result) is 
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.settings import EdgeSettings
 from edge.station_store import StationStore
+from frailwatch.mqtt import mqtt5_client
 from telemetry import topics
 from telemetry.errors import ContractError, Reason
 from telemetry.results import VisitResult, decode_result
@@ -54,19 +53,14 @@ class ResultsDownlink:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"fw-edge-{self.station}-results", protocol=mqtt.MQTTv5
+        client = mqtt5_client(
+            f"fw-edge-{self.station}-results",
+            s.uplink_username,
+            s.uplink_password,
+            s.uplink_ca_file,
+            s.uplink_cert_file,
+            s.uplink_key_file,
         )
-        if s.uplink_username:
-            password = s.uplink_password.get_secret_value() if s.uplink_password else None
-            client.username_pw_set(s.uplink_username, password)
-        if s.uplink_ca_file is not None:
-            client.tls_set(
-                ca_certs=str(s.uplink_ca_file),
-                certfile=str(s.uplink_cert_file) if s.uplink_cert_file else None,
-                keyfile=str(s.uplink_key_file) if s.uplink_key_file else None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
         client.manual_ack_set(True)
         client.reconnect_delay_set(min(1, int(s.reconnect_min_s) or 1), max(1, int(s.reconnect_max_s)))
         client.on_connect = self._on_connect
