@@ -1,13 +1,14 @@
 """Timed up-and-go fall risk: a TUG time at or above the cut-off means a raised risk of falling.
 
-The cut-off is a choice of the programme, so it is a parameter (``frailwatch score
---tug-fall-risk-s``, :func:`processing.scoring.score_visit`'s ``tug_fall_risk_s``):
+The cut-off is a choice of the programme, so it is a parameter with 13.5 s as default
+(:func:`processing.scoring.score_visit`'s ``tug_fall_risk_s``, :func:`processing.results`'s
+``tug_fall_risk_s``, ``frailwatch score --tug-fall-risk-s``):
 
-- 13.5 s, the default: Shumway-Cook A, Brauer S, Woollacott M. Predicting the probability for
-  falls in community-dwelling older adults using the Timed Up & Go Test. Phys Ther
-  2000;80(9):896–903 (≥ 13.5 s classified community-dwelling older adults as fallers).
-- 12 s in some guidelines: CDC STEADI (Stopping Elderly Accidents, Deaths & Injuries),
-  "Assessment: Timed Up & Go (TUG)": an older adult who takes ≥ 12 s is at risk for falling.
+- 13.5 s: Shumway-Cook A, Brauer S, Woollacott M. Predicting the probability for falls in
+  community-dwelling older adults using the Timed Up & Go Test. Phys Ther 2000;80(9):896–903
+  (community-dwelling older adults taking ≥ 13.5 s were classified as fallers).
+- 12 s in some guidelines: CDC STEADI (Stopping Elderly Accidents, Deaths & Injuries; Stevens &
+  Phelan 2013), "Assessment: Timed Up & Go (TUG)": ≥ 12 s is at risk for falling.
 
 DESIGN.md "Domain facts": ≥ 13.5 s raised fall risk, ≥ 12 s in some guidelines, configurable.
 """
@@ -20,10 +21,15 @@ from pydantic import Field
 
 from processing.scoring._common import ScoreModel
 
-TUG_FALL_RISK_S = 13.5  # Shumway-Cook et al. 2000
-TUG_FALL_RISK_STEADI_S = 12.0  # CDC STEADI
-#: Cut-offs a programme may choose outside which the number is surely a typing error (seconds).
+TUG_FALL_RISK_S = 13.5  # at or above: raised fall risk (Shumway-Cook 2000)
+TUG_FALL_RISK_STEADI_S = 12.0  # the stricter alternative some guidelines use (CDC STEADI)
+#: Cut-offs a programme may choose; outside them the number is surely a typing error (seconds).
 CUTOFF_RANGE_S = (5.0, 30.0)
+
+
+def tug_fall_risk(total_time_s: float, cutoff_s: float = TUG_FALL_RISK_S) -> bool:
+    """True when the TUG time is at or above the fall-risk cut-off."""
+    return total_time_s >= cutoff_s
 
 
 class TugFallRisk(ScoreModel):
@@ -49,4 +55,6 @@ def score_tug(
     check_cutoff(cutoff_s)
     if tug_time_s is None:
         return None, ("tug_time_s",)
-    return TugFallRisk(tug_time_s=tug_time_s, cutoff_s=cutoff_s, raised=tug_time_s >= cutoff_s), ()
+    return TugFallRisk(
+        tug_time_s=tug_time_s, cutoff_s=cutoff_s, raised=tug_fall_risk(tug_time_s, cutoff_s)
+    ), ()
