@@ -185,8 +185,9 @@ def test_a_moderate_step_is_found_later_and_a_small_one_not_at_all() -> None:
 
 
 def test_a_frozen_baseline_does_not_follow_a_slow_decline_down() -> None:
-    """Gait speed falls 0.03 m/s a visit from visit 6 on; the case opens and every later update is
-    judged against the pre-decline level, so the reported change keeps growing."""
+    """Gait speed alone falls 0.03 m/s a visit from visit 6 on (a fifth of its SEM per visit at
+    first). The case opens while the baseline is still within 0.03 m/s of the pre-decline level, and
+    every later update is judged against that frozen baseline, so the reported change keeps growing."""
     visits = history(6)
     for n in range(6, 16):
         worse = 0.03 * (n - 5)
@@ -195,10 +196,13 @@ def test_a_frozen_baseline_does_not_follow_a_slow_decline_down() -> None:
         visits.append(visit(n, values))
     events = assess(visits, [], T0)
     updates = [e for e in events if e.event is CaseEventKind.UPDATED]
-    assert _opened(events) and updates
-    assert {e.evidence.baseline["gait_speed_mps"] for e in updates if e.evidence} == {LEVELS["gait_speed_mps"]}
+    opened = _opened(events)
+    assert len(opened) == 1 and opened[0].evidence is not None and updates
+    frozen = opened[0].evidence.baseline["gait_speed_mps"]
+    assert frozen == pytest.approx(LEVELS["gait_speed_mps"], abs=0.03)
+    assert {e.evidence.baseline["gait_speed_mps"] for e in updates if e.evidence} == {frozen}
     changes = [e.evidence.change["gait_speed_mps"] for e in updates if e.evidence]
-    assert changes == sorted(changes, reverse=True) and changes[-1] == pytest.approx(-0.30)
+    assert changes == sorted(changes, reverse=True) and changes[-1] == pytest.approx(0.8 - frozen)
 
 
 def test_an_uncertain_measure_cannot_open_a_case() -> None:
@@ -273,17 +277,22 @@ def test_a_person_hovering_around_a_cut_off_does_not_flap() -> None:
 
 
 def test_escalation_happens_once_when_a_warning_case_gets_worse() -> None:
-    """Gait speed −0.07 m/s (beyond the small, below the substantial change) opens a warning; a
-    further fall to −0.25 escalates it to critical, once."""
-    visits = history(8, levels={"gait_speed_mps": 1.30})
-    visits += [visit(n, {"gait_speed_mps": 1.30 - 0.07}) for n in range(8, 20)]
-    visits += [visit(n, {"gait_speed_mps": 1.30 - 0.25}) for n in range(20, 26)]
+    """Gait −0.08 m/s, chair stands +2.0 s, TUG +1.0 s (each beyond the small, below the substantial
+    change, no cut-off crossed) open a warning; gait speed then falling to −0.25 m/s escalates it to
+    critical, once."""
+    visits = history(8, levels={**LEVELS, "chair_stand_5x_s": 9.0})
+    mild = {**visits[0].measures}
+    mild["gait_speed_mps"] -= 0.08
+    mild["chair_stand_5x_s"] += 2.0
+    mild["tug_time_s"] += 1.0
+    visits += [visit(n, mild) for n in range(8, 24)]
+    visits += [visit(n, {**mild, "gait_speed_mps": LEVELS["gait_speed_mps"] - 0.25}) for n in range(24, 30)]
     events = assess(visits, [], T0)
     opened = _opened(events)
-    assert len(opened) == 1 and opened[0].severity == "warning"
+    assert len(opened) == 1 and opened[0].severity == "warning" and opened[0].at < visits[24].at
     escalated = [e for e in events if e.event is CaseEventKind.ESCALATED]
     assert len(escalated) == 1 and escalated[0].severity == "critical"
-    assert escalated[0].at > opened[0].at and escalated[0].at >= visits[20].at
+    assert escalated[0].at >= visits[24].at
 
 
 def test_a_participant_back_within_error_gets_the_case_suggested_for_closing() -> None:

@@ -117,6 +117,11 @@ class DetectorSettings(BaseModel):
         default=1.0, description="how far past a cut-off (in SEM) a fast-path value must be"
     )
     reliable_z: Annotated[float, Field(gt=0)] = Field(default=1.96, description="Jacobson & Truax 1991")
+    hold: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.5,
+        description="a measure's values wait outside the baseline while its own CUSUM is ≥ hold × its h "
+        "(all the domain's values wait while the domain's CUSUM is above zero)",
+    )
     meaningful_fraction: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="share of the small meaningful change the run's mean change must reach"
     )
@@ -362,7 +367,7 @@ def _fast_path(
     Decisively: the baseline on the good side, this value past the cut-off by the guard band and
     with a change z ≥ ``fast_z``, *and* corroborated — another of the domain's measures at this
     visit is worse too (z ≥ 1), or the previous value of this measure was already past the
-    cut-off. One unflagged gross error (a grip not squeezed, a walk interrupted) is then not enough.
+    cut-off by the guard band. One unflagged gross error (a grip not squeezed, a walk interrupted) is then not enough.
     """
     for metric, z in look.z.items():
         limit = limits.get(metric)
@@ -372,11 +377,13 @@ def _fast_path(
         error = MEASUREMENT_ERROR[metric]
         if _is_past(error, limit, look.baselines[metric].value):
             continue  # already past it at baseline: nothing was crossed
-        if _past_by(error, limit, value) < settings.fast_guard_sem * error.sem - _EPS:
+        guard = settings.fast_guard_sem * error.sem
+        if _past_by(error, limit, value) < guard - _EPS:
             continue
         others = any(other >= 1.0 for m, other in look.z.items() if m != metric)
         previous = next((x for v in reversed(earlier) if (x := v.certain(metric)) is not None), None)
-        if others or (previous is not None and _is_past(error, limit, previous)):
+        confirmed = previous is not None and _past_by(error, limit, previous) >= guard - _EPS
+        if others or confirmed:
             return metric
     return None
 
@@ -519,9 +526,10 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
             if fast is None and not ((alarm or single_alarm) and _meaningful(baselines, candidate, settings)):
                 cusum = min(statistic, settings.cusum_h)
                 per_metric.update({m: min(x, settings.cusum_h_single) for m, x in singles.items()})
-                pending = candidate
-                if cusum == 0:
-                    pending = _absorb(pending, per_metric, base)
+                held = {m for m, x in per_metric.items() if x >= settings.hold * settings.cusum_h_single}
+                if cusum > 0:  # the domain's run: all its values wait
+                    held = set(per_metric)
+                pending = _absorb(candidate, held, base)
                 continue
             opened = True
             result.frozen = list(base)
@@ -589,19 +597,17 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
     return result
 
 
-def _absorb(
-    pending: list[VisitMeasures], per_metric: dict[str, float], base: list[VisitMeasures]
-) -> list[VisitMeasures]:
-    """Move the pending values of every measure whose own CUSUM is back at zero into the baseline
-    (kept in measured order); return what stays pending."""
+def _absorb(pending: list[VisitMeasures], held: set[str], base: list[VisitMeasures]) -> list[VisitMeasures]:
+    """Move the pending values of every measure not ``held`` into the baseline (kept in measured
+    order); return what stays pending."""
     keep = []
     for visit in pending:
-        held = {m: x for m, x in visit.measures.items() if per_metric.get(m, 0.0) > 0}
-        if len(held) < len(visit.measures):
+        held_values = {m: x for m, x in visit.measures.items() if m in held}
+        if len(held_values) < len(visit.measures):
             clean = {m: x for m, x in visit.measures.items() if m not in held}
-            base.append(visit if not held else visit.model_copy(update={"measures": clean}))
-        if held:
-            keep.append(visit.model_copy(update={"measures": held}))
+            base.append(visit if not held_values else visit.model_copy(update={"measures": clean}))
+        if held_values:
+            keep.append(visit.model_copy(update={"measures": held_values}))
     base.sort(key=lambda v: (v.at, v.visit_id))
     return keep
 
