@@ -185,9 +185,10 @@ def test_a_moderate_step_is_found_later_and_a_small_one_not_at_all() -> None:
 
 
 def test_a_frozen_baseline_does_not_follow_a_slow_decline_down() -> None:
-    """Gait speed alone falls 0.03 m/s a visit from visit 6 on (a fifth of its SEM per visit at
-    first). The case opens while the baseline is still within 0.03 m/s of the pre-decline level, and
-    every later update is judged against that frozen baseline, so the reported change keeps growing."""
+    """Gait speed alone falls 0.03 m/s a visit from visit 6 on (less than half its SEM per visit).
+    Before the case opens the baseline may absorb the first steps, but at most a third of the decline
+    reached; from the opening on every update is judged against that frozen baseline, so the reported
+    change keeps growing with the decline."""
     visits = history(6)
     for n in range(6, 16):
         worse = 0.03 * (n - 5)
@@ -199,10 +200,24 @@ def test_a_frozen_baseline_does_not_follow_a_slow_decline_down() -> None:
     opened = _opened(events)
     assert len(opened) == 1 and opened[0].evidence is not None and updates
     frozen = opened[0].evidence.baseline["gait_speed_mps"]
-    assert frozen == pytest.approx(LEVELS["gait_speed_mps"], abs=0.03)
+    reached = LEVELS["gait_speed_mps"] - opened[0].evidence.current["gait_speed_mps"]
+    assert LEVELS["gait_speed_mps"] - frozen <= reached / 3
     assert {e.evidence.baseline["gait_speed_mps"] for e in updates if e.evidence} == {frozen}
     changes = [e.evidence.change["gait_speed_mps"] for e in updates if e.evidence]
     assert changes == sorted(changes, reverse=True) and changes[-1] == pytest.approx(0.8 - frozen)
+
+
+def test_a_sustained_shift_below_the_composites_reach_is_absorbed_a_known_limit() -> None:
+    """Each mobility measure worse by ~60 % of its substantial change (composite ≈ 1.1 SD a visit):
+    the first visits join the baseline before the CUSUM holds them, and no case opens. Documented in
+    docs/scoring.md as the detector's floor; this test pins it so a change is noticed."""
+    visits = history(8, levels={**LEVELS, "chair_stand_5x_s": 9.0})
+    mild = {**visits[0].measures}
+    mild["gait_speed_mps"] -= 0.06
+    mild["chair_stand_5x_s"] += 1.4
+    mild["tug_time_s"] += 0.85
+    visits += [visit(n, mild) for n in range(8, 24)]
+    assert assess(visits, [], T0) == []
 
 
 def test_an_uncertain_measure_cannot_open_a_case() -> None:
@@ -277,14 +292,14 @@ def test_a_person_hovering_around_a_cut_off_does_not_flap() -> None:
 
 
 def test_escalation_happens_once_when_a_warning_case_gets_worse() -> None:
-    """Gait −0.08 m/s, chair stands +2.0 s, TUG +1.0 s (each beyond the small, below the substantial
-    change, no cut-off crossed) open a warning; gait speed then falling to −0.25 m/s escalates it to
-    critical, once."""
+    """Gait −0.095 m/s, chair stands +2.25 s, TUG +1.35 s (each beyond the small, just below the
+    substantial change, no cut-off crossed) open a warning; gait speed then falling to −0.25 m/s
+    escalates it to critical, once."""
     visits = history(8, levels={**LEVELS, "chair_stand_5x_s": 9.0})
     mild = {**visits[0].measures}
-    mild["gait_speed_mps"] -= 0.08
-    mild["chair_stand_5x_s"] += 2.0
-    mild["tug_time_s"] += 1.0
+    mild["gait_speed_mps"] -= 0.095
+    mild["chair_stand_5x_s"] += 2.25
+    mild["tug_time_s"] += 1.35
     visits += [visit(n, mild) for n in range(8, 24)]
     visits += [visit(n, {**mild, "gait_speed_mps": LEVELS["gait_speed_mps"] - 0.25}) for n in range(24, 30)]
     events = assess(visits, [], T0)

@@ -97,6 +97,7 @@ ERROR_CORRELATION: dict[Domain, float] = {
     Domain.FRAILTY_CATEGORY: 0.0,
 }
 MAX_EVIDENCE_VISITS = 12  # telemetry.cases.Evidence holds at most 12
+WINSOR_SEM = 3.0  # baseline values are clipped to their median ± 3 SEM
 _EPS = 1e-9
 
 
@@ -107,9 +108,9 @@ class DetectorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cusum_k: Annotated[float, Field(ge=0)] = Field(default=0.75, description="CUSUM allowance (SD of Z)")
-    cusum_h: Annotated[float, Field(gt=0)] = Field(default=4.0, description="CUSUM decision interval")
+    cusum_h: Annotated[float, Field(gt=0)] = Field(default=1.75, description="CUSUM decision interval")
     cusum_h_single: Annotated[float, Field(gt=0)] = Field(
-        default=5.0, description="decision interval of each measure's own CUSUM (domains of several measures)"
+        default=7.0, description="decision interval of each measure's own CUSUM (domains of several measures)"
     )
     z_clip: Annotated[float, Field(gt=0)] = 4.0
     fast_z: Annotated[float, Field(gt=0)] = Field(default=3.0, description="change z a cut-off crossing needs")
@@ -120,14 +121,20 @@ class DetectorSettings(BaseModel):
     hold: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.5,
         description="a measure's values wait outside the baseline while its own CUSUM is ≥ hold × its h "
-        "(all the domain's values wait while the domain's CUSUM is above zero)",
+        "(all the domain's values wait while the domain's CUSUM is above hold_domain × h)",
     )
+    hold_domain: Annotated[float, Field(ge=0, le=1)] = 0.75
     meaningful_fraction: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="share of the small meaningful change the run's mean change must reach"
     )
-    min_baseline: Annotated[int, Field(ge=1)] = 4
-    baseline_window: Annotated[int, Field(ge=1)] = 10
-    recent_visits: Annotated[int, Field(ge=1)] = 3
+    min_baseline: Annotated[int, Field(ge=1)] = 3
+    baseline_window: Annotated[int, Field(ge=1)] = 20
+    recent_visits: Annotated[int, Field(ge=1)] = Field(
+        default=3, description="visits whose mean is 'now' for relevance and severity"
+    )
+    min_run_visits: Annotated[int, Field(ge=1)] = Field(
+        default=2, description="visits a CUSUM case needs (one wild value never opens one alone)"
+    )
     close_after: Annotated[int, Field(ge=1)] = 3
     within_error_z: float = 1.0
     tug_fall_risk_s: Annotated[float, Field(gt=0)] = Field(
@@ -195,36 +202,42 @@ class MetricBaseline:
 
 
 def metric_baseline(metric: str, visits: Sequence[VisitMeasures], window: int) -> MetricBaseline | None:
-    """Median of the last ``window`` certain values of ``metric`` in ``visits`` (oldest first)."""
+    """The winsorised mean of the last ``window`` certain values of ``metric`` in ``visits``.
+
+    Each value is first clipped to the values' median ± :data:`WINSOR_SEM` SEM, so one gross error
+    cannot move the baseline far (robust), while the mean keeps what the CUSUM needs: the change
+    of each new value against the mean of all earlier in-control values is independent of the
+    previous changes (Hawkins 1987, self-starting CUSUM) — a median, or a baseline that a few
+    early visits fix, gives changes that share one error and drift the CUSUM up.
+    """
     error = MEASUREMENT_ERROR[metric]
-    pairs: list[tuple[float, str]] = []
+    levels: list[float] = []
+    stations: dict[str, float] = {}
     for v in reversed(visits):
         value = v.certain(metric)
-        if value is not None and _scale(error, value) is not None:
-            pairs.append((value, v.station_id))
-            if len(pairs) == window:
+        level = None if value is None else _scale(error, value)
+        if level is not None:
+            levels.append(level)
+            stations[v.station_id] = stations.get(v.station_id, 0.0) + 1.0
+            if len(levels) == window:
                 break
-    if not pairs:
+    if not levels:
         return None
-    values = [p[0] for p in pairs]
-    median = float(statistics.median(values))
-    level = _scale(error, median)
-    assert level is not None
-    stations: dict[str, float] = {}
-    for _, station in pairs:
-        stations[station] = stations.get(station, 0.0) + 1.0 / len(pairs)
-    return MetricBaseline(level=level, value=median, n=len(pairs), stations=stations)
+    middle = statistics.median(levels)
+    spread = WINSOR_SEM * error.sem
+    mean = sum(min(middle + spread, max(middle - spread, x)) for x in levels) / len(levels)
+    value = math.exp(mean) if error.relative else mean
+    n = len(levels)
+    return MetricBaseline(level=mean, value=value, n=n, stations={s: k / n for s, k in stations.items()})
 
 
 def change_sd(error: MeasurementError, baseline: MetricBaseline, stations: dict[str, float], m: int) -> float:
     """SD of (mean of m new values − baseline) for a person whose true level has not changed.
 
-    Measurement: SEM²/m for the new mean, SEM²·c/n for the baseline (c = 1 while the baseline is a
-    mean of ≤ 2 values, π/2 for the median of more: its asymptotic efficiency). Stations: τ² times
-    the squared distance between the new values' station mix ``stations`` and the baseline's.
+    Measurement: SEM²/m for the new mean, SEM²/n for the baseline's mean of n values. Stations: τ²
+    times the squared distance between the new values' station mix ``stations`` and the baseline's.
     """
-    c = 1.0 if baseline.n <= 2 else math.pi / 2
-    measurement = error.sem**2 * (1.0 / m + c / baseline.n)
+    measurement = error.sem**2 * (1.0 / m + 1.0 / baseline.n)
     names = set(stations) | set(baseline.stations)
     mix = sum((stations.get(s, 0.0) - baseline.stations.get(s, 0.0)) ** 2 for s in names)
     return math.sqrt(measurement + error.station_sd**2 * mix)
@@ -519,15 +532,17 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
                 for m, x in look.z.items()
             }
             candidate = [*pending, visit]
-            alarm = statistic >= settings.cusum_h - _EPS
+            recent = candidate[-settings.recent_visits :]
+            confirmed = len(candidate) >= settings.min_run_visits
+            alarm = confirmed and statistic >= settings.cusum_h - _EPS
             single = max(singles, key=lambda m: singles[m]) if singles and several else None
-            single_alarm = single is not None and singles[single] >= settings.cusum_h_single - _EPS
+            single_alarm = confirmed and single is not None and singles[single] >= settings.cusum_h_single - _EPS
             fast = _fast_path(look, visit, [*base, *pending], ctx.limits, settings)
-            if fast is None and not ((alarm or single_alarm) and _meaningful(baselines, candidate, settings)):
+            if fast is None and not ((alarm or single_alarm) and _meaningful(baselines, recent, settings)):
                 cusum = min(statistic, settings.cusum_h)
                 per_metric.update({m: min(x, settings.cusum_h_single) for m, x in singles.items()})
                 held = {m for m, x in per_metric.items() if x >= settings.hold * settings.cusum_h_single}
-                if cusum > 0:  # the domain's run: all its values wait
+                if cusum > settings.hold_domain * settings.cusum_h:  # the domain's run: all its values wait
                     held = set(per_metric)
                 pending = _absorb(candidate, held, base)
                 continue
@@ -540,11 +555,11 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
                 why = f"{fast} crossed its cut-off {ctx.limits[fast]:g}"
                 rule, stat, threshold = f"cutoff:{fast}", look.z[fast], settings.fast_z
             elif alarm:
-                sev, why = _severity(baselines, candidate, ctx.limits, settings)
+                sev, why = _severity(baselines, recent, ctx.limits, settings)
                 rule, stat, threshold = "cusum", statistic, settings.cusum_h
             else:
                 assert single is not None
-                sev, why = _severity(baselines, candidate, ctx.limits, settings)
+                sev, why = _severity(baselines, recent, ctx.limits, settings)
                 rule, stat, threshold = f"cusum:{single}", singles[single], settings.cusum_h_single
             severity = raise_to(sev)
             detail = (
