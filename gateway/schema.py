@@ -299,6 +299,33 @@ DECLINE_EVENT = Measurement(
     timestamp="measured_at of the value that raised it (a visit score: its latest input)",
 )
 
+CASE_EVENT = Measurement(
+    "case_event",
+    "the append-only case-event log: detections (opened, updated, escalated, close_suggested) and "
+    "counsellor actions (acknowledged, assigned, prescribed, follow_up_set, resolved); a case is "
+    "the fold of its events, an event_id counts once",
+    (PARTICIPANT_TAG, "domain", "case_id", "event", STATION_TAG, "severity"),
+    (
+        F("event_id", "str", "", "identifies the event (detections: derived from case and trigger)"),
+        F("state", "str", "", "the case's state after this event: open, acknowledged, resolved"),
+        F("at", "int", "ms", "the triggering visit's time (ms since the epoch); for an action, when taken"),
+        F("visit_id", "str", "", "the triggering visit"),
+        F("actor", "str", "", "staff id, or 'frailwatch' for a detection"),
+        F("rule", "str", "", "the detection rule (cusum, cusum:<metric>, cutoff:<metric>, update, ...)"),
+        F("statistic", "float", "", "the rule's statistic"),
+        F("threshold", "float", "", "the rule's threshold"),
+        F("reason", "str", "", "resolve reason"),
+        F("assignee", "str", "", "staff id the case is assigned to"),
+        F("note", "str", "", "free text, identifiers refused, stored on one line"),
+        F("follow_up_on", "str", "", "follow-up date (ISO 8601)"),
+        F("programme", "str", "", "social prescription programme key"),
+        F("health_activist", "bool", "", "matched with a health activist"),
+        F("prescription_note", "str", "", "the prescription's note"),
+        F("evidence_json", "str", "", "the detection's evidence as compact JSON (bounded)"),
+    ),
+    timestamp="processed_at (ms) + hash(event_id) as the sub-millisecond ns",
+)
+
 # --- fleet and operations -------------------------------------------------------------------------
 
 STATION_HEARTBEAT = Measurement(
@@ -382,6 +409,7 @@ MEASUREMENTS: dict[str, Measurement] = {
         *FEATURES,
         FRAILTY,
         DECLINE_EVENT,
+        CASE_EVENT,
         STATION_HEARTBEAT,
         STATION_DEVICE,
         STATION_STATUS,
