@@ -25,7 +25,7 @@ from typing import Any
 from gateway import schema
 from gateway.influx.lineprotocol import encode_point
 from gateway.influx.transport import InfluxTransport
-from telemetry.cases import CaseEvent, Evidence, SocialPrescription
+from telemetry.cases import SEVERITY_RANK, CaseEvent, Evidence, SocialPrescription
 
 MAX_EVIDENCE_BYTES = 8192
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,6 +78,7 @@ def event_point(event: CaseEvent) -> tuple[str, int, dict[str, str], dict[str, A
     fields: dict[str, Any] = {
         "event_id": event.event_id,
         "state": event.state.value,
+        "severity_level": SEVERITY_RANK[event.severity],
         "at": _ms(event.at),
         "visit_id": event.visit_id,
         "actor": event.actor,
@@ -114,7 +115,9 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def query(*, participant: str | None = None, case_id: str | None = None, since: datetime | None = None) -> str:
+def query(
+    *, participant: str | None = None, case_id: str | None = None, since: datetime | None = None
+) -> str:
     """The InfluxQL that reads the log, optionally one participant's, one case's, or since a time."""
     where = []
     if participant is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from telemetry.batch import MAX_BATCH, MessageBatch
+    from telemetry.cases import CaseEvent
     from telemetry.codec import (
         MAX_MESSAGE_BYTES,
         BatchResult,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from telemetry.devices import MESSAGE_TYPES, Message
     from telemetry.envelope import SCHEMA_VERSION, DeviceKind, Envelope
     from telemetry.errors import ContractError, Reason
-    from telemetry.events import DeadLetter, DeclineAlert
+    from telemetry.events import DeadLetter
     from telemetry.recording import Recording
     from telemetry.station import Heartbeat, StationStatus
 
@@ -48,7 +49,7 @@ _HOME: dict[str, str] = {
     "ContractError": "telemetry.errors",
     "Reason": "telemetry.errors",
     "DeadLetter": "telemetry.events",
-    "DeclineAlert": "telemetry.events",
+    "CaseEvent": "telemetry.cases",
     "Recording": "telemetry.recording",
     "Heartbeat": "telemetry.station",
     "StationStatus": "telemetry.station",
@@ -60,9 +61,9 @@ __all__ = [
     "MESSAGE_TYPES",
     "SCHEMA_VERSION",
     "BatchResult",
+    "CaseEvent",
     "ContractError",
     "DeadLetter",
-    "DeclineAlert",
     "DeviceKind",
     "Envelope",
     "Heartbeat",

@@ -113,7 +113,9 @@ class DetectorSettings(BaseModel):
         default=7.0, description="decision interval of each measure's own CUSUM (domains of several measures)"
     )
     z_clip: Annotated[float, Field(gt=0)] = 4.0
-    fast_z: Annotated[float, Field(gt=0)] = Field(default=3.0, description="change z a cut-off crossing needs")
+    fast_z: Annotated[float, Field(gt=0)] = Field(
+        default=3.0, description="change z a cut-off crossing needs"
+    )
     fast_guard_sem: Annotated[float, Field(ge=0)] = Field(
         default=1.0, description="how far past a cut-off (in SEM) a fast-path value must be"
     )
@@ -291,7 +293,9 @@ class _Look:
         return composite(domain, self.z.values(), settings.z_clip)
 
 
-def _baselines(domain: Domain, base: Sequence[VisitMeasures], settings: DetectorSettings) -> dict[str, MetricBaseline]:
+def _baselines(
+    domain: Domain, base: Sequence[VisitMeasures], settings: DetectorSettings
+) -> dict[str, MetricBaseline]:
     out = {}
     for metric in DOMAIN_METRICS[domain]:
         b = metric_baseline(metric, base, settings.baseline_window)
@@ -300,9 +304,7 @@ def _baselines(domain: Domain, base: Sequence[VisitMeasures], settings: Detector
     return out
 
 
-def _look(
-    domain: Domain, baselines: dict[str, MetricBaseline], visit: VisitMeasures
-) -> _Look:
+def _look(domain: Domain, baselines: dict[str, MetricBaseline], visit: VisitMeasures) -> _Look:
     z = {}
     has_values = False
     for metric in DOMAIN_METRICS[domain]:
@@ -364,7 +366,10 @@ def _severity(
                 return "critical", f"{metric} mean worse than baseline by the substantial change, z {z:.2f}"
         limit = limits.get(metric)
         if limit is not None and not _is_past(error, limit, baseline.value) and _is_past(error, limit, mean):
-            return "critical", f"{metric} mean {mean:.4g} past the cut-off {limit:g} (baseline {baseline.value:.4g})"
+            return (
+                "critical",
+                f"{metric} mean {mean:.4g} past the cut-off {limit:g} (baseline {baseline.value:.4g})",
+            )
     return "warning", "below the substantial change and the cut-offs"
 
 
@@ -471,13 +476,19 @@ class _Context:
     emit: bool
 
 
-def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[VisitMeasures]) -> _EpisodeResult:
+def _replay_episode(
+    ctx: _Context, base: list[VisitMeasures], visits: Sequence[VisitMeasures]
+) -> _EpisodeResult:
     """Replay one episode's visits (see module docstring); events only if ``ctx.emit``."""
     domain, settings = ctx.domain, ctx.settings
     case = ctx.case
     anchor = (case.at, case.visit_id or "") if case is not None and case.opened_at is not None else None
     severity: Severity | None = case.severity if case is not None else None
-    state = CaseState.ACKNOWLEDGED if case is not None and case.state is CaseState.ACKNOWLEDGED else CaseState.OPEN
+    state = (
+        CaseState.ACKNOWLEDGED
+        if case is not None and case.state is CaseState.ACKNOWLEDGED
+        else CaseState.OPEN
+    )
     result = _EpisodeResult(frozen=base, case_visits=[])
     pending: list[VisitMeasures] = []  # values not (yet) in the baseline: the current runs
     cusum = 0.0
@@ -536,7 +547,9 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
             confirmed = len(candidate) >= settings.min_run_visits
             alarm = confirmed and statistic >= settings.cusum_h - _EPS
             single = max(singles, key=lambda m: singles[m]) if singles and several else None
-            single_alarm = confirmed and single is not None and singles[single] >= settings.cusum_h_single - _EPS
+            single_alarm = (
+                confirmed and single is not None and singles[single] >= settings.cusum_h_single - _EPS
+            )
             fast = _fast_path(look, visit, [*base, *pending], ctx.limits, settings)
             if fast is None and not ((alarm or single_alarm) and _meaningful(baselines, recent, settings)):
                 cusum = min(statistic, settings.cusum_h)
@@ -594,7 +607,13 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
         if SEVERITY_RANK[sev] > SEVERITY_RANK[current]:
             severity = raise_to(sev)
             evidence = _evidence(
-                domain, "escalation", frozen_baselines, visit, recent, statistic=z, threshold=None,
+                domain,
+                "escalation",
+                frozen_baselines,
+                visit,
+                recent,
+                statistic=z,
+                threshold=None,
                 detail=f"{sev}: {why}; {detail}",
             )
             emit(CaseEventKind.ESCALATED, visit, sev, evidence, sev)
@@ -602,7 +621,12 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
         streak = streak + 1 if within else 0
         if streak == settings.close_after:
             evidence = _evidence(
-                domain, "within_error", frozen_baselines, visit, recent, statistic=z,
+                domain,
+                "within_error",
+                frozen_baselines,
+                visit,
+                recent,
+                statistic=z,
                 threshold=settings.within_error_z,
                 detail=f"{streak} consecutive visits back within measurement error; {detail}",
             )
@@ -654,7 +678,9 @@ def merge_visits(visits: Iterable[VisitMeasures]) -> list[VisitMeasures]:
                 measures.setdefault(name, value)
             uncertain |= v.uncertain
         sex = next((v.sex for v in group if v.sex is not None), None)
-        merged.append(first.model_copy(update={"measures": measures, "uncertain": frozenset(uncertain), "sex": sex}))
+        merged.append(
+            first.model_copy(update={"measures": measures, "uncertain": frozenset(uncertain), "sex": sex})
+        )
     merged.sort(key=lambda v: (v.at, v.visit_id))
     return merged
 

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from processing.cases.identity import log_order
+from processing.cases.model import Case, CaseTransitionError, to_ms
 from telemetry.cases import (
     DETECTIONS,
     SEVERITY_RANK,
@@ -34,9 +36,6 @@ from telemetry.cases import (
     ResolveReason,
     SocialPrescription,
 )
-
-from processing.cases.identity import log_order
-from processing.cases.model import Case, CaseTransitionError, to_ms
 
 
 def fold(log: Iterable[CaseEvent]) -> dict[str, Case]:
