@@ -5,37 +5,46 @@ velocity and area; self-report: K-FRAIL, Fried count; frailty category: the frai
 episode of it (see :mod:`processing.cases.identity`), the participant's visits are replayed in
 measured-time order (ties by visit id):
 
-1. **Personal baseline**, per metric: the median of the last ``baseline_window`` baseline visits
-   that have it (robust to an odd value; missing measures simply are not there). A visit joins the
-   baseline only while the detector is in control (the CUSUM below is at zero after it); visits of
-   a run that is building up wait, and join only if the run dies out — so a slow decline does not
-   drag the baseline down before it is caught. While a case is open the baseline is frozen.
+1. **Personal baseline**, per measure: the winsorised mean (values clipped to their median ± 3 SEM)
+   of the last ``baseline_window`` values in the baseline — robust to a gross error, and with the
+   property the CUSUM needs: each new visit's change against the mean of all earlier in-control
+   values is independent of the earlier changes (Hawkins 1987, self-starting CUSUM). Missing
+   measures are simply absent. Judging starts once a measure has ``min_baseline`` values.
+   A visit's values join the baseline unless they are *held*: all the domain's values while the
+   domain's CUSUM is above ``hold_domain`` × h, a measure's values while its own CUSUM is above
+   ``hold`` × its h. Held values join later if the run dies out — so a decline building up is not
+   absorbed, while ordinary noise is (holding from the first positive step biased the baseline
+   towards the better values and fed false alarms). While a case is open the baseline is frozen.
 2. **Standardised change** of each certain measure (values a quality check flagged as uncertain
-   never count — not in the baseline, not in the statistics, so they cannot open a case, alone or
-   together): z = worsening / √(SEM²·(1 + c/n) + τ²·Σⱼ(uⱼ − wⱼ)²) — the between-day SEM of
-   :mod:`processing.cases.measurement_error`, inflated for a baseline of n visits (c = 1 for a mean
-   of ≤ 2, π/2 for a median), plus the station term: τ is the table's station spread, u the new
-   visit's station and w the baseline's stations as fractions, so a visit at a station the
-   baseline never saw carries the extra variance of two station offsets, one at a baseline station
-   almost none. The reliable change index of Jacobson & Truax (1991) is z ≥ 1.96.
-   Relative metrics (sway) are judged on the log scale. Each z is clipped to ±``z_clip``, so one
-   wild value cannot open a case by itself.
+   never count — not in the baseline, not in any statistic, so they cannot open a case, alone or
+   together): z = worsening / √(SEM²·(1 + 1/n) + τ²·Σⱼ(uⱼ − wⱼ)²) — the between-day SEM of
+   :mod:`processing.cases.measurement_error`, inflated for a baseline mean of n values, plus the
+   station term: τ is the table's station spread, u the new visit's station and w the baseline's
+   stations as fractions, so a visit at a station the baseline never saw carries the variance of
+   two station offsets, one at the baseline's only station none. z ≥ 1.96 is the reliable change
+   of Jacobson & Truax (1991). Relative measures (sway) are judged on the log scale. Each z is
+   clipped to ±``z_clip``.
 3. **Composite** of the domain's measures at this visit: Z = Σz / √(k + k(k−1)ρ) for k measures
    whose errors correlate ρ (a FrailWatch choice per domain, :data:`ERROR_CORRELATION`), so Z has
    unit variance whatever subset was measured.
-4. **One-sided CUSUM** over visits (Page 1954): S = min(h, max(0, S + Z − k)). A case opens when
-   S ≥ h *and* the run's mean change reaches the small meaningful change of
-   :data:`processing.decline.DECLINE_RULES` in at least one measure (statistically reliable *and*
+4. **One-sided CUSUMs** over visits (Page 1954): S = min(h, max(0, S + Z − k)) for the composite,
+   and one per measure (on its clipped z, threshold ``cusum_h_single``) so that a decline of one
+   measure alone is not diluted by the others. A case opens when a CUSUM reaches its threshold
+   over at least ``min_run_visits`` visits (one wild value never opens a case) *and* the mean of
+   the last ``recent_visits`` visits is worse than the baseline by the small meaningful change of
+   :data:`processing.decline.DECLINE_RULES` in at least one measure (beyond the noise *and*
    clinically meaningful).
 5. **Fast path**: a measure crosses its absolute cut-off (AWGS 2019 slowness < 1.0 m/s, chair stand
    ≥ 12 s, SPPB ≤ 9, weakness < 28 kg men / < 18 kg women; TUG ≥ 13.5 s fall risk, configurable;
-   frail) — the baseline on the good side, the new value past the cut-off by at least
-   ``fast_guard_sem`` SEM, and its own change z ≥ ``fast_z``. The guard band and the change
-   requirement keep a person who hovers around a cut-off from flapping.
-6. **Severity**: ``critical`` when a measure's mean change over the run (or, in an open case, the
-   last ``recent_visits`` visits) reaches the substantial meaningful change with a reliable z, or
-   lies past a cut-off crossed from the good side; else ``warning``. An open case escalates once,
-   to ``critical``. Every later visit with the domain's measures updates the case; after
+   frail) at one visit — the baseline on the good side, the value past the cut-off by at least
+   ``fast_guard_sem`` SEM, its change z ≥ ``fast_z``, and corroborated (another measure worse at
+   the same visit, or the previous value already past the guard band). The guard band, the change
+   requirement and the corroboration keep a person who hovers around a cut-off from flapping and
+   one unflagged gross error from opening a case.
+6. **Severity**: ``critical`` when a measure's mean over the last ``recent_visits`` visits reaches
+   the substantial meaningful change with a reliable z, or lies past a cut-off crossed from the
+   good side (or the fast path opened it); else ``warning``. An open case escalates once, to
+   ``critical``. Every later visit with the domain's measures updates the case; after
    ``close_after`` consecutive visits back within measurement error (Z ≤ ``within_error_z`` and no
    reliable single change) the case is suggested for closing.
 
@@ -49,6 +58,10 @@ Seeded by the log: a case the log says is open stays open from its opening visit
 visit changes the replay, and only events whose ids are not in the log are returned — so calling
 again with the log extended by the answer returns nothing, and replicas that saw different subsets
 of visits name the same case the same way.
+
+Known floor: a sustained shift too small to lift the composite CUSUM past ``hold_domain`` × h in a
+few visits (about 60 % of the substantial change in every mobility measure) is absorbed into the
+baseline and never opens a case; docs/scoring.md gives the measured detection rates.
 """
 
 from __future__ import annotations
@@ -113,7 +126,9 @@ class DetectorSettings(BaseModel):
         default=7.0, description="decision interval of each measure's own CUSUM (domains of several measures)"
     )
     z_clip: Annotated[float, Field(gt=0)] = 4.0
-    fast_z: Annotated[float, Field(gt=0)] = Field(default=3.0, description="change z a cut-off crossing needs")
+    fast_z: Annotated[float, Field(gt=0)] = Field(
+        default=3.0, description="change z a cut-off crossing needs"
+    )
     fast_guard_sem: Annotated[float, Field(ge=0)] = Field(
         default=1.0, description="how far past a cut-off (in SEM) a fast-path value must be"
     )
@@ -291,7 +306,9 @@ class _Look:
         return composite(domain, self.z.values(), settings.z_clip)
 
 
-def _baselines(domain: Domain, base: Sequence[VisitMeasures], settings: DetectorSettings) -> dict[str, MetricBaseline]:
+def _baselines(
+    domain: Domain, base: Sequence[VisitMeasures], settings: DetectorSettings
+) -> dict[str, MetricBaseline]:
     out = {}
     for metric in DOMAIN_METRICS[domain]:
         b = metric_baseline(metric, base, settings.baseline_window)
@@ -300,9 +317,7 @@ def _baselines(domain: Domain, base: Sequence[VisitMeasures], settings: Detector
     return out
 
 
-def _look(
-    domain: Domain, baselines: dict[str, MetricBaseline], visit: VisitMeasures
-) -> _Look:
+def _look(domain: Domain, baselines: dict[str, MetricBaseline], visit: VisitMeasures) -> _Look:
     z = {}
     has_values = False
     for metric in DOMAIN_METRICS[domain]:
@@ -317,8 +332,17 @@ def _look(
 
 
 def _mean(metric: str, visits: Sequence[VisitMeasures]) -> float | None:
-    values = [x for v in visits if (x := v.certain(metric)) is not None]
-    return sum(values) / len(values) if values else None
+    """Mean of the certain values on the metric's working scale, back on its own scale: arithmetic,
+    or geometric for relative metrics (whose baseline is geometric too — an arithmetic mean of
+    log-normal sway values would read ~8 % worse than the baseline with no change at all)."""
+    error = MEASUREMENT_ERROR[metric]
+    levels = [
+        lv for v in visits if (x := v.certain(metric)) is not None and (lv := _scale(error, x)) is not None
+    ]
+    if not levels:
+        return None
+    mean = sum(levels) / len(levels)
+    return math.exp(mean) if error.relative else mean
 
 
 def _clinical_worsening(metric: str, baseline: MetricBaseline, mean: float) -> float:
@@ -364,7 +388,10 @@ def _severity(
                 return "critical", f"{metric} mean worse than baseline by the substantial change, z {z:.2f}"
         limit = limits.get(metric)
         if limit is not None and not _is_past(error, limit, baseline.value) and _is_past(error, limit, mean):
-            return "critical", f"{metric} mean {mean:.4g} past the cut-off {limit:g} (baseline {baseline.value:.4g})"
+            return (
+                "critical",
+                f"{metric} mean {mean:.4g} past the cut-off {limit:g} (baseline {baseline.value:.4g})",
+            )
     return "warning", "below the substantial change and the cut-offs"
 
 
@@ -380,7 +407,8 @@ def _fast_path(
     Decisively: the baseline on the good side, this value past the cut-off by the guard band and
     with a change z ≥ ``fast_z``, *and* corroborated — another of the domain's measures at this
     visit is worse too (z ≥ 1), or the previous value of this measure was already past the
-    cut-off by the guard band. One unflagged gross error (a grip not squeezed, a walk interrupted) is then not enough.
+    cut-off by the guard band. One unflagged gross error (a grip not squeezed, a walk interrupted)
+    is then not enough.
     """
     for metric, z in look.z.items():
         limit = limits.get(metric)
@@ -471,13 +499,19 @@ class _Context:
     emit: bool
 
 
-def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[VisitMeasures]) -> _EpisodeResult:
+def _replay_episode(
+    ctx: _Context, base: list[VisitMeasures], visits: Sequence[VisitMeasures]
+) -> _EpisodeResult:
     """Replay one episode's visits (see module docstring); events only if ``ctx.emit``."""
     domain, settings = ctx.domain, ctx.settings
     case = ctx.case
     anchor = (case.at, case.visit_id or "") if case is not None and case.opened_at is not None else None
     severity: Severity | None = case.severity if case is not None else None
-    state = CaseState.ACKNOWLEDGED if case is not None and case.state is CaseState.ACKNOWLEDGED else CaseState.OPEN
+    state = (
+        CaseState.ACKNOWLEDGED
+        if case is not None and case.state is CaseState.ACKNOWLEDGED
+        else CaseState.OPEN
+    )
     result = _EpisodeResult(frozen=base, case_visits=[])
     pending: list[VisitMeasures] = []  # values not (yet) in the baseline: the current runs
     cusum = 0.0
@@ -536,7 +570,9 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
             confirmed = len(candidate) >= settings.min_run_visits
             alarm = confirmed and statistic >= settings.cusum_h - _EPS
             single = max(singles, key=lambda m: singles[m]) if singles and several else None
-            single_alarm = confirmed and single is not None and singles[single] >= settings.cusum_h_single - _EPS
+            single_alarm = (
+                confirmed and single is not None and singles[single] >= settings.cusum_h_single - _EPS
+            )
             fast = _fast_path(look, visit, [*base, *pending], ctx.limits, settings)
             if fast is None and not ((alarm or single_alarm) and _meaningful(baselines, recent, settings)):
                 cusum = min(statistic, settings.cusum_h)
@@ -594,7 +630,13 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
         if SEVERITY_RANK[sev] > SEVERITY_RANK[current]:
             severity = raise_to(sev)
             evidence = _evidence(
-                domain, "escalation", frozen_baselines, visit, recent, statistic=z, threshold=None,
+                domain,
+                "escalation",
+                frozen_baselines,
+                visit,
+                recent,
+                statistic=z,
+                threshold=None,
                 detail=f"{sev}: {why}; {detail}",
             )
             emit(CaseEventKind.ESCALATED, visit, sev, evidence, sev)
@@ -602,7 +644,12 @@ def _replay_episode(ctx: _Context, base: list[VisitMeasures], visits: Sequence[V
         streak = streak + 1 if within else 0
         if streak == settings.close_after:
             evidence = _evidence(
-                domain, "within_error", frozen_baselines, visit, recent, statistic=z,
+                domain,
+                "within_error",
+                frozen_baselines,
+                visit,
+                recent,
+                statistic=z,
                 threshold=settings.within_error_z,
                 detail=f"{streak} consecutive visits back within measurement error; {detail}",
             )
@@ -654,7 +701,9 @@ def merge_visits(visits: Iterable[VisitMeasures]) -> list[VisitMeasures]:
                 measures.setdefault(name, value)
             uncertain |= v.uncertain
         sex = next((v.sex for v in group if v.sex is not None), None)
-        merged.append(first.model_copy(update={"measures": measures, "uncertain": frozenset(uncertain), "sex": sex}))
+        merged.append(
+            first.model_copy(update={"measures": measures, "uncertain": frozenset(uncertain), "sex": sex})
+        )
     merged.sort(key=lambda v: (v.at, v.visit_id))
     return merged
 
