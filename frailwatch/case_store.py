@@ -114,7 +114,9 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def query(*, participant: str | None = None, case_id: str | None = None, since: datetime | None = None) -> str:
+def query(
+    *, participant: str | None = None, case_id: str | None = None, since: datetime | None = None
+) -> str:
     """The InfluxQL that reads the log, optionally one participant's, one case's, or since a time."""
     where = []
     if participant is not None:

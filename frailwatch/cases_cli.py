@@ -57,7 +57,10 @@ def _replay(args: argparse.Namespace) -> int:
             print(event.model_dump_json(exclude_none=True))
         return 0
     _print_events(events)
-    print(f"{len(visits)} visits, {sum(e.event.value == 'opened' for e in events)} cases opened", file=sys.stderr)
+    print(
+        f"{len(visits)} visits, {sum(e.event.value == 'opened' for e in events)} cases opened",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -138,7 +141,9 @@ def _list(args: argparse.Namespace) -> int:
                 print(c.model_dump_json(exclude_none=True))
             return 0
         now = datetime.now(UTC)
-        print(f"{'case':25} {'participant':12} {'domain':16} {'state':12} {'severity':8} {'age':6} visit (UTC)")
+        print(
+            f"{'case':25} {'participant':12} {'domain':16} {'state':12} {'severity':8} {'age':6} visit (UTC)"
+        )
         for c in chosen:
             visit = f"{c.at:%Y-%m-%d %H:%M}" if c.at else ""
             print(
@@ -198,7 +203,12 @@ def _act(args: argparse.Namespace) -> int:
             raise CaseTransitionError("unknown_case", f"no case {args.case_id}")
         case = fold(events)[args.case_id]
         now = datetime.now(UTC)
-        common: dict[str, Any] = {"actor": args.staff, "at": now, "station_id": args.station, "note": args.note}
+        common: dict[str, Any] = {
+            "actor": args.staff,
+            "at": now,
+            "station_id": args.station,
+            "note": args.note,
+        }
         if args.cases_command == "ack":
             event = acknowledge(case, **common)
         else:

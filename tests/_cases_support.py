@@ -19,7 +19,13 @@ LEVELS = {
 }
 # Per-metric worsening of a substantial mobility decline (2× the substantial meaningful changes).
 SUBSTANTIAL = {"gait_speed_mps": -0.20, "sppb_total": -2.0, "chair_stand_5x_s": 4.0, "tug_time_s": 2.8}
-NOISE = {"gait_speed_mps": 0.07, "sppb_total": 0.6, "chair_stand_5x_s": 1.6, "tug_time_s": 1.0, "grip_max_kg": 1.5}
+NOISE = {
+    "gait_speed_mps": 0.07,
+    "sppb_total": 0.6,
+    "chair_stand_5x_s": 1.6,
+    "tug_time_s": 1.0,
+    "grip_max_kg": 1.5,
+}
 
 
 def visit(

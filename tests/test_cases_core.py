@@ -110,9 +110,7 @@ def test_the_core_imports_without_numpy_numba_or_scipy() -> None:
 
 def test_a_visit_is_kept_to_the_millisecond_in_utc() -> None:
     v = visit(0, {"gait_speed_mps": 1.0}).model_copy()
-    again = VisitMeasures.model_validate(
-        {**v.model_dump(), "at": "2025-01-06T18:30:00.123456+09:00"}
-    )
+    again = VisitMeasures.model_validate({**v.model_dump(), "at": "2025-01-06T18:30:00.123456+09:00"})
     assert again.at.isoformat() == "2025-01-06T09:30:00.123000+00:00"
 
 
@@ -126,7 +124,9 @@ def test_a_visit_is_kept_to_the_millisecond_in_utc() -> None:
         ({"gait_speed_mps": math.nan}, (), "finite"),
     ],
 )
-def test_bad_visits_are_refused_with_the_reason(measures: dict[str, float], uncertain: tuple[str, ...], message: str) -> None:
+def test_bad_visits_are_refused_with_the_reason(
+    measures: dict[str, float], uncertain: tuple[str, ...], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
         visit(0, measures, uncertain=uncertain)
 
@@ -222,6 +222,7 @@ def test_a_sustained_shift_below_the_composites_reach_is_absorbed_a_known_limit(
 
 def test_an_uncertain_measure_cannot_open_a_case() -> None:
     """The same gait speed drop opens a case when measured, nothing when flagged uncertain."""
+
     def drop_gait(flag: bool) -> list[VisitMeasures]:
         visits = history(6, levels={"gait_speed_mps": 1.1})
         for n in range(6, 12):
@@ -242,7 +243,10 @@ def test_a_visit_at_a_new_station_carries_the_variance_of_two_station_offsets() 
     assert other**2 - same**2 == pytest.approx(2 * error.station_sd**2)
     lower = visit(8, {"gait_speed_mps": 1.0})
     away = visit(8, {"gait_speed_mps": 1.0}, station="st-09")
-    z_home, z_away = change_z("gait_speed_mps", baseline, [lower]), change_z("gait_speed_mps", baseline, [away])
+    z_home, z_away = (
+        change_z("gait_speed_mps", baseline, [lower]),
+        change_z("gait_speed_mps", baseline, [away]),
+    )
     assert z_home is not None and z_away is not None and z_away < z_home
 
 
@@ -250,7 +254,9 @@ def test_a_stable_participant_moving_to_a_station_with_an_offset_gets_no_case() 
     """8 visits at st-01, then 8 at st-02 whose walkway reads 1.5 station SDs slower, and its chair
     and TUG timing 1.5 SDs slower too: the station term absorbs it. Without it, the same visits open
     a case (shown by zeroing the station term through a settings-free recomputation)."""
-    offsets = {m: 1.5 * MEASUREMENT_ERROR[m].station_sd for m in ("gait_speed_mps", "chair_stand_5x_s", "tug_time_s")}
+    offsets = {
+        m: 1.5 * MEASUREMENT_ERROR[m].station_sd for m in ("gait_speed_mps", "chair_stand_5x_s", "tug_time_s")
+    }
     visits = history(8)
     for n in range(8, 16):
         values = dict(visits[0].measures)
@@ -312,7 +318,9 @@ def test_escalation_happens_once_when_a_warning_case_gets_worse() -> None:
 
 def test_a_participant_back_within_error_gets_the_case_suggested_for_closing() -> None:
     visits = history(6)
-    visits += [visit(n, {**visits[0].measures, "gait_speed_mps": 0.85, "sppb_total": 9.0}) for n in range(6, 9)]
+    visits += [
+        visit(n, {**visits[0].measures, "gait_speed_mps": 0.85, "sppb_total": 9.0}) for n in range(6, 9)
+    ]
     visits += [visit(n, dict(visits[0].measures)) for n in range(9, 15)]
     events = assess(visits, [], T0)
     suggested = [e for e in events if e.event is CaseEventKind.CLOSE_SUGGESTED]
@@ -359,15 +367,22 @@ def test_actions_follow_the_life_cycle_and_refuse_what_the_state_does_not_allow(
             at=at + timedelta(minutes=2),
         )
     )
-    log.append(set_follow_up(fold(log)[cid], actor="park.h", on=date(2027, 3, 1), at=at + timedelta(minutes=3)))
+    log.append(
+        set_follow_up(fold(log)[cid], actor="park.h", on=date(2027, 3, 1), at=at + timedelta(minutes=3))
+    )
     log.append(
         resolve(
-            fold(log)[cid], actor="park.h", reason=ResolveReason.CONFIRMED_REFERRED, at=at + timedelta(minutes=4)
+            fold(log)[cid],
+            actor="park.h",
+            reason=ResolveReason.CONFIRMED_REFERRED,
+            at=at + timedelta(minutes=4),
         )
     )
     case = fold(log)[cid]
     assert case.state is CaseState.RESOLVED and case.reason is ResolveReason.CONFIRMED_REFERRED
-    assert case.assignee == "park.h" and case.follow_up_on == date(2027, 3, 1) and len(case.prescriptions) == 1
+    assert (
+        case.assignee == "park.h" and case.follow_up_on == date(2027, 3, 1) and len(case.prescriptions) == 1
+    )
     assert case.notes == ("called, retest booked",)
     for action in (
         lambda c: resolve(c, actor="kim.s", reason=ResolveReason.RECOVERED, at=at),
@@ -407,7 +422,9 @@ def _resolve_first(visits: list[VisitMeasures], reason: ResolveReason, after: in
     """Cases found on the first ``after`` visits resolved right after them, then the rest assessed."""
     log = assess(visits[:after], [], visits[after - 1].at)
     cid = _opened(log)[0].case_id
-    log.append(resolve(fold(log)[cid], actor="kim.s", reason=reason, at=visits[after - 1].at + timedelta(days=1)))
+    log.append(
+        resolve(fold(log)[cid], actor="kim.s", reason=reason, at=visits[after - 1].at + timedelta(days=1))
+    )
     return log + assess(visits, log, visits[-1].at)
 
 

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from processing.cases.identity import log_order
+from processing.cases.model import Case, CaseTransitionError, to_ms
 from telemetry.cases import (
     DETECTIONS,
     SEVERITY_RANK,
@@ -34,9 +36,6 @@ from telemetry.cases import (
     ResolveReason,
     SocialPrescription,
 )
-
-from processing.cases.identity import log_order
-from processing.cases.model import Case, CaseTransitionError, to_ms
 
 
 def fold(log: Iterable[CaseEvent]) -> dict[str, Case]:
@@ -101,9 +100,9 @@ def _before_or_is(event: CaseEvent, resolved: CaseEvent) -> bool:
 
 def _refuse_if_resolved(case: Case, what: str) -> None:
     if case.state is CaseState.RESOLVED:
+        reason = case.reason.value if case.reason else "?"
         raise CaseTransitionError(
-            "resolved",
-            f"cannot {what} case {case.case_id}: it was resolved ({case.reason.value if case.reason else '?'})",
+            "resolved", f"cannot {what} case {case.case_id}: it was resolved ({reason})"
         )
 
 

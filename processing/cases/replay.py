@@ -80,5 +80,7 @@ def replay(
             if event.event is CaseEventKind.CLOSE_SUGGESTED and not close_suggestions:
                 continue
             events.append(event.model_copy(update={"processed_at": event.at}))
-    events.sort(key=lambda e: (e.at, e.participant, _DOMAIN_ORDER[e.domain], _KIND_ORDER[e.event], e.event_id))
+    events.sort(
+        key=lambda e: (e.at, e.participant, _DOMAIN_ORDER[e.domain], _KIND_ORDER[e.event], e.event_id)
+    )
     return events
