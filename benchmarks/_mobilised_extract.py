@@ -1,6 +1,7 @@
 """Runs inside the mobgap venv (started by benchmarks/gait_accuracy.py): read the Mobilise-D lab
 example recordings shipped in mobgap's source distribution with mobgap's own loader and write
-the lower-back IMU signals, participant metadata and the INDIP reference walking bouts to an npz.
+the lower-back IMU signals, participant metadata and the INDIP reference walking bouts, initial
+contacts and turns to an npz.
 Imports nothing from FrailWatch.
 
 Usage: python _mobilised_extract.py EXAMPLE_DATA_DIR OUT.npz
@@ -49,6 +50,14 @@ def main(example_dir: str, out: str) -> int:
             dtype=float
         )
         arrays[f"wb_{i}"] = wbs[columns].to_numpy(dtype=float)
+        # Reference initial contacts (sample, walking-bout number) and turns (start, end, angle),
+        # to tell missed or extra steps apart from step-length errors.
+        ics = trial.reference_parameters_.ic_list.reset_index()
+        arrays[f"ic_{i}"] = ics[["ic", "wb_id"]].to_numpy(dtype=float)
+        turns = trial.reference_parameters_.turn_parameters.reset_index()
+        arrays[f"turn_{i}"] = (
+            turns[["start", "end", "angle_deg", "wb_id"]].to_numpy(dtype=float).reshape(-1, 4)
+        )
         meta = trial.participant_metadata
         label = dict(zip(trial.index.columns, (str(v) for v in trial.index.iloc[0]), strict=True))
         index.append(

@@ -27,7 +27,7 @@ def run(config: Path | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"frailwatch gateway: bad settings: {exc}".splitlines()[0], file=sys.stderr)
         return 2
-    from gateway.consumer import Gateway
+    from gateway.replica import Gateway
 
     gateway = Gateway(settings)
     signal.signal(signal.SIGTERM, lambda *_: gateway.stop())

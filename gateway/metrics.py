@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from gateway import schema
-from gateway.points import Row
+from gateway.point_table import Point
 
 log = logging.getLogger("frailwatch.gateway")
 
@@ -84,7 +84,7 @@ class Metrics:
         log.info("metrics on http://%s:%d/metrics", host, port)
         return True
 
-    def stats_row(self, writer_stats: dict[str, Any], in_flight: int) -> Row:
+    def stats_row(self, writer_stats: dict[str, Any], in_flight: int) -> Point:
         """A gateway_stats point: rates since the previous one."""
         now = time.monotonic()
         total = _sum(self.messages)

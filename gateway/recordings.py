@@ -1,75 +1,95 @@
-"""Raw recordings → feature points, through the processing packages' batch entry points.
+"""Raw recordings → feature points, through the processing packages' batch APIs.
 
-Recordings from many MQTT messages are analysed together (``analyze_*_batch`` runs the nogil
-Numba kernels on a thread pool). Each kind has an adapter: message → the analysis's input model,
-result → feature fields. A kind whose analysis is not installed in this build keeps its reported
-values only (the reading and stopwatch features are written anyway) and says so once in the log.
+Recordings of one kind from many MQTT messages are analysed together: ``analyze_*_batch`` runs
+the nogil Numba kernels on a thread pool. For each kind an :class:`Analysis` says how a message
+becomes the analysis's input model (:class:`processing.gait.GaitInput`, ...), how its result
+model (:class:`processing.gait.GaitResult`, ...) becomes a feature point and decline-relevant
+values, and what is kept when the analysis fails: the values the device reported
+(:func:`gateway.readings.reported_features`). A recording that does not fit its input model
+(a missing channel, ...) fails alone, like one the kernels refuse.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from gateway import schema
-from gateway.points import Row, balance_tags, envelope_fields, message_time_ns, participant_tags
+from gateway.followup import Value
+from gateway.point_table import Point
+from gateway.readings import (
+    balance_tags,
+    envelope_fields,
+    message_time_ns,
+    participant_tags,
+    reported_features,
+    reported_values,
+    walkway_speed,
+)
+from processing import balance, gait, sts, tug
 from processing.errors import SignalError
+from telemetry.devices import BalanceMessage, GaitMessage, Message, SitToStandMessage, TugMessage
 from telemetry.envelope import DeviceKind
+from telemetry.recording import Recording
 
-log = logging.getLogger("frailwatch.gateway")
 ACC = ("acc_x", "acc_y", "acc_z")
 GYR = ("gyr_x", "gyr_y", "gyr_z")
-_warned: set[str] = set()
+
+M = TypeVar("M", bound=Message)  # the message model
+I = TypeVar("I")  # noqa: E741 — the analysis's input model
+R = TypeVar("R")  # its result model
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one recording gave: feature rows, decline-relevant values, or why it could not."""
+    """What one recording gave: feature points, decline-relevant values, or why it could not."""
 
-    rows: list[Row]
-    metrics: dict[str, float]
+    points: list[Point]
+    values: list[Value]
     error: SignalError | None = None
 
 
-def _imu(recording: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _imu(recording: Recording) -> tuple[np.ndarray, np.ndarray | None]:
     data = recording.as_array().astype(np.float64)
     acc = data[:, [recording.channels.index(c) for c in ACC]]
-    gyr = None
-    if recording.has_channels(GYR):
-        gyr = data[:, [recording.channels.index(c) for c in GYR]]
+    gyr = data[:, [recording.channels.index(c) for c in GYR]] if recording.has_channels(GYR) else None
     return acc, gyr
 
 
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if np.isfinite(number) else None
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and np.isfinite(value) else None
+
+
+def _recording(message: GaitMessage | BalanceMessage | SitToStandMessage | TugMessage) -> Recording:
+    recording = message.payload.recording
+    if recording is None:
+        raise ValueError("no recording")
+    return recording
+
+
+def _reported(message: Message) -> Outcome:
+    at = message_time_ns(message)
+    return Outcome(
+        reported_features(message, at, participant_tags(message), envelope_fields(message)),
+        reported_values(message),
+    )
 
 
 # --- gait -------------------------------------------------------------------------------------------
 
 
-def _gait_inputs(messages: Sequence[Any]) -> list[Any]:
-    from processing.gait import GaitInput
-
-    out = []
-    for m in messages:
-        acc, gyr = _imu(m.payload.recording)
-        out.append(
-            GaitInput(
-                acc=acc, fs_hz=m.payload.recording.fs_hz, gyr=gyr, sensor_height_m=m.payload.sensor_height_m
-            )
-        )
-    return out
+def _gait_input(message: GaitMessage) -> gait.GaitInput:
+    recording = _recording(message)
+    acc, gyr = _imu(recording)
+    return gait.GaitInput(
+        acc=acc, fs_hz=recording.fs_hz, gyr=gyr, sensor_height_m=message.payload.sensor_height_m
+    )
 
 
-def _gait_outcome(message: Any, result: Any) -> Outcome:
+def _gait_outcome(message: GaitMessage, result: gait.GaitResult) -> Outcome:
     fields = {
         "gait_speed_mps": result.walking_speed_mps,
         "cadence_spm": result.cadence_spm,
@@ -86,32 +106,31 @@ def _gait_outcome(message: Any, result: Any) -> Outcome:
         "duration_s": result.duration_s,
         **envelope_fields(message),
     }
-    tags = {**participant_tags(message), "source": "imu"}
-    row: Row = (schema.GAIT_FEATURES.name, message_time_ns(message), tags, fields)
-    metrics = {}
+    at = message_time_ns(message)
+    point: Point = (schema.GAIT_FEATURES.name, at, {**participant_tags(message), "source": "imu"}, fields)
     speed = _finite(result.walking_speed_mps)
     # The walkway time is the clinical measure; the IMU's speed counts only when there is none.
-    if speed is not None and message.payload.walk_time_s is None and message.payload.gait_speed_mps is None:
-        metrics["gait_speed_mps"] = speed
-    return Outcome([row], metrics)
+    if speed is None or walkway_speed(message) is not None:
+        return Outcome([point], [])
+    return Outcome([point], [Value("gait_speed_mps", speed, at, source="imu")])
+
+
+def _no_features(message: GaitMessage) -> Outcome:
+    return Outcome([], [])  # the walkway's speed, if any, is written with the reading
 
 
 # --- balance ----------------------------------------------------------------------------------------
 
 
-def _balance_inputs(messages: Sequence[Any]) -> list[Any]:
-    from processing.balance import BalanceInput
-
-    out = []
-    for m in messages:
-        rec = m.payload.recording
-        cop = rec.as_array().astype(np.float64)[:, [rec.channels.index("cop_x"), rec.channels.index("cop_y")]]
-        condition = "eyes_closed" if m.payload.eyes.value == "closed" else "eyes_open"
-        out.append(BalanceInput(cop_mm=cop, fs_hz=rec.fs_hz, condition=condition))
-    return out
+def _balance_input(message: BalanceMessage) -> balance.BalanceInput:
+    recording = _recording(message)
+    columns = [recording.channels.index("cop_x"), recording.channels.index("cop_y")]
+    cop = recording.as_array().astype(np.float64)[:, columns]
+    condition = "eyes_closed" if message.payload.eyes.value == "closed" else "eyes_open"
+    return balance.BalanceInput(cop_mm=cop, fs_hz=recording.fs_hz, condition=condition)
 
 
-def _balance_outcome(message: Any, result: Any) -> Outcome:
+def _balance_outcome(message: BalanceMessage, result: balance.BalanceResult) -> Outcome:
     fields = {
         "hold_time_s": message.payload.hold_time_s,
         "sway_ellipse95_area_mm2": result.ellipse95_area_mm2,
@@ -121,156 +140,117 @@ def _balance_outcome(message: Any, result: Any) -> Outcome:
         "sway_mean_frequency_hz": result.mean_freq_hz,
         **envelope_fields(message),
     }
-    row: Row = (schema.BALANCE_FEATURES.name, message_time_ns(message), balance_tags(message), fields)
-    metrics = {}
+    at = message_time_ns(message)
+    point: Point = (schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)
     area = _finite(result.ellipse95_area_mm2)
-    if area is not None:
-        metrics["sway_ellipse95_area_mm2"] = area
-    return Outcome([row], metrics)
-
-
-def _balance_fallback(message: Any) -> Outcome:
-    fields = {"hold_time_s": message.payload.hold_time_s, **envelope_fields(message)}
-    return Outcome(
-        [(schema.BALANCE_FEATURES.name, message_time_ns(message), balance_tags(message), fields)], {}
-    )
+    return Outcome([point], [] if area is None else [Value("sway_ellipse95_area_mm2", area, at)])
 
 
 # --- sit-to-stand and TUG (IMU) ---------------------------------------------------------------------
 
 
-def _imu_inputs(module: str, input_name: str) -> Callable[[Sequence[Any]], list[Any]]:
-    def build(messages: Sequence[Any]) -> list[Any]:
-        model = getattr(importlib.import_module(module), input_name)
-        out = []
-        for m in messages:
-            acc, gyr = _imu(m.payload.recording)
-            out.append(model(acc=acc, fs_hz=m.payload.recording.fs_hz, gyr=gyr))
-        return out
-
-    return build
+def _sts_input(message: SitToStandMessage) -> sts.StsInput:
+    recording = _recording(message)
+    acc, gyr = _imu(recording)
+    return sts.StsInput(acc=acc, fs_hz=recording.fs_hz, gyr=gyr)
 
 
-def _first(result: Any, *names: str) -> float | None:
-    for name in names:
-        value = _finite(getattr(result, name, None))
-        if value is not None:
-            return value
-    return None
-
-
-def _sts_outcome(message: Any, result: Any) -> Outcome:
+def _sts_outcome(message: SitToStandMessage, result: sts.StsResult) -> Outcome:
     payload = message.payload
-    five = payload.five_rep_time_s or _first(result, "five_rep_time_s", "chair_stand_5x_s", "duration_5x_s")
+    five = payload.five_rep_time_s or _finite(result.five_rep_time_s)
     fields = {
         "chair_stand_5x_s": five,
-        "count_30s": payload.count_30s
-        if payload.count_30s is not None
-        else getattr(result, "count_30s", None),
+        "count_30s": payload.count_30s if payload.count_30s is not None else result.count_30s,
         "unable": payload.unable,
-        "repetitions": getattr(result, "n_reps", None),
+        "repetitions": result.n_reps,
         **envelope_fields(message),
     }
-    row: Row = (schema.STS_FEATURES.name, message_time_ns(message), participant_tags(message), fields)
-    return Outcome([row], {"chair_stand_5x_s": five} if five is not None and not payload.unable else {})
+    at = message_time_ns(message)
+    point: Point = (schema.STS_FEATURES.name, at, participant_tags(message), fields)
+    if five is None or payload.unable:
+        return Outcome([point], [])
+    return Outcome([point], [Value("chair_stand_5x_s", five, at)])
 
 
-def _sts_fallback(message: Any) -> Outcome:
-    payload = message.payload
-    fields = {
-        "chair_stand_5x_s": payload.five_rep_time_s,
-        "count_30s": payload.count_30s,
-        "unable": payload.unable,
-        **envelope_fields(message),
-    }
-    metrics = (
-        {"chair_stand_5x_s": payload.five_rep_time_s}
-        if payload.five_rep_time_s and not payload.unable
-        else {}
-    )
-    return Outcome(
-        [(schema.STS_FEATURES.name, message_time_ns(message), participant_tags(message), fields)], metrics
-    )
+def _tug_input(message: TugMessage) -> tug.TugInput:
+    recording = _recording(message)
+    acc, gyr = _imu(recording)
+    return tug.TugInput(acc=acc, fs_hz=recording.fs_hz, gyr=gyr)
 
 
-def _tug_outcome(message: Any, result: Any) -> Outcome:
-    total = message.payload.total_time_s or _first(result, "total_time_s", "tug_time_s", "duration_s")
+def _tug_outcome(message: TugMessage, result: tug.TugResult) -> Outcome:
+    total = message.payload.total_time_s or _finite(result.total_time_s)
     fields = {"tug_time_s": total, "walking_aid": message.payload.walking_aid, **envelope_fields(message)}
-    row: Row = (schema.TUG_FEATURES.name, message_time_ns(message), participant_tags(message), fields)
-    return Outcome([row], {"tug_time_s": total} if total is not None else {})
+    at = message_time_ns(message)
+    point: Point = (schema.TUG_FEATURES.name, at, participant_tags(message), fields)
+    return Outcome([point], [] if total is None else [Value("tug_time_s", total, at)])
 
 
-def _tug_fallback(message: Any) -> Outcome:
-    total = message.payload.total_time_s
-    fields = {"tug_time_s": total, "walking_aid": message.payload.walking_aid, **envelope_fields(message)}
-    return Outcome(
-        [(schema.TUG_FEATURES.name, message_time_ns(message), participant_tags(message), fields)],
-        {"tug_time_s": total} if total is not None else {},
-    )
+# --- one batch --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Analysis:
-    module: str
-    batch: str
-    inputs: Callable[[Sequence[Any]], list[Any]]
-    outcome: Callable[[Any, Any], Outcome]
-    fallback: Callable[[Any], Outcome] | None  # features from reported values when it fails
+class Analysis(Generic[M, I, R]):
+    """How the recordings of one kind of message are analysed."""
+
+    message: type[M]
+    input: Callable[[M], I]
+    batch: Callable[[list[I], int | None], Sequence[R | SignalError]]  # analyze_*_batch
+    outcome: Callable[[M, R], Outcome]
+    failed: Callable[[M], Outcome]  # what is kept when the analysis fails
+
+    def run(self, messages: Sequence[Message], workers: int | None) -> list[Outcome]:
+        """One outcome per message, in order; a recording that fails has its SignalError."""
+        typed = [m for m in messages if isinstance(m, self.message)]
+        if len(typed) != len(messages):
+            raise TypeError(f"only {self.message.__name__}s go to this analysis")
+        inputs: list[I | SignalError] = []
+        for message in typed:
+            try:
+                inputs.append(self.input(message))
+            except (ValueError, KeyError, SignalError) as exc:
+                bad = exc if isinstance(exc, SignalError) else SignalError("bad_recording", str(exc)[:300])
+                inputs.append(bad)
+        fitting = [i for i in inputs if not isinstance(i, SignalError)]
+        results = iter(self.batch(fitting, workers) if fitting else [])
+        out = []
+        for message, given in zip(typed, inputs, strict=True):
+            result = given if isinstance(given, SignalError) else next(results)
+            if isinstance(result, SignalError):
+                kept = self.failed(message)
+                out.append(Outcome(kept.points, kept.values, result))
+            else:
+                out.append(self.outcome(message, result))
+        return out
 
 
-ANALYSES: dict[DeviceKind, _Analysis] = {
-    DeviceKind.GAIT: _Analysis("processing.gait", "analyze_gait_batch", _gait_inputs, _gait_outcome, None),
-    DeviceKind.BALANCE: _Analysis(
-        "processing.balance", "analyze_balance_batch", _balance_inputs, _balance_outcome, _balance_fallback
-    ),
-    DeviceKind.SIT_TO_STAND: _Analysis(
-        "processing.sts",
-        "analyze_sts_batch",
-        _imu_inputs("processing.sts", "StsInput"),
-        _sts_outcome,
-        _sts_fallback,
-    ),
-    DeviceKind.TUG: _Analysis(
-        "processing.tug",
-        "analyze_tug_batch",
-        _imu_inputs("processing.tug", "TugInput"),
-        _tug_outcome,
-        _tug_fallback,
-    ),
+# The processing packages import their kernels on first use: these keep that out of gateway startup.
+def _gait_batch(inputs: list[gait.GaitInput], workers: int | None) -> list[gait.GaitResult | SignalError]:
+    return gait.analyze_gait_batch(inputs, max_workers=workers)
+
+
+def _balance_batch(
+    inputs: list[balance.BalanceInput], workers: int | None
+) -> list[balance.BalanceResult | SignalError]:
+    return balance.analyze_balance_batch(inputs, max_workers=workers)
+
+
+def _sts_batch(inputs: list[sts.StsInput], workers: int | None) -> list[sts.StsResult | SignalError]:
+    return sts.analyze_sts_batch(inputs, max_workers=workers)
+
+
+def _tug_batch(inputs: list[tug.TugInput], workers: int | None) -> list[tug.TugResult | SignalError]:
+    return tug.analyze_tug_batch(inputs, max_workers=workers)
+
+
+ANALYSES: dict[DeviceKind, Analysis[Any, Any, Any]] = {
+    DeviceKind.GAIT: Analysis(GaitMessage, _gait_input, _gait_batch, _gait_outcome, _no_features),
+    DeviceKind.BALANCE: Analysis(BalanceMessage, _balance_input, _balance_batch, _balance_outcome, _reported),
+    DeviceKind.SIT_TO_STAND: Analysis(SitToStandMessage, _sts_input, _sts_batch, _sts_outcome, _reported),
+    DeviceKind.TUG: Analysis(TugMessage, _tug_input, _tug_batch, _tug_outcome, _reported),
 }
 
 
-def analyse(kind: DeviceKind, messages: Sequence[Any], workers: int | None = None) -> list[Outcome]:
-    """One outcome per message, in order. Never raises: a failure is that message's SignalError."""
-    spec = ANALYSES[kind]
-    try:
-        module = importlib.import_module(spec.module)
-        run = getattr(module, spec.batch)
-        inputs = spec.inputs(messages)
-    except (ImportError, AttributeError) as exc:
-        if kind.value not in _warned:
-            _warned.add(kind.value)
-            log.warning("no %s analysis in this build (%s): reported values only", kind.value, exc)
-        return [_fallback(spec, m, None) for m in messages]
-    except (ValueError, KeyError, SignalError) as exc:
-        # One message's recording did not fit the analysis input: analyse one by one.
-        if len(messages) > 1:
-            return [o for m in messages for o in analyse(kind, [m], workers)]
-        error = exc if isinstance(exc, SignalError) else SignalError("bad_recording", str(exc)[:300])
-        return [_fallback(spec, messages[0], error)]
-    results = run(inputs, max_workers=workers) if workers else run(inputs)
-    out = []
-    for message, result in zip(messages, results, strict=True):
-        if isinstance(result, SignalError):
-            out.append(_fallback(spec, message, result))
-        else:
-            out.append(spec.outcome(message, result))
-    return out
-
-
-def _fallback(spec: _Analysis, message: Any, error: SignalError | None) -> Outcome:
-    """Reported values only; ``error`` None when the analysis is simply not in this build."""
-    if spec.fallback is None:
-        return Outcome([], {}, error)
-    outcome = spec.fallback(message)
-    return Outcome(outcome.rows, outcome.metrics, error)
+def analyse(kind: DeviceKind, messages: Sequence[Message], workers: int | None = None) -> list[Outcome]:
+    """One outcome per message of ``kind``, in order."""
+    return ANALYSES[kind].run(messages, workers)

@@ -1,8 +1,8 @@
 """The one InfluxDB schema (DESIGN invariant 5): measurements, tags, fields, units, retention.
 
-The writer (:mod:`gateway.points`), the dashboards and alert rules (``grafana/catalog.py`` is
-checked against this module by tests/test_grafana_provisioning.py), the demo and the docs
-(:func:`markdown_table`) all read their names from here.
+The gateway's points (:mod:`gateway.readings` and its siblings), the dashboards and alert rules
+(``grafana/catalog.py`` is checked against this module by tests/test_grafana_provisioning.py),
+the demo and the docs (:func:`markdown_table`) all read their names from here.
 
 Point identity (DESIGN "Known traps": same measurement + tag set + timestamp = same point):
 

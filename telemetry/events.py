@@ -13,8 +13,9 @@ EXCERPT_BYTES = 256
 
 
 class DeadLetter(WireModel):
-    """A refused message, kept with why (DESIGN invariant 7). Never carries identifiers:
-    the edge strips them before publishing; the excerpt is bounded and, at the edge, redacted."""
+    """A refused message, kept with why (DESIGN invariant 7). Never carries identifiers: topic and
+    detail pass :func:`telemetry.redaction.redact` wherever a letter is made; the gateway adds a
+    bounded, redacted excerpt, the edge none (a device's raw bytes carry the member id)."""
 
     message_type: Literal["dead_letter"] = "dead_letter"
     schema_version: Literal[1] = 1

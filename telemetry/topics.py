@@ -9,6 +9,9 @@ Central broker (edge agents publish, gateways consume)::
     fw/v1/<station>/deadletter                       DeadLetter from the edge (no identifiers)
     fw/v1/gateway/deadletter                         DeadLetter from a gateway
     fw/v1/alerts/decline/<station>                   DeclineAlert raised by a gateway
+    fw/v1/alerts/cases/<station>                     CaseEvent raised by a gateway (opened, escalated)
+    fw/v1/<station>/cases                            CaseEvent: a counsellor's action (station → gateway)
+    fw/v1/<station>/results                          VisitResult (gateway → that station only)
 
 Station-local broker (devices publish, the edge agent consumes)::
 
@@ -103,6 +106,7 @@ ALL_HEARTBEATS = f"{ROOT}/+/heartbeat"
 ALL_STATION_DEADLETTERS = f"{ROOT}/+/deadletter"
 ALL_ALERTS = f"{ROOT}/alerts/#"
 ALL_CASE_ACTIONS = f"{ROOT}/+/cases"
+ALL_RESULTS = f"{ROOT}/+/results"
 ALL_DEVICES = f"{DEVICE_ROOT}/#"
 
 
@@ -114,6 +118,12 @@ def shared(group: str, topic_filter: str) -> str:
 def station_prefix(station_id: str) -> str:
     """The ACL pattern a station's credentials may publish under."""
     return f"{ROOT}/{_check_station(station_id)}/#"
+
+
+def station_grants(station_id: str) -> list[tuple[str, str]]:
+    """The broker ACL lines of a station's user: publish under its own prefix (readings, status,
+    case actions, ...), read its own visit results and nothing else."""
+    return [("write", station_prefix(station_id)), ("read", results(station_id))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,10 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("fuzz", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
+# `frailwatch analyze` subprocesses run under the JIT: the ahead-of-time kernel build takes a
+# minute and would land in the user's cache; tests/test_gait_cli.py builds one (FW_SLOW=1).
+os.environ.setdefault("FRAILWATCH_AOT", "0")
+
 
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:

@@ -121,3 +121,68 @@ def test_whole_kernel_matches_the_reference_on_noise_and_standing() -> None:
     for scale in (0.01, 0.3, 2.0):
         acc = rng.normal(0, scale, (1500, 3)) + np.array([0.0, 0.0, 9.81])
         _compare(acc, rng.normal(0, 5.0, (1500, 3)), 100.0)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(12, 2000), pad=st.integers(1, 400))
+@settings(max_examples=40, deadline=None)
+def test_filtfilt_with_long_padding_matches_scipy(seed: int, n: int, pad: int) -> None:
+    x = np.random.default_rng(seed).normal(size=n).cumsum()
+    c = kernels.butter2_lowpass(0.3, 100.0)
+    np.testing.assert_allclose(
+        kernels.filtfilt_padded(x, c, pad), reference.filtfilt_padded(x, c, pad), rtol=1e-8, atol=1e-9
+    )
+
+
+def _rotation(seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    return q * np.sign(np.diag(r))
+
+
+@pytest.mark.parametrize("gyro", [True, False])
+def test_vertical_and_yaw_match_numpy_and_ignore_how_the_sensor_is_worn(gyro: bool) -> None:
+    walk = simulate_walk(WalkTruth(n_steps=20, turn_every_m=3.0, sensor_orientation_deg=(20, 60, 10)), 100.0)
+    gyr = walk.gyr if gyro else np.empty((0, 3))
+    got = kernels.vertical_and_yaw(walk.acc, gyr, 100.0)
+    want = reference.vertical_and_yaw(walk.acc, gyr, 100.0)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-9)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-9)
+    assert got[1].size == (walk.acc.shape[0] if gyro else 0)
+    rotation = _rotation(4)
+    turned = kernels.vertical_and_yaw(walk.acc @ rotation, walk.gyr @ rotation if gyro else gyr, 100.0)
+    np.testing.assert_allclose(turned[0], got[0], atol=1e-9)
+    np.testing.assert_allclose(turned[1], got[1], atol=1e-9)
+    # Vertical keeps gravity plus the bounce: its mean is g whichever way the sensor points.
+    assert got[0].mean() == pytest.approx(9.81, abs=0.05)
+
+
+def test_heading_turn_factor_and_displacement_match_numpy() -> None:
+    walk = simulate_walk(WalkTruth(n_steps=30, turn_every_m=4.0), 100.0, seed=2)
+    up = vertical_axis(walk.acc)
+    yaw = walk.gyr @ up
+    np.testing.assert_allclose(kernels.heading_deg(yaw, 100.0), reference.heading_deg(yaw, 100.0), atol=1e-8)
+    vertical = walk.acc @ up
+    np.testing.assert_allclose(
+        kernels.bounce_displacement(vertical, 100.0),
+        reference.bounce_displacement(vertical, 100.0),
+        atol=1e-9,
+    )
+    for change in (-120.0, -45.0, 0.0, 10.0, 89.0, 200.0):
+        assert kernels.turning_step_factor(change) == pytest.approx(
+            float(reference.turning_step_factor(np.array([change]))[0])
+        )
+    # Two 180° out-and-back turns: heading ends near 0 or ±360°.
+    assert (
+        abs(abs(kernels.heading_deg(yaw, 100.0)[-1]) - 360.0) < 20.0
+        or abs(kernels.heading_deg(yaw, 100.0)[-1]) < 20.0
+    )
+
+
+@given(steps=st.lists(st.floats(0.2, 5.0), min_size=0, max_size=40))
+@settings(max_examples=100, deadline=None)
+def test_walking_bouts_split_at_a_3_s_pause_like_numpy(steps: list[float]) -> None:
+    contacts = np.round(np.concatenate([[0.0], np.cumsum(steps)]) * 100.0).astype(np.int64)
+    got = kernels.walking_bouts(contacts, 100.0)
+    np.testing.assert_array_equal(got, reference.walking_bouts(contacts, 100.0))
+    for i in range(1, contacts.size):
+        if got[i] >= 0 and got[i] == got[i - 1]:
+            assert contacts[i] - contacts[i - 1] <= 300

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway import points, schema
+from gateway import readings, schema, stations
 from gateway.influx.lineprotocol import encode
-from gateway.points import PointTable
-from telemetry import DeviceKind, decode
+from gateway.point_table import PointTable
+from telemetry import DeviceKind, decode, redaction
 from telemetry.examples import example_messages
 from tests.corpus import CASES, EMAIL, PHONE_NUMBER, RESIDENT_NUMBER
 
@@ -54,7 +54,7 @@ def test_point_time_is_measured_at_plus_a_message_id_hash() -> None:
 def test_every_example_message_becomes_points_of_its_schema() -> None:
     table = PointTable()
     for owner, message in enumerate(example_messages().values()):
-        rows = points.reading_rows(message)
+        rows = readings.reading_points(message)
         assert rows[0][0] == message.device_kind.value
         for measurement, _, tags, fields in rows:
             spec = schema.MEASUREMENTS[measurement]
@@ -80,7 +80,7 @@ def test_columns_keep_the_schema_type_whatever_the_json_number_looked_like() -> 
                 )
             }
         )
-        table.extend(points.reading_rows(message), n)
+        table.extend(readings.reading_points(message), n)
     body = table.encode().decode()
     assert re.findall(r"heart_rate_bpm=([0-9.i]+)", body) == ["72.0", "72.5"]
 
@@ -89,8 +89,8 @@ def test_excerpts_never_carry_identifiers() -> None:
     hostile = [c for c in CASES if any(w in c.name for w in ("resident", "phone", "email", "unknown_field"))]
     assert hostile
     for case in hostile:
-        text = points.excerpt(case.data)
-        assert len(text) <= points.EXCERPT_CHARS
+        text = redaction.excerpt(case.data)
+        assert len(text) <= redaction.EXCERPT_CHARS
         for needle in (
             RESIDENT_NUMBER,
             RESIDENT_NUMBER.replace("-", ""),
@@ -99,7 +99,7 @@ def test_excerpts_never_carry_identifiers() -> None:
             "kim.younghee",
         ):
             assert needle not in text, (case.name, text)
-    assert points.excerpt(b"\xff\xfe garbage \n next") == "\ufffd\ufffd garbage   next"
+    assert redaction.excerpt(b"\xff\xfe garbage \n next") == "\ufffd\ufffd garbage   next"
 
 
 def test_heartbeat_becomes_station_and_device_points() -> None:
@@ -123,7 +123,7 @@ def test_heartbeat_becomes_station_and_device_points() -> None:
             )
         ],
     )
-    rows = points.heartbeat_rows(beat)
+    rows = stations.heartbeat_points(beat)
     assert [r[0] for r in rows] == ["station_heartbeat", "station_device"]
     assert rows[1][3] == {"messages": 4, "last_message_age_s": 90.0}
     body = encode(
@@ -140,7 +140,7 @@ def test_decoded_corpus_vitals_round_trip_through_a_table() -> None:
 
     table = PointTable()
     for n, (_, data, _) in enumerate(good_messages(20)):
-        table.extend(points.reading_rows(decode(data)), n)
+        table.extend(readings.reading_points(decode(data)), n)
     assert len(table) == 20 and table.owners() == set(range(20))
 
 

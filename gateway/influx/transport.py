@@ -163,12 +163,16 @@ def _raise_for_write(response: httpx.Response) -> None:
     raise InfluxUnavailable(f"unexpected answer {status}: {message}", status)
 
 
-def rows_from_result(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Flatten an InfluxQL JSON answer (all statements, all series) into row dicts; raise QueryError."""
-    rows: list[dict[str, Any]] = []
+def rows_per_statement(doc: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """An InfluxQL JSON answer as one list of row dicts per statement (series flattened, tags added
+    to their rows), in statement order; raise QueryError."""
+    if "error" in doc:
+        raise QueryError(str(doc["error"])[:MAX_MESSAGE])
+    answers: list[list[dict[str, Any]]] = []
     for statement in doc.get("results", []):
         if "error" in statement:
             raise QueryError(str(statement["error"])[:MAX_MESSAGE])
+        rows: list[dict[str, Any]] = []
         for series in statement.get("series", []):
             columns = series["columns"]
             tags = series.get("tags") or {}
@@ -176,9 +180,8 @@ def rows_from_result(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 row = dict(zip(columns, values, strict=True))
                 row.update(tags)
                 rows.append(row)
-    if "error" in doc:
-        raise QueryError(str(doc["error"])[:MAX_MESSAGE])
-    return rows
+        answers.append(rows)
+    return answers
 
 
 class _V1Http:
@@ -231,6 +234,16 @@ class _V1Http:
         *,
         method: Literal["GET", "POST"] = "GET",
     ) -> list[dict[str, Any]]:
+        return [row for rows in self.query_each(influxql, params, method=method) for row in rows]
+
+    def query_each(
+        self,
+        influxql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        method: Literal["GET", "POST"] = "GET",
+    ) -> list[list[dict[str, Any]]]:
+        """Rows per statement of ``influxql``."""
         form = {"q": influxql, "db": self.database, "epoch": "ns"}
         if params:
             form["params"] = json.dumps(dict(params))
@@ -244,10 +257,10 @@ class _V1Http:
             doc = response.json()
         except ValueError:
             raise QueryError(f"query answered {response.status_code}: {response.text[:200]}") from None
-        rows = rows_from_result(doc)
+        answers = rows_per_statement(doc)  # a statement's own error says more than the status
         if response.status_code >= 400:
             raise QueryError(f"query answered {response.status_code}: {_error_text(response)}")
-        return rows
+        return answers
 
     def ping(self) -> bool:
         try:
@@ -308,6 +321,10 @@ class V1Transport:
 
     def query(self, influxql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._http.query(influxql, params)
+
+    def query_each(self, influxql: str) -> list[list[dict[str, Any]]]:
+        """Rows per statement of a multi-statement InfluxQL read."""
+        return self._http.query_each(influxql)
 
     def execute(self, influxql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """A statement that changes things (CREATE, ALTER, DROP): POST, as InfluxDB 1.x requires."""
@@ -390,6 +407,10 @@ class V2Transport:
 
     def query(self, influxql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._http.query(influxql, params)
+
+    def query_each(self, influxql: str) -> list[list[dict[str, Any]]]:
+        """Rows per statement of a multi-statement InfluxQL read."""
+        return self._http.query_each(influxql)
 
     def ping(self) -> bool:
         return self._http.ping()

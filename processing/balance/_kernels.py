@@ -15,8 +15,8 @@ and back, i.e. fourth-order magnitude, zero phase); reused, not copied.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from processing.compiled import njit
 from processing.gait._kernels import butter2_lowpass, filtfilt
 
 # Feature vector layout returned by :func:`sway_features` / :func:`balance_kernel` (indices).

@@ -1,11 +1,16 @@
-"""Gait from one lower-back IMU recording: validate, orient, run the kernel, explain the result.
+"""Gait from one lower-back IMU recording: validate, orient, run the kernel, explain the result,
+and say how far to trust it.
 
-The sensor may be worn any way round: vertical is the direction of gravity (mean acceleration,
-:mod:`processing.imu`), turning is the gyroscope's rate about that vertical. Steps come from the
-vertical bounce of the trunk (one peak per step), step length from the inverted-pendulum model
-(Zijlstra & Hof 2003) with the pendulum length taken as the sensor height; regularity and
-symmetry from the unbiased autocorrelation (Moe-Nilssen & Helbostad 2004). Details, constants
-and measured accuracy: docs/gait.md.
+The sensor may be worn any way round: vertical is the direction of gravity, followed through
+slow posture changes (the accelerometer low-passed at 0.3 Hz), turning is the gyroscope's rate
+about that vertical. The recording is segmented into walking bouts (standing and pauses over
+3 s left out) whose steps are straight or turning; steps come from the vertical bounce of the
+trunk (one peak per step), step length from the inverted-pendulum model (Zijlstra & Hof 2003)
+with the pendulum length taken as the sensor height, shortened on turning steps; regularity and
+symmetry from the unbiased autocorrelation (Moe-Nilssen & Helbostad 2004). Every result carries
+its quality: the walking and turning shares, how well the steps found agree with the signal's
+periodicity, and ``uncertain`` with the reasons. Details, constants and measured accuracy:
+docs/gait.md.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from processing.errors import SignalError
 from processing.gait import _kernels as k
-from processing.imu import check_imu, vertical_axis
+from processing.imu import check_imu
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -33,14 +38,38 @@ MIN_RECORDING_S = 2.0
 
 PendulumSource = Literal["sensor_height", "body_height", "default_height"]
 
+# When a result is flagged uncertain (docs/gait.md, "Quality"). Reason codes, in this order:
+#: fewer strides than this: cadence and speed rest on too few steps
+MIN_CONFIDENT_STRIDES = 3
+#: less of the recording than this was walking: the steps found may be other movement
+MIN_WALKING_SHARE = 0.2
+#: step regularity (Ad1) below this: steps too irregular for the periodicity-based method
+MIN_STEP_REGULARITY = 0.25
+#: straight step-time CV above this (%): steps missed or extra ones found
+MAX_STEP_TIME_CV_PCT = 30.0
+#: median step time / autocorrelation step period outside this range: half or double cadence
+PERIOD_AGREEMENT = (0.75, 1.33)
+#: more of the walking time than this was turning: step lengths there are the weakest estimate
+MAX_TURNING_SHARE = 0.5
+UNCERTAIN_REASONS = (
+    "few_strides",
+    "little_walking",
+    "irregular_steps",
+    "cadence_ambiguous",
+    "mostly_turning",
+)
+
 
 class GaitResult(BaseModel):
     """Gait of one recording, over its walking bouts (standing before and after is excluded)."""
 
     model_config = ConfigDict(frozen=True)
 
-    cadence_spm: float = Field(description="steps per minute")
-    walking_speed_mps: float = Field(description="total step length / walking time")
+    cadence_spm: float = Field(description="steps per minute: mean over strides of 120 / stride time")
+    walking_speed_mps: float = Field(description="mean over strides of stride length / stride time")
+    straight_walking_speed_mps: float | None = Field(
+        description="the same over straight strides only (turns left out); None if every stride turned"
+    )
     step_length_m: float
     stride_length_m: float
     step_time_s: float
@@ -59,6 +88,21 @@ class GaitResult(BaseModel):
     pendulum_length_m: float = Field(description="sensor height used for step length")
     pendulum_source: PendulumSource
     initial_contacts_s: tuple[float, ...] = Field(description="contact times in walking bouts")
+    # Quality of this result.
+    recording_s: float = Field(description="length of the whole recording")
+    walking_share: float = Field(description="share of the recording in walking bouts (0–1)")
+    turning_share: float | None = Field(
+        description="share of walking time on turning steps; None without gyroscope"
+    )
+    step_time_cv_pct: float | None = Field(description="step-time variability of straight steps (%)")
+    period_agreement: float = Field(
+        description="median step time / the signal's autocorrelation step period; ≈1 when consistent"
+    )
+    uncertain: bool = Field(description="true when any uncertain_reason applies: do not act on it alone")
+    uncertain_reason: str | None = Field(
+        description="comma-separated codes: few_strides, little_walking, irregular_steps, "
+        "cadence_ambiguous, mostly_turning; None when certain"
+    )
 
 
 class GaitInput(BaseModel):
@@ -88,9 +132,7 @@ def analyze_gait(
     accel = check_imu(acc, fs_hz, min_seconds=MIN_RECORDING_S)
     gyro = _check_gyroscope(gyr, accel.shape[0])
     pendulum, source = pendulum_length(sensor_height_m, height_m)
-    up = vertical_axis(accel)
-    vertical = accel @ up
-    yaw = gyro @ up if gyro is not None else np.empty(0)
+    vertical, yaw = k.vertical_and_yaw(accel, gyro if gyro is not None else np.empty((0, 3)), float(fs_hz))
     features, contacts, bout, _, _ = k.gait_kernel(vertical, yaw, float(fs_hz), pendulum, PENDULUM_GAIN)
     return _result(features, contacts, bout, float(fs_hz), pendulum, source)
 
@@ -137,13 +179,23 @@ def _result(
             "no_walking", f"no walking bout of at least {k.MIN_CONTACTS} consecutive steps was found"
         )
     ad1, ad2 = _optional(f[k.F_STEP_REGULARITY]), _optional(f[k.F_STRIDE_REGULARITY])
+    has_gyro = not np.isnan(f[k.F_N_TURNS])
+    quality = {
+        "recording_s": f[k.F_RECORDING_S],
+        "walking_share": min(1.0, f[k.F_DURATION_S] / f[k.F_RECORDING_S]),
+        "turning_share": f[k.F_TURNING_S] / f[k.F_DURATION_S] if has_gyro else None,
+        "step_time_cv_pct": _optional(f[k.F_STEP_TIME_CV_PCT]),
+        "period_agreement": f[k.F_PERIOD_AGREEMENT],
+    }
+    reasons = uncertain_reasons(int(f[k.F_N_STRIDES]), ad1, **quality)
     return GaitResult(
-        cadence_spm=60.0 / f[k.F_STEP_TIME_S],
+        cadence_spm=f[k.F_CADENCE_SPM],
         walking_speed_mps=f[k.F_SPEED_MPS],
+        straight_walking_speed_mps=_optional(f[k.F_STRAIGHT_SPEED_MPS]),
         step_length_m=f[k.F_STEP_LENGTH_M],
-        stride_length_m=f[k.F_STRIDE_LENGTH_M] if f[k.F_N_STRIDES] > 0 else 2.0 * f[k.F_STEP_LENGTH_M],
+        stride_length_m=f[k.F_STRIDE_LENGTH_M],
         step_time_s=f[k.F_STEP_TIME_S],
-        stride_time_s=f[k.F_STRIDE_TIME_S] if f[k.F_N_STRIDES] > 0 else 2.0 * f[k.F_STEP_TIME_S],
+        stride_time_s=f[k.F_STRIDE_TIME_S],
         stride_time_cv_pct=_optional(f[k.F_STRIDE_CV_PCT]),
         step_regularity=ad1,
         stride_regularity=ad2,
@@ -158,7 +210,32 @@ def _result(
         pendulum_length_m=pendulum,
         pendulum_source=source,
         initial_contacts_s=tuple((contacts[bout >= 0] / fs_hz).tolist()),
+        **quality,
+        uncertain=bool(reasons),
+        uncertain_reason=",".join(reasons) or None,
     )
+
+
+def uncertain_reasons(
+    n_strides: int,
+    step_regularity: float | None,
+    *,
+    walking_share: float,
+    turning_share: float | None,
+    step_time_cv_pct: float | None,
+    period_agreement: float,
+    recording_s: float = 0.0,
+) -> tuple[str, ...]:
+    """The codes of :data:`UNCERTAIN_REASONS` that apply, in that order (empty: certain)."""
+    found = {
+        "few_strides": n_strides < MIN_CONFIDENT_STRIDES,
+        "little_walking": walking_share < MIN_WALKING_SHARE,
+        "irregular_steps": (step_regularity is not None and step_regularity < MIN_STEP_REGULARITY)
+        or (step_time_cv_pct is not None and step_time_cv_pct > MAX_STEP_TIME_CV_PCT),
+        "cadence_ambiguous": not PERIOD_AGREEMENT[0] <= period_agreement <= PERIOD_AGREEMENT[1],
+        "mostly_turning": turning_share is not None and turning_share > MAX_TURNING_SHARE,
+    }
+    return tuple(code for code in UNCERTAIN_REASONS if found[code])
 
 
 def _optional(value: float) -> float | None:

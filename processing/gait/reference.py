@@ -28,6 +28,21 @@ def filtfilt(x: FloatArray, c: FloatArray) -> FloatArray:
     return np.asarray(sps.filtfilt(c[:3], np.array([1.0, c[3], c[4]]), x), dtype=np.float64)
 
 
+def filtfilt_padded(x: FloatArray, c: FloatArray, pad: int) -> FloatArray:
+    return np.asarray(
+        sps.filtfilt(c[:3], np.array([1.0, c[3], c[4]]), x, padlen=min(pad, x.size - 1)), dtype=np.float64
+    )
+
+
+def vertical_and_yaw(acc: FloatArray, gyr: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
+    c = butter2_lowpass(min(k.GRAVITY_LOWPASS_HZ, 0.4 * fs_hz), fs_hz)
+    pad = min(int(3.0 * fs_hz), acc.shape[0] - 1)
+    up = np.asarray(sps.filtfilt(c[:3], np.array([1.0, c[3], c[4]]), acc, axis=0, padlen=pad))
+    up /= np.linalg.norm(up, axis=1)[:, None]
+    yaw = np.einsum("ij,ij->i", gyr, up) if gyr.shape[0] == acc.shape[0] else np.empty(0)
+    return np.einsum("ij,ij->i", acc, up), yaw
+
+
 def autocorrelation(x: FloatArray, lag_from: int, lag_to: int) -> FloatArray:
     y = x - x.mean()
     n = y.size
@@ -64,10 +79,31 @@ def step_period(vertical: FloatArray, fs_hz: float) -> float:
     if ac[best] < 0.1:
         return 0.0
     while True:
-        near_half = eligible[(eligible >= 0.35 * best) & (eligible <= 0.65 * best) & (ac[eligible] >= 0.15)]
+        floor = max(0.15, k.HALF_PEAK_SHARE * ac[best])
+        near_half = eligible[(eligible >= 0.35 * best) & (eligible <= 0.65 * best) & (ac[eligible] >= floor)]
         if near_half.size == 0:
             return best / fs_c if best / fs_c <= k.MAX_STEP_S else 0.0
         best = int(near_half[np.argmax(ac[near_half])])
+
+
+def bounce_displacement(vertical: FloatArray, fs_hz: float) -> FloatArray:
+    c = butter2_lowpass(0.3, fs_hz)
+    velocity = np.cumsum(vertical - vertical.mean()) / fs_hz
+    velocity = velocity - filtfilt(velocity, c)
+    displacement = np.cumsum(velocity) / fs_hz
+    return displacement - filtfilt(displacement, c)
+
+
+def harmonic_guard(vertical: FloatArray, fs_hz: float, period_s: float) -> float:
+    if 2.0 * period_s > k.MAX_STEP_S:
+        return period_s
+    q = max(1, int(fs_hz / k.COARSE_HZ))
+    coarse = bounce_displacement(vertical, fs_hz)[::q]
+    lag = int(period_s * fs_hz / q + 0.5)
+    if 2 * lag >= int(0.75 * coarse.size):
+        return period_s
+    ac = autocorrelation(coarse, lag, 2 * lag)
+    return 2.0 * period_s if ac[0] < 0.0 and ac[lag] > 0.3 else period_s
 
 
 def initial_contacts(signal: FloatArray, fs_hz: float, period_s: float) -> IntArray:
@@ -81,11 +117,11 @@ def initial_contacts(signal: FloatArray, fs_hz: float, period_s: float) -> IntAr
     return peaks[band[peaks] >= threshold]
 
 
-def walking_bouts(contacts: IntArray, fs_hz: float, period_s: float) -> IntArray:
+def walking_bouts(contacts: IntArray, fs_hz: float) -> IntArray:
     bout = np.full(contacts.size, -1, dtype=np.int64)
     if contacts.size == 0:
         return bout
-    breaks = np.flatnonzero(np.diff(contacts) > k.MAX_STEP_GAP * period_s * fs_hz) + 1
+    breaks = np.flatnonzero(np.diff(contacts) > k.MAX_PAUSE_S * fs_hz) + 1
     number = 0
     for run in np.split(np.arange(contacts.size), breaks):
         if run.size >= k.MIN_CONTACTS:
@@ -135,25 +171,53 @@ def regularity(vertical: FloatArray, start: int, stop: int, step_samples: float)
     return float(ac[lags <= 1.25 * step_samples].max()), float(ac[lags >= 1.5 * step_samples].max())
 
 
+def heading_deg(yaw_dps: FloatArray, fs_hz: float) -> FloatArray:
+    return np.cumsum(filtfilt(yaw_dps, butter2_lowpass(min(1.5, 0.4 * fs_hz), fs_hz)) / fs_hz)
+
+
+def turning_step_factor(heading_change_deg: FloatArray) -> FloatArray:
+    return np.maximum(k.MIN_TURN_FACTOR, 1.0 - np.abs(heading_change_deg) / k.PIVOT_DEG)
+
+
+def cap_paused_steps(lengths: FloatArray, contacts: IntArray, bout: IntArray) -> FloatArray:
+    out = lengths.copy()
+    samples = np.diff(contacts)
+    for b in range(int(bout.max()) + 1):
+        steps = np.flatnonzero((bout[:-1] == b) & (bout[1:] == b))
+        if steps.size < 3:
+            continue
+        paused = steps[samples[steps] > k.PAUSED_STEP * np.median(samples[steps])]
+        out[paused] = np.minimum(out[paused], np.median(lengths[steps]))
+    return out
+
+
+def cv_pct(values: FloatArray) -> float:
+    return float(100.0 * values.std(ddof=1) / values.mean()) if values.size >= 2 else float("nan")
+
+
 def gait_reference(
     vertical: FloatArray, yaw_dps: FloatArray, fs_hz: float, pendulum_m: float, gain: float
 ) -> tuple[FloatArray, IntArray, IntArray, FloatArray, BoolArray]:
     """Same contract as :func:`processing.gait._kernels.gait_kernel`."""
     features = np.full(k.N_FEATURES, np.nan)
     features[k.F_N_CONTACTS] = 0.0
+    features[k.F_RECORDING_S] = vertical.size / fs_hz
     signal = vertical - vertical.mean()
     if fs_hz > 50.0:
         signal = filtfilt(signal, butter2_lowpass(20.0, fs_hz))
     period = step_period(signal, fs_hz)
+    if period > 0.0:
+        period = harmonic_guard(signal, fs_hz, period)
     features[k.F_STEP_PERIOD_S] = period
     if period <= 0.0:
         empty = np.empty(0, dtype=np.int64)
         return features, empty, empty, np.empty(0), np.empty(0, dtype=bool)
     contacts = initial_contacts(signal, fs_hz, period)
-    bout = walking_bouts(contacts, fs_hz, period)
+    bout = walking_bouts(contacts, fs_hz)
     n = contacts.size
     features[k.F_N_CONTACTS] = float((bout >= 0).sum())
     turning = np.zeros(max(n - 1, 0), dtype=bool)
+    heading_change = np.zeros(max(n - 1, 0))
     lengths = np.full(max(n - 1, 0), np.nan)
     if features[k.F_N_CONTACTS] == 0:
         return features, contacts, bout, lengths, turning
@@ -161,6 +225,8 @@ def gait_reference(
         mask, turns = turning_mask(yaw_dps, fs_hz)
         features[k.F_N_TURNS] = turns
         turning = mask[(contacts[:-1] + contacts[1:]) // 2]
+        heading = heading_deg(yaw_dps, fs_hz)
+        heading_change = heading[contacts[1:]] - heading[contacts[:-1]]
     in_bout = (bout[:-1] >= 0) & (bout[:-1] == bout[1:])
     steps = np.flatnonzero(in_bout)
     half = (contacts[steps + 1] - contacts[steps]) // 2
@@ -168,25 +234,34 @@ def gait_reference(
     stops = np.minimum(signal.size - 1, starts + contacts[steps + 1] - contacts[steps])
     bounce = filtfilt(signal, butter2_lowpass(min(k.BOUNCE_HARMONICS / period, 0.45 * fs_hz), fs_hz))
     excursions = np.array([step_excursion(bounce, a, b, fs_hz) for a, b in zip(starts, stops, strict=True)])
-    lengths[steps] = [pendulum_step_length(h, pendulum_m, gain) for h in excursions]
+    pendulum = np.array([pendulum_step_length(h, pendulum_m, gain) for h in excursions])
+    lengths[steps] = pendulum * turning_step_factor(heading_change[steps])
+    lengths = cap_paused_steps(lengths, contacts, bout)
     samples = (contacts[1:] - contacts[:-1])[steps]
+    step_t = samples / fs_hz
     features[k.F_N_BOUTS] = bout.max() + 1
     features[k.F_DURATION_S] = samples.sum() / fs_hz
+    features[k.F_TURNING_S] = samples[turning[steps]].sum() / fs_hz
     features[k.F_STEP_TIME_S] = samples.mean() / fs_hz
     features[k.F_STEP_LENGTH_M] = lengths[steps].mean()
-    features[k.F_SPEED_MPS] = lengths[steps].sum() / (samples.sum() / fs_hz)
     features[k.F_EXCURSION_M] = excursions.mean()
     features[k.F_TURNING_STEPS] = turning[steps].sum()
+    straight_steps = step_t[~turning[steps]]
+    features[k.F_STEP_TIME_CV_PCT] = cv_pct(straight_steps if straight_steps.size >= 3 else step_t)
+    features[k.F_PERIOD_AGREEMENT] = np.median(step_t) / period
     strides = np.flatnonzero((bout[:-2] >= 0) & (bout[:-2] == bout[2:]))
     features[k.F_N_STRIDES] = strides.size
-    if strides.size:
-        stride_t = (contacts[strides + 2] - contacts[strides]) / fs_hz
-        features[k.F_STRIDE_TIME_S] = stride_t.mean()
-        features[k.F_STRIDE_LENGTH_M] = (lengths[strides] + lengths[strides + 1]).mean()
-        chosen = stride_t[~(turning[strides] | turning[strides + 1])]
-        chosen = chosen if chosen.size >= 3 else stride_t
-        if chosen.size >= 2:
-            features[k.F_STRIDE_CV_PCT] = 100.0 * chosen.std(ddof=1) / chosen.mean()
+    stride_t = (contacts[strides + 2] - contacts[strides]) / fs_hz
+    stride_len = lengths[strides] + lengths[strides + 1]
+    features[k.F_STRIDE_TIME_S] = stride_t.mean()
+    features[k.F_STRIDE_LENGTH_M] = stride_len.mean()
+    features[k.F_CADENCE_SPM] = (120.0 / stride_t).mean()
+    features[k.F_SPEED_MPS] = (stride_len / stride_t).mean()
+    straight = ~(turning[strides] | turning[strides + 1])
+    if straight.any():
+        features[k.F_STRAIGHT_SPEED_MPS] = (stride_len[straight] / stride_t[straight]).mean()
+    chosen = stride_t[straight]
+    features[k.F_STRIDE_CV_PCT] = cv_pct(chosen if chosen.size >= 3 else stride_t)
     for exclude_turns in (True, False):
         usable = in_bout & ~turning if exclude_turns else in_bout
         weights, ad1s, ad2s = [], [], []
@@ -212,8 +287,6 @@ def gait_reference(
 def analyze_gait_reference(
     acc: FloatArray, fs_hz: float, gyr: FloatArray | None = None, pendulum_m: float = 0.95
 ) -> tuple[FloatArray, IntArray, IntArray, FloatArray, BoolArray]:
-    """The whole public analysis in NumPy (orientation as :func:`processing.imu.vertical_axis`)."""
-    mean = acc.mean(axis=0)
-    up = mean / np.linalg.norm(mean)
-    yaw = gyr @ up if gyr is not None else np.empty(0)
-    return gait_reference(acc @ up, yaw, fs_hz, pendulum_m, 1.25)
+    """The whole public analysis in NumPy (orientation as :func:`vertical_and_yaw`)."""
+    vertical, yaw = vertical_and_yaw(acc, gyr if gyr is not None else np.empty((0, 3)), fs_hz)
+    return gait_reference(vertical, yaw, fs_hz, pendulum_m, 1.25)

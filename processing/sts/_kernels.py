@@ -29,8 +29,8 @@ Why these signals (details and measured accuracy: docs/sts_tug.md):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from processing.compiled import njit
 from processing.gait._kernels import butter2_lowpass, filtfilt, find_peaks
 
 LOWPASS_HZ = 2.0  # transitions last ≥ 0.5 s; walking bounce and impacts are above this

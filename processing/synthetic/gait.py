@@ -12,9 +12,12 @@ removal), not the empirical model, which only real walks can check.
 On top of the vertical bounce: a heel-strike transient after each initial contact, a
 forward-velocity oscillation per step, a medio-lateral sway per stride, small trunk pitch/roll
 oscillations (gravity leaking into the horizontal axes, as on a real trunk), 180° turns with
-centripetal acceleration and shortened steps, gait initiation and termination, quiet standing
-before and after, a sensor mounted in any orientation, and white noise. Axes of the body frame:
-x forward, y left, z up; the sensor frame is the body frame rotated by ``sensor_orientation_deg``.
+centripetal acceleration and shortened steps (the trunk bouncing as on a straight step, as it
+does on real turns), gait initiation and termination, quiet standing
+before and after, a sensor mounted in any orientation, white noise, and optionally a second
+harmonic of the bounce (a double bump per step, which tempts a detector into double cadence).
+Axes of the body frame: x forward, y left, z up; the sensor frame is the body frame rotated by
+``sensor_orientation_deg``.
 
 NumPy only: the edge simulators import this module, so it must never import Numba.
 """
@@ -57,6 +60,12 @@ class WalkTruth(BaseModel):
         (0.0, 0.0, 0.0), description="roll, pitch, yaw of the sensor on the body (any mounting)"
     )
     heel_strike_mps2: float = Field(1.5, ge=0.0, le=20.0, description="impact transient after each contact")
+    bounce_harmonic: float = Field(
+        0.0,
+        ge=0.0,
+        le=5.0,
+        description="second harmonic of the vertical bounce / its fundamental (a double bump)",
+    )
     noise_mps2: float = Field(0.05, ge=0.0, le=5.0, description="accelerometer white noise, one sigma")
     gyro_noise_dps: float = Field(0.5, ge=0.0, le=50.0, description="gyroscope white noise, one sigma")
 
@@ -230,14 +239,22 @@ def _body_signals(
     period = durations[k]
     phase = (tw - contacts[k]) / period  # 0 at initial contact, 1 at the next
     omega = 2.0 * np.pi / period
-    h = _excursion(lengths, truth.sensor_height_m, truth.pendulum_gain)
+    # On turning steps the feet turn on the spot but the trunk still rises and falls about as on a
+    # straight step (seen on real daily-living walks): the bounce is a straight step's.
+    bounce_lengths = np.where(turning, truth.step_length_m, lengths)
+    h = _excursion(bounce_lengths, truth.sensor_height_m, truth.pendulum_gain)
     # Gait initiation and termination: the first and last steps are shorter (see _step_plan) and
     # the forward oscillation builds up and dies down over them.
     envelope = np.ones(durations.size)
     envelope[0] = envelope[-1] = 0.5
     amp = h[k]
     # z = h/2 (1 - cos 2πφ): lowest at contact (double support), highest at mid-stance.
-    vertical = 0.5 * amp * omega**2 * np.cos(2.0 * np.pi * phase)
+    vertical = (
+        0.5
+        * amp
+        * omega**2
+        * (np.cos(2.0 * np.pi * phase) + truth.bounce_harmonic * np.cos(4.0 * np.pi * phase))
+    )
     since_contact = tw - contacts[k]
     # Impact transient: a sharp positive peak with a wider negative lobe of equal area, so it
     # shakes the trunk without moving it (zero net velocity and displacement change).

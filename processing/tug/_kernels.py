@@ -6,8 +6,8 @@ from :mod:`processing.sts._kernels`. No validation here; the NumPy twin is
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from processing.compiled import njit
 from processing.gait._kernels import butter2_lowpass, filtfilt
 
 YAW_LOWPASS_HZ = 1.5  # El-Gohary et al. 2014, Sect. 2.3: turning is slower than the stride sway

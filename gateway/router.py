@@ -1,0 +1,146 @@
+"""An MQTT message → the points to write, the refusals to keep, and the work that follows.
+
+:meth:`Router.route` reads the topic (:func:`telemetry.topics.parse`), decodes the payload as the
+channel's contract model and checks that the station the payload claims is the topic's station
+(else ``impersonation``):
+
+- ``data``: one device :data:`telemetry.Message`, whose kind and device must also be the topic's
+  (else ``topic_mismatch``); ``batch``: a :class:`telemetry.MessageBatch`, each reading on its own
+  (a refused position or a reading claiming another station costs only itself). An accepted
+  reading gives its points (:mod:`gateway.readings`) and a :class:`gateway.followup.FollowUp`;
+  one with a recording is also handed on for analysis (:mod:`gateway.recordings`).
+- ``heartbeat`` and ``status``: the station's points (:mod:`gateway.stations`).
+- ``deadletter``: an edge's :class:`telemetry.DeadLetter`, stored as its ``dead_letter`` point.
+
+A contract error becomes a :class:`gateway.dead_letters.Refusal` with the error's reason and path.
+Our own letters (``fw/v1/gateway/deadletter`` matches the edges' filter) are ignored. No I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway import schema
+from gateway.acknowledgements import Delivery
+from gateway.dead_letters import Refusal, edge_letter_point
+from gateway.followup import FollowUp
+from gateway.point_table import Point
+from gateway.readings import has_recording, measured_values, reading_points
+from gateway.recordings import ANALYSES
+from gateway.stations import heartbeat_points, status_point
+from telemetry import codec, topics
+from telemetry.devices import Message
+from telemetry.errors import ContractError, Reason
+from telemetry.events import DeadLetter
+from telemetry.station import Heartbeat, StationStatus
+
+
+@dataclass
+class Routed:
+    """What one MQTT message gives."""
+
+    label: str | None = None  # the messages metric's kind label (None: not counted)
+    points: list[Point] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    followups: list[FollowUp] = field(default_factory=list)  # every accepted device message
+    recorded: list[FollowUp] = field(default_factory=list)  # those with a recording to analyse
+    measured_ns: int | None = None  # measured_at of the last accepted reading
+
+
+class Router:
+    """Routes the messages of one gateway replica (``gateway``: its client id, on edge letters)."""
+
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+
+    def route(self, delivery: Delivery) -> Routed:
+        routed = Routed()
+        if delivery.topic == topics.GATEWAY_DEADLETTER:
+            return routed
+        try:
+            parsed = topics.parse(delivery.topic)
+        except ValueError as exc:
+            routed.label = "unknown_topic"
+            routed.refusals.append(Refusal(Reason.UNKNOWN_TOPIC, str(exc)))
+            return routed
+        channel = parsed.channel
+        routed.label = parsed.device_kind if channel == "data" else channel
+        try:
+            if channel == "data":
+                self._data(delivery.payload, parsed, routed)
+            elif channel == "batch":
+                self._batch(delivery.payload, parsed.station_id, routed)
+            elif channel == "heartbeat":
+                beat = codec.decode_as(Heartbeat, delivery.payload)
+                if _same_station(beat.station_id, parsed.station_id, routed):
+                    routed.points.extend(heartbeat_points(beat))
+            elif channel == "status":
+                status = codec.decode_as(StationStatus, delivery.payload)
+                if _same_station(status.station_id, parsed.station_id, routed):
+                    routed.points.append(status_point(status, delivery.received_at, delivery.retained))
+            elif channel == "deadletter":
+                letter = codec.decode_as(DeadLetter, delivery.payload)
+                if _same_station(letter.station_id, parsed.station_id, routed):
+                    routed.points.append(edge_letter_point(letter, delivery, self.gateway))
+        except ContractError as error:
+            routed.refusals.append(Refusal(error.reason, error.detail, error.path))
+        return routed
+
+    def _data(self, payload: bytes, parsed: topics.ParsedTopic, routed: Routed) -> None:
+        message = codec.decode(payload)
+        if not _same_station(message.station_id, parsed.station_id, routed):
+            return
+        kind = message.device_kind.value
+        if (kind, message.device_id) != (parsed.device_kind, parsed.device_id):
+            routed.refusals.append(
+                Refusal(
+                    Reason.TOPIC_MISMATCH,
+                    f"topic says {parsed.device_kind}/{parsed.device_id}, payload {kind}/{message.device_id}",
+                    "device_kind" if kind != parsed.device_kind else "device_id",
+                    message_id=message.message_id,
+                )
+            )
+            return
+        _accept(message, routed)
+
+    def _batch(self, payload: bytes, station: str, routed: Routed) -> None:
+        result = codec.decode_batch(payload)
+        if not _same_station(result.station_id, station, routed):
+            return
+        for _index, error in result.errors:
+            routed.refusals.append(Refusal(error.reason, error.detail, error.path))
+        for index, message in enumerate(result.messages):
+            if message.station_id != station:
+                routed.refusals.append(
+                    Refusal(
+                        Reason.IMPERSONATION,
+                        f"message {index} claims station {message.station_id!r} in a batch of {station!r}",
+                        f"messages.{index}.station_id",
+                        message_id=message.message_id,
+                    )
+                )
+                continue
+            _accept(message, routed)
+
+
+def _same_station(claimed: str, topic_station: str, routed: Routed) -> bool:
+    if claimed == topic_station:
+        return True
+    routed.refusals.append(
+        Refusal(
+            Reason.IMPERSONATION,
+            f"payload station {claimed!r} differs from the topic's station {topic_station!r}",
+            "station_id",
+            station=topic_station,
+        )
+    )
+    return False
+
+
+def _accept(message: Message, routed: Routed) -> None:
+    routed.points.extend(reading_points(message))
+    routed.measured_ns = schema.time_ns(message.measured_at)
+    item = FollowUp(message, measured_values(message))
+    routed.followups.append(item)
+    if has_recording(message) and message.device_kind in ANALYSES:
+        routed.recorded.append(item)

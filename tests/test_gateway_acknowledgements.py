@@ -1,0 +1,143 @@
+"""The acknowledgement tracker alone (pure logic, no broker): a message is acknowledged exactly
+once, only after every hold it was given is released and every step queued for it has run, and
+never on a connection newer than the one it came on. The real-server tests
+(test_gateway_faults.py, test_drill_gateway.py) show the same through kill -9 and outages."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from gateway.acknowledgements import Acknowledgements, Delivery, Hold
+
+
+class Broker:
+    """What paho's client.ack would tell the broker."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+        self._lock = threading.Lock()
+
+    def ack(self, mid: int, qos: int) -> None:
+        assert qos > 0
+        with self._lock:
+            self.acked.append(mid)
+
+
+def _tracker() -> tuple[Acknowledgements, Broker]:
+    broker = Broker()
+    return Acknowledgements(broker.ack), broker
+
+
+def _receive(acks: Acknowledgements, mid: int, qos: int = 1) -> tuple[Delivery, Hold]:
+    return acks.receive(mid, qos, "fw/v1/gj-01/data/grip/g1", b"{}")
+
+
+def test_acknowledged_only_when_the_last_hold_is_released() -> None:
+    acks, broker = _tracker()
+    delivery, routing = _receive(acks, 7)
+    write, publish = acks.hold([delivery]), acks.hold([delivery])
+    routing.release()
+    write.release()
+    assert broker.acked == [] and acks.in_flight == 1
+    publish.release()
+    assert broker.acked == [7] and acks.in_flight == 0
+
+
+def test_one_hold_over_many_deliveries_releases_each() -> None:
+    acks, broker = _tracker()
+    received = [_receive(acks, mid) for mid in (1, 2, 3)]
+    chunk = acks.hold(d for d, _ in received)
+    for _, routing in received:
+        routing.release()
+    assert broker.acked == []
+    chunk.release()
+    assert sorted(broker.acked) == [1, 2, 3]
+
+
+def test_steps_run_in_order_each_after_the_holds_of_the_one_before() -> None:
+    acks, broker = _tracker()
+    delivery, routing = _receive(acks, 9)
+    ran: list[str] = []
+    held: list[Hold] = []
+
+    def stage(name: str) -> None:
+        ran.append(name)
+        held.append(acks.hold([delivery]))  # e.g. the stage's write, still in flight
+
+    acks.then(delivery, lambda: stage("scores"))
+    acks.then(delivery, lambda: stage("decline"))
+    routing.release()
+    assert ran == ["scores"] and broker.acked == []
+    held.pop().release()
+    assert ran == ["scores", "decline"] and broker.acked == []
+    held.pop().release()
+    assert broker.acked == [9]
+
+
+def test_a_step_may_queue_the_next_while_it_runs() -> None:
+    acks, broker = _tracker()
+    delivery, routing = _receive(acks, 4)
+    ran: list[int] = []
+
+    def step(n: int) -> None:
+        ran.append(n)
+        if n < 3:
+            acks.then(delivery, lambda: step(n + 1))
+
+    acks.then(delivery, lambda: step(1))
+    routing.release()
+    assert ran == [1, 2, 3] and broker.acked == [4]
+
+
+def test_a_failing_step_leaves_the_message_unacknowledged() -> None:
+    acks, broker = _tracker()
+    delivery, routing = _receive(acks, 5)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    acks.then(delivery, broken)
+    routing.release()
+    assert broker.acked == [] and acks.in_flight == 1
+
+
+def test_never_acknowledged_on_a_newer_connection() -> None:
+    acks, broker = _tracker()
+    old, old_routing = _receive(acks, 11)
+    acks.new_connection()  # disconnected: the broker will redeliver mid 11, perhaps as another message
+    new, new_routing = _receive(acks, 11)
+    old_routing.release()
+    assert broker.acked == [] and acks.in_flight == 1  # given up, no longer in flight
+    new_routing.release()
+    assert broker.acked == [11] and acks.in_flight == 0
+    assert old.generation < new.generation
+
+
+def test_qos0_is_settled_without_an_ack_and_a_second_release_is_a_bug() -> None:
+    acks, broker = _tracker()
+    _, routing = _receive(acks, 0, qos=0)
+    routing.release()
+    assert broker.acked == [] and acks.in_flight == 0
+    with pytest.raises(RuntimeError, match="released twice"):
+        routing.release()
+
+
+def test_counted_once_each_under_concurrent_releases() -> None:
+    acks, broker = _tracker()
+    holds: list[Hold] = []
+    for mid in range(1, 201):
+        delivery, routing = _receive(acks, mid)
+        holds.extend(acks.hold([delivery]) for _ in range(5))
+        holds.append(routing)
+    random.Random(3).shuffle(holds)
+    threads = [
+        threading.Thread(target=lambda part=holds[n::4]: [h.release() for h in part]) for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(broker.acked) == list(range(1, 201)) and acks.in_flight == 0
