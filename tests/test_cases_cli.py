@@ -127,7 +127,8 @@ def test_close_suggestions_are_printed_only_when_asked(
         ("{not json", "not JSON"),
         ("[1, 2]", "not a JSON object"),
         (
-            '{"participant": "p001", "station_id": "st-01", "visit_id": "visit-0099", "at": "2025-01-01T00:00:00Z"}',
+            '{"participant": "p001", "station_id": "st-01", "visit_id": "visit-0099", '
+            '"at": "2025-01-01T00:00:00Z"}',
             "participant",
         ),
         (

@@ -357,7 +357,7 @@ def test_actions_follow_the_life_cycle_and_refuse_what_the_state_does_not_allow(
     log.append(acknowledge(fold(log)[cid], actor="kim.s", at=at, note="called, retest booked"))
     with pytest.raises(CaseTransitionError) as twice:
         acknowledge(fold(log)[cid], actor="lee.j", at=at)
-    assert twice.value.code == "acknowledged" and twice.value.reason is Reason.CASE_TRANSITION
+    assert twice.value.code == "already_acknowledged" and twice.value.reason is Reason.CASE_TRANSITION
     log.append(assign(fold(log)[cid], actor="kim.s", assignee="park.h", at=at + timedelta(minutes=1)))
     log.append(
         prescribe(
@@ -367,8 +367,12 @@ def test_actions_follow_the_life_cycle_and_refuse_what_the_state_does_not_allow(
             at=at + timedelta(minutes=2),
         )
     )
+    with pytest.raises(CaseTransitionError, match="before"):
+        set_follow_up(fold(log)[cid], actor="park.h", on=at.date() - timedelta(days=1), at=at)
+    with pytest.raises(CaseTransitionError, match="at most"):
+        set_follow_up(fold(log)[cid], actor="park.h", on=at.date() + timedelta(days=731), at=at)
     log.append(
-        set_follow_up(fold(log)[cid], actor="park.h", on=date(2027, 3, 1), at=at + timedelta(minutes=3))
+        set_follow_up(fold(log)[cid], actor="park.h", on=date(2027, 6, 1), at=at + timedelta(minutes=3))
     )
     log.append(
         resolve(
@@ -381,7 +385,7 @@ def test_actions_follow_the_life_cycle_and_refuse_what_the_state_does_not_allow(
     case = fold(log)[cid]
     assert case.state is CaseState.RESOLVED and case.reason is ResolveReason.CONFIRMED_REFERRED
     assert (
-        case.assignee == "park.h" and case.follow_up_on == date(2027, 3, 1) and len(case.prescriptions) == 1
+        case.assignee == "park.h" and case.follow_up_on == date(2027, 6, 1) and len(case.prescriptions) == 1
     )
     assert case.notes == ("called, retest booked",)
     for action in (

@@ -5,37 +5,46 @@ velocity and area; self-report: K-FRAIL, Fried count; frailty category: the frai
 episode of it (see :mod:`processing.cases.identity`), the participant's visits are replayed in
 measured-time order (ties by visit id):
 
-1. **Personal baseline**, per metric: the median of the last ``baseline_window`` baseline visits
-   that have it (robust to an odd value; missing measures simply are not there). A visit joins the
-   baseline only while the detector is in control (the CUSUM below is at zero after it); visits of
-   a run that is building up wait, and join only if the run dies out — so a slow decline does not
-   drag the baseline down before it is caught. While a case is open the baseline is frozen.
+1. **Personal baseline**, per measure: the winsorised mean (values clipped to their median ± 3 SEM)
+   of the last ``baseline_window`` values in the baseline — robust to a gross error, and with the
+   property the CUSUM needs: each new visit's change against the mean of all earlier in-control
+   values is independent of the earlier changes (Hawkins 1987, self-starting CUSUM). Missing
+   measures are simply absent. Judging starts once a measure has ``min_baseline`` values.
+   A visit's values join the baseline unless they are *held*: all the domain's values while the
+   domain's CUSUM is above ``hold_domain`` × h, a measure's values while its own CUSUM is above
+   ``hold`` × its h. Held values join later if the run dies out — so a decline building up is not
+   absorbed, while ordinary noise is (holding from the first positive step biased the baseline
+   towards the better values and fed false alarms). While a case is open the baseline is frozen.
 2. **Standardised change** of each certain measure (values a quality check flagged as uncertain
-   never count — not in the baseline, not in the statistics, so they cannot open a case, alone or
-   together): z = worsening / √(SEM²·(1 + c/n) + τ²·Σⱼ(uⱼ − wⱼ)²) — the between-day SEM of
-   :mod:`processing.cases.measurement_error`, inflated for a baseline of n visits (c = 1 for a mean
-   of ≤ 2, π/2 for a median), plus the station term: τ is the table's station spread, u the new
-   visit's station and w the baseline's stations as fractions, so a visit at a station the
-   baseline never saw carries the extra variance of two station offsets, one at a baseline station
-   almost none. The reliable change index of Jacobson & Truax (1991) is z ≥ 1.96.
-   Relative metrics (sway) are judged on the log scale. Each z is clipped to ±``z_clip``, so one
-   wild value cannot open a case by itself.
+   never count — not in the baseline, not in any statistic, so they cannot open a case, alone or
+   together): z = worsening / √(SEM²·(1 + 1/n) + τ²·Σⱼ(uⱼ − wⱼ)²) — the between-day SEM of
+   :mod:`processing.cases.measurement_error`, inflated for a baseline mean of n values, plus the
+   station term: τ is the table's station spread, u the new visit's station and w the baseline's
+   stations as fractions, so a visit at a station the baseline never saw carries the variance of
+   two station offsets, one at the baseline's only station none. z ≥ 1.96 is the reliable change
+   of Jacobson & Truax (1991). Relative measures (sway) are judged on the log scale. Each z is
+   clipped to ±``z_clip``.
 3. **Composite** of the domain's measures at this visit: Z = Σz / √(k + k(k−1)ρ) for k measures
    whose errors correlate ρ (a FrailWatch choice per domain, :data:`ERROR_CORRELATION`), so Z has
    unit variance whatever subset was measured.
-4. **One-sided CUSUM** over visits (Page 1954): S = min(h, max(0, S + Z − k)). A case opens when
-   S ≥ h *and* the run's mean change reaches the small meaningful change of
-   :data:`processing.decline.DECLINE_RULES` in at least one measure (statistically reliable *and*
+4. **One-sided CUSUMs** over visits (Page 1954): S = min(h, max(0, S + Z − k)) for the composite,
+   and one per measure (on its clipped z, threshold ``cusum_h_single``) so that a decline of one
+   measure alone is not diluted by the others. A case opens when a CUSUM reaches its threshold
+   over at least ``min_run_visits`` visits (one wild value never opens a case) *and* the mean of
+   the last ``recent_visits`` visits is worse than the baseline by the small meaningful change of
+   :data:`processing.decline.DECLINE_RULES` in at least one measure (beyond the noise *and*
    clinically meaningful).
 5. **Fast path**: a measure crosses its absolute cut-off (AWGS 2019 slowness < 1.0 m/s, chair stand
    ≥ 12 s, SPPB ≤ 9, weakness < 28 kg men / < 18 kg women; TUG ≥ 13.5 s fall risk, configurable;
-   frail) — the baseline on the good side, the new value past the cut-off by at least
-   ``fast_guard_sem`` SEM, and its own change z ≥ ``fast_z``. The guard band and the change
-   requirement keep a person who hovers around a cut-off from flapping.
-6. **Severity**: ``critical`` when a measure's mean change over the run (or, in an open case, the
-   last ``recent_visits`` visits) reaches the substantial meaningful change with a reliable z, or
-   lies past a cut-off crossed from the good side; else ``warning``. An open case escalates once,
-   to ``critical``. Every later visit with the domain's measures updates the case; after
+   frail) at one visit — the baseline on the good side, the value past the cut-off by at least
+   ``fast_guard_sem`` SEM, its change z ≥ ``fast_z``, and corroborated (another measure worse at
+   the same visit, or the previous value already past the guard band). The guard band, the change
+   requirement and the corroboration keep a person who hovers around a cut-off from flapping and
+   one unflagged gross error from opening a case.
+6. **Severity**: ``critical`` when a measure's mean over the last ``recent_visits`` visits reaches
+   the substantial meaningful change with a reliable z, or lies past a cut-off crossed from the
+   good side (or the fast path opened it); else ``warning``. An open case escalates once, to
+   ``critical``. Every later visit with the domain's measures updates the case; after
    ``close_after`` consecutive visits back within measurement error (Z ≤ ``within_error_z`` and no
    reliable single change) the case is suggested for closing.
 
@@ -49,6 +58,10 @@ Seeded by the log: a case the log says is open stays open from its opening visit
 visit changes the replay, and only events whose ids are not in the log are returned — so calling
 again with the log extended by the answer returns nothing, and replicas that saw different subsets
 of visits name the same case the same way.
+
+Known floor: a sustained shift too small to lift the composite CUSUM past ``hold_domain`` × h in a
+few visits (about 60 % of the substantial change in every mobility measure) is absorbed into the
+baseline and never opens a case; docs/scoring.md gives the measured detection rates.
 """
 
 from __future__ import annotations
@@ -319,8 +332,17 @@ def _look(domain: Domain, baselines: dict[str, MetricBaseline], visit: VisitMeas
 
 
 def _mean(metric: str, visits: Sequence[VisitMeasures]) -> float | None:
-    values = [x for v in visits if (x := v.certain(metric)) is not None]
-    return sum(values) / len(values) if values else None
+    """Mean of the certain values on the metric's working scale, back on its own scale: arithmetic,
+    or geometric for relative metrics (whose baseline is geometric too — an arithmetic mean of
+    log-normal sway values would read ~8 % worse than the baseline with no change at all)."""
+    error = MEASUREMENT_ERROR[metric]
+    levels = [
+        lv for v in visits if (x := v.certain(metric)) is not None and (lv := _scale(error, x)) is not None
+    ]
+    if not levels:
+        return None
+    mean = sum(levels) / len(levels)
+    return math.exp(mean) if error.relative else mean
 
 
 def _clinical_worsening(metric: str, baseline: MetricBaseline, mean: float) -> float:
@@ -385,7 +407,8 @@ def _fast_path(
     Decisively: the baseline on the good side, this value past the cut-off by the guard band and
     with a change z ≥ ``fast_z``, *and* corroborated — another of the domain's measures at this
     visit is worse too (z ≥ 1), or the previous value of this measure was already past the
-    cut-off by the guard band. One unflagged gross error (a grip not squeezed, a walk interrupted) is then not enough.
+    cut-off by the guard band. One unflagged gross error (a grip not squeezed, a walk interrupted)
+    is then not enough.
     """
     for metric, z in look.z.items():
         limit = limits.get(metric)

@@ -5,14 +5,17 @@ current :class:`~processing.cases.model.Case` of every case id. Events count onc
 are applied in log order (processed_at, then event_id). The fold never refuses a stored log — two
 replicas and a counsellor may have raced — so its rules do not depend on order where they need
 not: the state is ``resolved`` once any resolved event exists, else ``acknowledged`` once any
-acknowledged event exists, else ``open``; severity is the highest any detection gave; the first
+action says so (acknowledging, or any other action: a person has looked at the case), else
+``open``; severity is the highest any detection gave; the first
 resolved event is the one that counts (it names the next episode, see
 :mod:`processing.cases.identity`). Detections that arrive after the resolution change nothing.
 
 The action constructors (:func:`acknowledge`, :func:`assign`, :func:`prescribe`,
 :func:`set_follow_up`, :func:`resolve`) are where rules *are* enforced: each validates the step
 against the folded case and raises :class:`~processing.cases.model.CaseTransitionError` (resolving
-a resolved case, acknowledging twice, acting on a resolved case). Each returns one new
+a resolved case, acknowledging twice, acting on a resolved case, a follow-up date in the past or
+more than two years ahead — the same rules and codes as the station page's ``edge.case_actions``).
+Every action on an open case acknowledges it. Each returns one new
 :class:`telemetry.cases.CaseEvent` with a fresh event id (made once, by whoever acts) for the
 caller to append. Free text is checked for identifiers by the wire model.
 """
@@ -22,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from processing.cases.identity import log_order
@@ -36,6 +39,8 @@ from telemetry.cases import (
     ResolveReason,
     SocialPrescription,
 )
+
+MAX_FOLLOW_UP_DAYS = 730  # as the station page (edge.case_actions)
 
 
 def fold(log: Iterable[CaseEvent]) -> dict[str, Case]:
@@ -52,7 +57,9 @@ def _fold_case(events: list[CaseEvent]) -> Case:
     trigger = opened or next((e for e in events if e.event in DETECTIONS), first)
     resolved = next((e for e in events if e.event is CaseEventKind.RESOLVED), None)
     live = events if resolved is None else [e for e in events if _before_or_is(e, resolved)]
-    acknowledged = next((e for e in live if e.event is CaseEventKind.ACKNOWLEDGED), None)
+    acknowledged = next(
+        (e for e in live if e.event not in DETECTIONS and e.state is CaseState.ACKNOWLEDGED), None
+    )
     detections = [e for e in live if e.event in DETECTIONS]
     severity = max((e.severity for e in detections or live), key=lambda s: SEVERITY_RANK[s])
     state = (
@@ -100,9 +107,9 @@ def _before_or_is(event: CaseEvent, resolved: CaseEvent) -> bool:
 
 def _refuse_if_resolved(case: Case, what: str) -> None:
     if case.state is CaseState.RESOLVED:
+        reason = case.reason.value if case.reason else "?"
         raise CaseTransitionError(
-            "resolved",
-            f"cannot {what} case {case.case_id}: it was resolved ({case.reason.value if case.reason else '?'})",
+            "case_resolved", f"cannot {what} case {case.case_id}: it was resolved ({reason})"
         )
 
 
@@ -152,7 +159,7 @@ def acknowledge(
     _refuse_if_resolved(case, "acknowledge")
     if case.state is CaseState.ACKNOWLEDGED:
         raise CaseTransitionError(
-            "acknowledged", f"case {case.case_id} was already acknowledged by {case.acknowledged_by}"
+            "already_acknowledged", f"case {case.case_id} was already acknowledged by {case.acknowledged_by}"
         )
     return _action(
         case,
@@ -178,12 +185,13 @@ def assign(
     event_id: str | None = None,
     processed_at: datetime | None = None,
 ) -> CaseEvent:
-    """Name the staff member who follows the case up (state unchanged). Refused on a resolved case."""
+    """Name the staff member who follows the case up (acknowledges an open case). Refused on a
+    resolved case."""
     _refuse_if_resolved(case, "assign")
     return _action(
         case,
         CaseEventKind.ASSIGNED,
-        case.state,
+        CaseState.ACKNOWLEDGED,
         actor=actor,
         at=at,
         station_id=station_id,
@@ -205,12 +213,13 @@ def prescribe(
     event_id: str | None = None,
     processed_at: datetime | None = None,
 ) -> CaseEvent:
-    """Record a social prescription for the case (state unchanged). Refused on a resolved case."""
+    """Record a social prescription for the case (acknowledges an open case). Refused on a resolved
+    case."""
     _refuse_if_resolved(case, "prescribe for")
     return _action(
         case,
         CaseEventKind.PRESCRIBED,
-        case.state,
+        CaseState.ACKNOWLEDGED,
         actor=actor,
         at=at,
         station_id=station_id,
@@ -232,12 +241,18 @@ def set_follow_up(
     event_id: str | None = None,
     processed_at: datetime | None = None,
 ) -> CaseEvent:
-    """Set the follow-up date (state unchanged). Refused on a resolved case."""
+    """Set the follow-up date (acknowledges an open case). Refused on a resolved case, and for a date
+    before ``at``'s day or more than :data:`MAX_FOLLOW_UP_DAYS` after it."""
     _refuse_if_resolved(case, "set a follow-up on")
+    today = at.astimezone(UTC).date()
+    if on < today:
+        raise CaseTransitionError("date_in_past", f"follow-up date {on} is before {today}")
+    if (on - today).days > MAX_FOLLOW_UP_DAYS:
+        raise CaseTransitionError("date_too_far", f"a follow-up is at most {MAX_FOLLOW_UP_DAYS} days ahead")
     return _action(
         case,
         CaseEventKind.FOLLOW_UP_SET,
-        case.state,
+        CaseState.ACKNOWLEDGED,
         actor=actor,
         at=at,
         station_id=station_id,

@@ -74,7 +74,7 @@ def episodes(participant: str, domain: Domain, log: Iterable[CaseEvent]) -> list
     for event in log_order(log):
         if event.event is CaseEventKind.RESOLVED and event.domain is domain:
             first_resolution.setdefault(event.case_id, event)
-    chain = []
+    chain: list[Episode] = []
     marker = FIRST_EPISODE
     while True:
         current = case_id(participant, domain, marker)

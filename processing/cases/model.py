@@ -145,8 +145,8 @@ class CaseTransitionError(ValueError):
     """An action the case's current state does not allow (e.g. resolving a resolved case).
 
     ``reason`` is :attr:`telemetry.errors.Reason.CASE_TRANSITION` (the dead-letter reason when a
-    station sends such an action); ``code`` says which rule: ``resolved``, ``acknowledged``,
-    ``unknown_case``.
+    station sends such an action); ``code`` says which rule (the station page's codes): ``case_resolved``,
+    ``already_acknowledged``, ``date_in_past``, ``date_too_far``, ``unknown_case``.
     """
 
     def __init__(self, code: str, detail: str) -> None:
