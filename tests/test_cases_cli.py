@@ -281,3 +281,28 @@ def test_cases_commands_read_influx_settings_from_the_environment(
     assert main(["cases", "list"]) == 0
     assert "1 case(s)" in capsys.readouterr().err
     assert os.environ["FRAILWATCH_GATEWAY_INFLUX_DATABASE"] == influxdb.database
+
+
+def test_ack_and_resolve_change_what_the_open_cases_dashboard_shows(influxdb: InfluxTestDB) -> None:
+    """The clinical "open decline cases" panel (grafana.queries.OPEN_CASES, run as Grafana would)
+    lists the case as open, then acknowledged, and no longer once it is resolved."""
+    from grafana.evaluate import Variables, series, substitute
+    from grafana.queries import OPEN_CASES
+
+    cid = _logged(influxdb)[0].case_id
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    query = substitute(OPEN_CASES, Variables(start_ms=now_ms - 86_400_000, end_ms=now_ms, stations=()))
+
+    def shown() -> dict[str, str]:
+        answer = influxdb.query(query)
+        rows = {}
+        for one in series(answer):
+            record = dict(zip(one["columns"], one["values"][0], strict=True))
+            rows[one["tags"]["case_id"]] = record["state"]
+        return rows
+
+    assert shown() == {cid: "open"}
+    assert _cli(influxdb, "ack", cid, "--staff", "kim.s") == 0
+    assert shown() == {cid: "acknowledged"}
+    assert _cli(influxdb, "resolve", cid, "--staff", "kim.s", "--reason", "confirmed_referred") == 0
+    assert shown() == {}
