@@ -25,7 +25,7 @@ from gateway.acknowledgements import Delivery
 from gateway.dead_letters import Refusal, edge_letter_point
 from gateway.followup import FollowUp
 from gateway.point_table import Point
-from gateway.readings import has_recording, measured_values, reading_points
+from gateway.readings import has_recording, reading_points
 from gateway.recordings import ANALYSES
 from gateway.stations import heartbeat_points, status_point
 from telemetry import codec, topics
@@ -140,7 +140,7 @@ def _same_station(claimed: str, topic_station: str, routed: Routed) -> bool:
 def _accept(message: Message, routed: Routed) -> None:
     routed.points.extend(reading_points(message))
     routed.measured_ns = schema.time_ns(message.measured_at)
-    item = FollowUp(message, measured_values(message))
+    item = FollowUp(message)
     routed.followups.append(item)
     if has_recording(message) and message.device_kind in ANALYSES:
         routed.recorded.append(item)

@@ -8,8 +8,7 @@ Central broker (edge agents publish, gateways consume)::
     fw/v1/<station>/heartbeat                        Heartbeat every N seconds
     fw/v1/<station>/deadletter                       DeadLetter from the edge (no identifiers)
     fw/v1/gateway/deadletter                         DeadLetter from a gateway
-    fw/v1/alerts/decline/<station>                   DeclineAlert raised by a gateway
-    fw/v1/alerts/cases/<station>                     CaseEvent raised by a gateway (opened, escalated)
+    fw/v1/alerts/cases/<station>                     CaseEvent a gateway raised (opened, updated, ...)
     fw/v1/<station>/cases                            CaseEvent: a counsellor's action (station → gateway)
     fw/v1/<station>/results                          VisitResult (gateway → that station only)
 
@@ -72,10 +71,6 @@ def station_deadletter(station_id: str) -> str:
 
 
 GATEWAY_DEADLETTER = f"{ROOT}/gateway/deadletter"
-
-
-def decline_alert(station_id: str) -> str:
-    return f"{ROOT}/alerts/decline/{_check_station(station_id)}"
 
 
 def case_alert(station_id: str) -> str:
