@@ -180,25 +180,10 @@ def make_test_ca(directory: Path, name: str = "FrailWatch Test CA") -> TestCA:
 
 
 def station_acl(stations: Iterable[str], gateway_user: str = "gateway") -> str:
-    """The central broker ACL: each station writes only under its prefix and reads only its own
-    results; the gateway reads all and writes alerts, dead letters and results."""
-    from telemetry.topics import ALL_RESULTS, GATEWAY_DEADLETTER, ROOT, station_grants
+    """The central broker ACL (telemetry.acl, the deployment's rules) for these stations."""
+    from telemetry.acl import central_acl
 
-    lines = [
-        f"user {gateway_user}",
-        f"topic read {ROOT}/#",
-        f"topic write {GATEWAY_DEADLETTER}",
-        f"topic write {ROOT}/alerts/#",
-        f"topic write {ALL_RESULTS}",
-        "",
-    ]
-    for station in stations:
-        lines += [
-            f"user {station}",
-            *(f"topic {access} {topic}" for access, topic in station_grants(station)),
-            "",
-        ]
-    return "\n".join(lines)
+    return central_acl(stations, gateway_user=gateway_user)
 
 
 @dataclass

@@ -191,7 +191,19 @@ def test_gateways_are_two_replicas_on_one_shared_subscription(config: dict[str, 
     readable = {topic for access, topic in acl[user] if access in ("read", "readwrite")}
     assert {topics.ALL_DATA, topics.ALL_BATCHES, topics.ALL_HEARTBEATS, topics.ALL_STATUS} <= readable
     assert topics.ALL_CASE_ACTIONS in readable and ("write", topics.ALL_RESULTS) in acl[user]
+    assert ("write", topics.ALL_RECEIPTS) in acl[user]
     assert not any(access in ("write", "readwrite") and "+/data" in t for access, t in acl[user])
+
+
+def test_the_committed_acl_is_the_one_definition_rendered_for_the_compose_stations(
+    config: dict[str, Any],
+) -> None:
+    from telemetry.acl import central_acl
+
+    stations = [s["environment"]["FRAILWATCH_EDGE_STATION_ID"] for s in edge_services(config).values()]
+    assert ACL_FILE.read_text() == central_acl(sorted(stations), healthcheck_user="healthcheck"), (
+        "deploy/mosquitto/acl: regenerate it from telemetry.acl.central_acl"
+    )
 
 
 def test_every_mqtt_user_in_the_acl_gets_a_password(config: dict[str, Any]) -> None:

@@ -323,6 +323,7 @@ def test_copy_resent_after_a_lost_puback_has_the_same_id(
             "spool_dir": tmp_path / "spool",
             "heartbeat_s": 0.5,
             "drain_s": 0.5,
+            "receipts": False,  # a bare central broker: the PUBACK layer is what is tested here
         }
     )
 
