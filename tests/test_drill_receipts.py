@@ -123,7 +123,7 @@ def _drill(
     users["ops"] = f"pw-ops-{uuid.uuid4().hex[:6]}"
     broker = mosquitto_factory(name="central", users=users, acl=central_acl(STATIONS))
     database = f"receipts_{uuid.uuid4().hex[:8]}"
-    influxdb_server.create_database(database)
+    influxdb_server.init_frailwatch(database)  # as `frailwatch influx init`: the ops policy must exist
     capture = Capture(broker.host, broker.port, "fw/v1/+/receipts", username="ops", password=users["ops"])
     central = Central(broker, influxdb_server, database, users, tmp_path, capture)
     devices = {s: mosquitto_factory(name=f"station-{s}") for s in STATIONS}

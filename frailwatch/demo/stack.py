@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from frailwatch.services import InfluxDB, Mosquitto
-from telemetry import topics
 
 GATEWAY_USER = "gateway"
 OPS_USER = "ops"  # read-only, for the demo's observer and for people poking at --keep-running
