@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import print_table, write_result
+from edge.simulate.declines import DECLINE_KINDS, GRADUAL_DAYS, SHAPES, SIZE_FACTOR, share_reached
 from processing.cases import DetectorSettings, VisitMeasures, assess, fold, resolve
 from processing.cases.detect import DOMAIN_METRICS, ERROR_CORRELATION
 from processing.cases.measurement_error import MEASUREMENT_ERROR
@@ -83,27 +84,10 @@ AGEING_PER_YEAR = {
     "chair_stand_5x_s": 0.1,
     "tug_time_s": 0.1,
 }
-#: Decliner kinds: the total worsening per metric (signed, metric units) and K of the target.
-KINDS: dict[str, dict[str, float]] = {
-    "substantial_mobility": {
-        "gait_speed_mps": -0.20,
-        "sppb_total": -2.0,
-        "chair_stand_5x_s": 4.0,
-        "tug_time_s": 2.8,
-    },
-    "moderate_mobility": {
-        "gait_speed_mps": -0.10,
-        "sppb_total": -1.0,
-        "chair_stand_5x_s": 2.3,
-        "tug_time_s": 1.4,
-    },
-    "strength_only": {"grip_max_kg": -6.5},
-}
-KIND_DOMAIN = {
-    "substantial_mobility": Domain.MOBILITY,
-    "moderate_mobility": Domain.MOBILITY,
-    "strength_only": Domain.STRENGTH,
-}
+#: Decliner kinds (edge.simulate.declines, shared with the device simulator): the total worsening
+#: per metric (signed, metric units) and the domain it belongs to.
+KINDS: dict[str, dict[str, float]] = {name: dict(k.change) for name, k in DECLINE_KINDS.items()}
+KIND_DOMAIN = {name: k.domain for name, k in DECLINE_KINDS.items()}
 TARGETS = {  # kind → (K visits, share detected within K)
     "substantial_mobility": (2, 0.95),
     "moderate_mobility": (3, 0.85),
@@ -166,11 +150,7 @@ def _station_offsets(rng: np.random.Generator) -> dict[str, dict[str, float]]:
 
 def _progress(person: Person, day: float) -> float:
     """Share of the decline reached on ``day`` (0 before the start, 1 after the end)."""
-    if day < person.start_day:
-        return 0.0
-    if day >= person.end_day:
-        return 1.0
-    return (day - person.start_day) / (person.end_day - person.start_day)
+    return share_reached(day, person.start_day, person.end_day)
 
 
 def _item_noise(rng: np.random.Generator, true: float, sem: float) -> float:
@@ -257,9 +237,7 @@ def simulate_cohort(seed: int, stable: int, per_kind: int) -> list[Person]:
     """The cohort of the module docstring, reproducible from ``seed``."""
     rng = np.random.default_rng(seed)
     offsets = _station_offsets(rng)
-    plan = [("stable", "")] * stable + [
-        (k, s) for k in KINDS for s in ("step", "gradual") for _ in range(per_kind)
-    ]
+    plan = [("stable", "")] * stable + [(k, s) for k in KINDS for s in SHAPES for _ in range(per_kind)]
     people = []
     for n, (kind, shape) in enumerate(plan):
         pid = hashlib.sha256(f"decline-bench-{seed}-{n}".encode()).hexdigest()[:32]
@@ -267,10 +245,12 @@ def simulate_cohort(seed: int, stable: int, per_kind: int) -> list[Person]:
         person = Person(pid, sex, kind, shape)
         drops: dict[str, float] = {}
         if kind != "stable":
-            factor = float(rng.uniform(0.8, 1.2))
+            factor = float(rng.uniform(*SIZE_FACTOR))
             drops = {m: d * factor for m, d in KINDS[kind].items()}
             person.start_day = float(rng.uniform(270, 540))
-            person.end_day = person.start_day + (float(rng.uniform(180, 360)) if shape == "gradual" else 0.0)
+            person.end_day = person.start_day + (
+                float(rng.uniform(*GRADUAL_DAYS)) if shape == "gradual" else 0.0
+            )
         levels = _true_levels(rng, sex)
         home = str(rng.choice(STATIONS))
         others = [str(s) for s in rng.choice([s for s in STATIONS if s != home], size=2, replace=False)]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -13,10 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.intake import to_message
 from edge.simulate import KINDS, Cohort, Truth
+from edge.simulate.cohort import MEASURED_RANGE
+from edge.simulate.declines import DECLINE_KINDS
+from edge.simulate.measurement import station_offsets
 from edge.simulate.publish import stream
 from frailwatch.services import Mosquitto
+from processing.cases.measurement_error import MEASUREMENT_ERROR
 from telemetry.errors import ContractError
 
 KEY = b"simulation-test-key-0123456789"
@@ -47,19 +54,163 @@ def test_cohort_is_plausible_and_has_decliners_and_roamers() -> None:
     assert len({station for q, _, station, _ in cohort.visits() if q == roamer}) > 1
 
 
-def test_decliners_lose_gait_speed_within_the_stated_range_per_visit() -> None:
-    cohort = Cohort(participants=100, days=120, visit_every_days=30, decline_fraction=0.5, seed=5)
-    truths: dict[str, list] = {}
+def _by_member(cohort: Cohort) -> dict[str, list[Truth]]:
+    out: dict[str, list[Truth]] = {}
     for visit in cohort.visits():
         truth = cohort.truth(*visit)
-        truths.setdefault(truth.member_id, []).append(truth)
-    for member, series in truths.items():
-        speeds = [t.gait_speed_mps for t in sorted(series, key=lambda t: t.visit)]
-        steps = [a - b for a, b in itertools.pairwise(speeds)]
-        if series[0].declining:
-            assert all(0.049 <= s <= 0.151 or speeds[-1] == 0.3 for s in steps), member
+        out.setdefault(truth.member_id, []).append(truth)
+    return {m: sorted(series, key=lambda t: t.visit) for m, series in out.items()}
+
+
+def test_decliners_follow_their_kind_to_a_plateau_and_steady_levels_stay() -> None:
+    """Each decliner's true level worsens by its kind's change (the benchmark's definitions,
+    ×0.8–1.2) after a baseline of three visits — at once (step) or linearly (gradual) — then stays;
+    only the kind's metrics move; a steady participant's level never does."""
+    cohort = Cohort(participants=120, days=720, visit_every_days=30, decline_fraction=0.5, seed=5)
+    seen: set[tuple[str, str]] = set()
+    for member, series in _by_member(cohort).items():
+        person = next(p for p in cohort.participants if p.member_id == member)
+        first = series[0].level
+        if person.decline is None:
+            assert all(t.level == first and t.decline is None and t.decline_share == 0 for t in series)
+            continue
+        d = person.decline
+        seen.add((d.kind, d.shape))
+        kind = DECLINE_KINDS[d.kind]
+        assert 0.8 <= d.factor <= 1.2
+        stated = series[0].decline
+        assert stated is not None and all(t.decline == stated for t in series)
+        assert stated["kind"] == d.kind and stated["domain"] == kind.domain.value
+        assert datetime.fromisoformat(stated["onset_at"]) > datetime.fromisoformat(series[2].measured_at)
+        assert datetime.fromisoformat(stated["onset_at"]) <= datetime.fromisoformat(series[3].measured_at)
+        shares = [t.decline_share for t in series]
+        assert shares[:3] == [0.0, 0.0, 0.0] and shares == sorted(shares) and shares[-1] == 1.0
+        if d.shape == "step":
+            assert set(shares[3:]) == {1.0}
         else:
-            assert all(s == 0 for s in steps), member
+            assert 180 <= d.end_day - d.onset_day <= 360 and 0 < shares[3] < 1
+        for t in series:
+            for metric, level in t.level.items():
+                change = kind.change.get(metric, 0.0) * d.factor * t.decline_share
+                assert level == pytest.approx(first[metric] + change, abs=1e-3), (member, metric)
+    assert seen == {(k, s) for k in DECLINE_KINDS for s in ("step", "gradual")}
+
+
+def _steady_truths(participants: int = 300, visits: int = 12) -> list[list[Truth]]:
+    cohort = Cohort(
+        participants=participants,
+        stations=["gj-01", "gj-02", "gj-03"],
+        days=30 * visits,
+        decline_fraction=0.0,
+        roam_fraction=0.5,
+        seed=21,
+    )
+    return list(_by_member(cohort).values())
+
+
+def test_every_visit_measures_level_plus_station_offset_plus_the_tables_day_error() -> None:
+    """What a visit measures is the true level, the station's fixed offset and a between-day error
+    whose SD is the cited table's SEM; gait speed, chair stand and TUG share a day effect
+    (correlation 0.3, the detector's assumption), grip does not."""
+    series = _steady_truths()
+    measured = {
+        "gait_speed_mps": lambda t: t.gait_speed_mps,
+        "grip_max_kg": lambda t: t.grip_kg,
+        "chair_stand_5x_s": lambda t: t.five_rep_s,
+        "tug_time_s": lambda t: t.tug_s,
+    }
+    errors: dict[str, list[float]] = {m: [] for m in measured}
+    for visits in series:
+        for t in visits:
+            assert t.station_offset == pytest.approx(station_offsets(t.station_id), abs=1e-5)
+            for metric, value in measured.items():
+                low, high, _ = MEASURED_RANGE[metric]
+                expected = min(high, max(low, t.level[metric] + t.station_offset[metric] + t.error[metric]))
+                assert value(t) == pytest.approx(expected, abs=0.051), metric  # rounded to 0.1 kg
+                errors[metric].append(t.error[metric])
+    for metric, values in errors.items():
+        assert abs(statistics.fmean(values)) < 0.1 * MEASUREMENT_ERROR[metric].sem, metric
+        assert statistics.stdev(values) == pytest.approx(MEASUREMENT_ERROR[metric].sem, rel=0.08), metric
+    assert statistics.correlation(errors["gait_speed_mps"], errors["chair_stand_5x_s"]) == pytest.approx(
+        0.3, abs=0.07
+    )
+    assert abs(statistics.correlation(errors["grip_max_kg"], errors["tug_time_s"])) < 0.07
+
+
+def test_station_offsets_are_fixed_by_the_station_id_and_spread_as_the_table_says() -> None:
+    """Every simulator process agrees on a station's offsets (seeded by its id alone, not by the
+    cohort's seed), different stations differ, and over many stations the offsets spread with
+    the table's station SD (sway: area ∝ amplitude², velocity ∝ amplitude × speed)."""
+    one = Cohort(participants=3, stations=["nam-01"], days=30, seed=1)
+    other = Cohort(participants=3, stations=["nam-01"], days=30, seed=99)
+    (a,) = {json.dumps(one.truth(*v).station_offset) for v in one.visits()}
+    (b,) = {json.dumps(other.truth(*v).station_offset) for v in other.visits()}
+    assert a == b and json.loads(a) == pytest.approx(station_offsets("nam-01"), abs=1e-5)
+    assert station_offsets("nam-01") != station_offsets("nam-02")
+    offsets = [station_offsets(f"st-{n:04d}") for n in range(800)]
+    for metric in ("gait_speed_mps", "grip_max_kg", "chair_stand_5x_s", "tug_time_s"):
+        spread = statistics.stdev(o[metric] for o in offsets)
+        assert spread == pytest.approx(MEASUREMENT_ERROR[metric].station_sd, rel=0.1), metric
+    area = statistics.stdev(2 * o["sway_amplitude_log"] for o in offsets)
+    velocity = statistics.stdev(o["sway_amplitude_log"] + o["sway_velocity_log"] for o in offsets)
+    assert area == pytest.approx(MEASUREMENT_ERROR["sway_ellipse95_area_mm2"].station_sd, rel=0.1)
+    assert velocity == pytest.approx(MEASUREMENT_ERROR["sway_mean_velocity_mm_s"].station_sd, rel=0.1)
+
+
+def _station_scores(cohort: Cohort, visit: tuple[Any, ...]) -> dict[str, float]:
+    """SPPB and K-FRAIL as a station scores them from the visit's device readings."""
+    from processing.scoring import VisitInputs, score_visit
+
+    participant, _, _, at = visit
+    _, messages = cohort.messages(*visit)
+    given: dict[str, Any] = {"sex": participant.sex, "age_years": at.year - participant.birth_year}
+    stances = {"side_by_side": "side_by_side_s", "semi_tandem": "semi_tandem_s", "tandem": "tandem_s"}
+    for m in messages:
+        kind, payload = m.topic.split("/")[2], m.document["payload"]
+        if kind == "gait":
+            given |= {"walk_distance_m": payload["walk_distance_m"], "walk_time_s": payload["walk_time_s"]}
+        elif kind == "balance":
+            given[stances[payload["stance"]]] = payload["hold_time_s"]
+        elif kind == "sit_to_stand":
+            given["chair_stand_5x_s"] = payload["five_rep_time_s"]
+        elif kind == "questionnaire":
+            given |= payload
+    scores = score_visit(VisitInputs.model_validate(given))
+    assert scores.sppb is not None and scores.kfrail is not None
+    return {"sppb_total": scores.sppb.total, "kfrail_score": scores.kfrail.score}
+
+
+def _pooled_sd(series: list[list[float]]) -> float:
+    """Within-person SD over many people (pooled variance of each person's visits)."""
+    squares = sum(sum((v - statistics.fmean(s)) ** 2 for v in s) for s in series)
+    return math.sqrt(squares / sum(len(s) - 1 for s in series))
+
+
+def test_sppb_and_kfrail_vary_between_visits_of_steady_people_as_the_table_says() -> None:
+    """The scores a station computes from the noisy parts move between visits of people who do not
+    change by about the table's SEM: SPPB 0.6 point (from the walk, the chair stands and the
+    day's balance holds), K-FRAIL 0.6 item (answers flipping between visits)."""
+    cohort = Cohort(participants=150, stations=["gj-01"], days=240, decline_fraction=0.0, seed=8)
+    scores: dict[str, dict[str, list[float]]] = {"sppb_total": {}, "kfrail_score": {}}
+    for visit in cohort.visits():
+        for metric, value in _station_scores(cohort, visit).items():
+            scores[metric].setdefault(visit[0].member_id, []).append(value)
+    for metric, people in scores.items():
+        sd = _pooled_sd(list(people.values()))
+        assert sd == pytest.approx(MEASUREMENT_ERROR[metric].sem, abs=0.12), (metric, sd)
+
+
+def test_without_measurement_error_a_visit_measures_the_true_level() -> None:
+    """The noise-free cohort (pipeline-plumbing tests only): no offsets, no errors, true answers."""
+    cohort = Cohort(participants=20, days=120, decline_fraction=0.5, seed=3, measurement_error=False)
+    for visit in cohort.visits():
+        truth, messages = cohort.messages(*visit)
+        assert set(truth.station_offset.values()) == set(truth.error.values()) == {0.0}
+        assert truth.gait_speed_mps == pytest.approx(truth.level["gait_speed_mps"], abs=1e-3)
+        assert truth.five_rep_s == pytest.approx(truth.level["chair_stand_5x_s"], abs=0.01)
+        answers = next(m.document["payload"] for m in messages if "/questionnaire/" in m.topic)
+        true = visit[0].self_report
+        assert (answers["fatigue"], answers["illness_count"]) == (true.fatigue, true.illness_count)
 
 
 def test_every_device_kind_passes_the_edge_and_malformed_ones_are_refused() -> None:
@@ -98,37 +249,42 @@ def _recording_messages(cohort: Cohort) -> list[tuple[Truth, dict[str, Any]]]:
     return out
 
 
-def test_recordings_follow_each_participants_trajectory_and_pass_the_edge() -> None:
+def test_recordings_are_made_from_the_noisy_day_and_pass_the_edge() -> None:
+    """The raw signals are synthesised from what the visit measured (level + station offset + the
+    day's error), not from the true level: a kernel analysing them measures the noisy day."""
+    from edge.simulate.recordings import sway_truth
+
     cohort = Cohort(
         participants=2, days=90, visit_every_days=30, decline_fraction=1.0, seed=8, recordings=True
     )
     person = cohort.participants[0]
     mine = [(t, p) for t, p in _recording_messages(cohort) if t.member_id == person.member_id]
     assert len(mine) == 3
-    seen: list[dict[str, Any]] = []
     for truth, payloads in mine:
         assert set(payloads) == {"gait", "balance", "balance_eyes_closed", "sit_to_stand", "tug"}
         gait, balance, rec = payloads["gait"], payloads["balance"], truth.recordings
         assert rec is not None
-        # Lower-back IMU, 100 Hz, ~30 s; the walk's straight speed is the visit's gait speed.
+        # Lower-back IMU, 100 Hz, ~30 s; the walk's straight speed is the visit's measured speed.
         assert gait.recording.channels == ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
         assert gait.recording.fs_hz == 100.0 and 28 <= gait.recording.duration_s <= 33
         assert rec["gait"]["straight_speed_mps"] == truth.gait_speed_mps
+        assert truth.gait_speed_mps != pytest.approx(truth.level["gait_speed_mps"], abs=1e-3)
         assert rec["gait"]["n_samples"] == gait.recording.n_samples
         assert gait.sensor_height_m == rec["gait"]["sensor_height_m"]
-        # Centre of pressure, 30 s side-by-side: a second balance reading beside the SPPB hold.
+        # Centre of pressure, 30 s side-by-side: a second balance reading beside the SPPB hold, its
+        # sway scaled by the station's platform and the day.
         assert balance.recording.channels == ("cop_x", "cop_y") and balance.recording.duration_s == 30.0
         assert balance.stance == "side_by_side" and balance.hold_time_s == 30.0
+        amplitude = math.exp(truth.station_offset["sway_amplitude_log"] + truth.error["sway_amplitude_log"])
+        speed = math.exp(truth.station_offset["sway_velocity_log"] + truth.error["sway_velocity_log"])
+        age = datetime.fromisoformat(truth.measured_at).year - person.birth_year
+        assert rec["balance"]["rms_ap_mm"] == pytest.approx(
+            sway_truth(age, "open", amplitude, speed).rms_ap_mm, abs=1e-4
+        )
+        assert amplitude != pytest.approx(1.0, abs=1e-3)
         assert rec["sit_to_stand"]["n_reps"] == 5
         assert abs(rec["sit_to_stand"]["five_rep_time_s"] - truth.five_rep_s) < 0.15 * truth.five_rep_s
         assert abs(rec["tug"]["total_time_s"] - truth.tug_s) < 0.25 * truth.tug_s
-        seen.append(rec)
-    # A decliner walks slower, with a lower cadence, and sways more at every visit.
-    walking = [r["gait"]["walking_speed_mps"] for r in seen]
-    assert walking[0] > walking[1] > walking[2]
-    assert seen[0]["gait"]["cadence_spm"] > seen[2]["gait"]["cadence_spm"]
-    areas = [r["balance"]["ellipse95_area_mm2"] for r in seen]
-    assert areas[0] < areas[1] < areas[2]
 
 
 def test_readings_are_the_same_with_or_without_recordings() -> None:

@@ -2,22 +2,25 @@
 
 Each visit's performance tests get a realistic raw signal from the NumPy-only signal models in
 :mod:`processing.synthetic` (never Numba: the station box stays light), shaped by what the
-cohort simulated for that participant at that visit:
+cohort simulated for that participant at that visit — the values the visit *measured* (true level,
+station offset and the day's error; :mod:`edge.simulate.measurement`), so an analysis of the
+recording finds the noisy day, as in the field:
 
 - gait: a lower-back IMU (acc + gyro, 100 Hz) during a ~26 s out-and-back walk in a 10 m
   corridor with 2 s standing before and after (~30 s). Straight-walking speed is the visit's
-  gait speed (decliners walk slower every visit); cadence follows speed and body height
+  gait speed; cadence follows speed and body height
   (``(70 + 35·v)·sqrt(160 / height_cm)`` steps/min, a plausible older-adult relation), step
-  length = speed / step frequency; the sensor sits at 0.53 × body height, the pendulum length the
+  length = speed / step frequency; stride-time variability grows as speed falls (and a little
+  during a mobility decline); the sensor sits at 0.53 × body height, the pendulum length the
   analysis assumes (Zijlstra & Hof 2003), and is sent as ``sensor_height_m``.
 - balance: 30 s of centre of pressure (cop_x = ML, cop_y = AP, mm) in a side-by-side stance,
-  eyes open and again eyes closed; sway grows with age and, for decliners, with every visit.
-  The eyes-closed trial is the same stander's sway pattern (same random components), wider and
-  faster by the synthetic model's eyes-closed factors (:mod:`processing.synthetic.balance`:
-  RMS × 1.3, frequency × 1.2, orders of magnitude from Prieto et al. 1996), and for decliners
-  a little wider at every visit (they lean on vision more): a Romberg ratio of mean velocity
-  (eyes closed / eyes open) of about 1.5 for a steady participant (1.3 × 1.2 before the few
-  components clipped at the model's top frequency), stated per visit in the truth.
+  eyes open and again eyes closed; sway grows with age, and the visit's amplitude and speed
+  factors (platform gain and filtering, the day's sway) scale it. The eyes-closed trial is the
+  same stander's sway pattern (same random components), wider and faster by the synthetic model's
+  eyes-closed factors (:mod:`processing.synthetic.balance`: RMS × 1.3, frequency × 1.2, orders of
+  magnitude from Prieto et al. 1996): a Romberg ratio of mean velocity (eyes closed / eyes open)
+  of about 1.5 (1.3 × 1.2 before the few components clipped at the model's top frequency),
+  stated per visit in the truth.
 - sit-to-stand: a lower-back IMU during five chair stands whose five-times time is the visit's.
 - TUG: a lower-back IMU during a timed up-and-go whose total time is the visit's (within the
   limits of the model; the realised time is in the truth).
@@ -45,7 +48,6 @@ WALK_S = 26.0  # walking time of the gait recording; plus 2 s standing either si
 CORRIDOR_M = 10.0  # out-and-back: a 180° turn every 10 m
 SWAY_S = 30.0
 SENSOR_HEIGHT_RATIO = 0.53  # lower-back sensor / pendulum length as a share of body height
-ROMBERG_DECLINE_PER_VISIT = 0.05  # a decliner's eyes-closed RMS factor grows this much per visit
 
 
 @dataclass(frozen=True)
@@ -125,14 +127,16 @@ def gait(
     )
 
 
-def sway_truth(age: int, declining: bool, visit: int, eyes: str = "open") -> SwayTruth:
+def sway_truth(age: int, eyes: str = "open", amplitude: float = 1.0, speed: float = 1.0) -> SwayTruth:
     """Quiet standing, eyes open: ~4 mm AP / 2.5 mm ML RMS at 65 (Prieto et al. 1996 orders of
-    magnitude), more with age, and for decliners 12 % more at every visit. Eyes closed: the
-    synthetic model's eyes-closed factors on top (decliners' RMS factor growing per visit)."""
-    scale = (1.0 + 0.015 * max(0, age - 65)) * (1.0 + (0.12 * visit if declining else 0.0))
-    frequency = min(1.5, 0.3 * (1.0 + 0.25 * (scale - 1.0)))
+    magnitude), more with age. ``amplitude`` and ``speed`` are the visit's measurement factors
+    (:mod:`edge.simulate.measurement`: the platform's gain and the day's sway scale the RMS, its
+    filtering the frequency). Eyes closed: the synthetic model's eyes-closed factors on top."""
+    scale = 1.0 + 0.015 * max(0, age - 65)
+    frequency = min(1.5, 0.3 * (1.0 + 0.25 * (scale - 1.0)) * speed)
+    scale *= amplitude
     if eyes == "closed":
-        scale *= EYES_CLOSED_RMS + (ROMBERG_DECLINE_PER_VISIT * visit if declining else 0.0)
+        scale *= EYES_CLOSED_RMS
         frequency = min(1.5, frequency * EYES_CLOSED_FREQ)
     elif eyes != "open":
         raise ValueError(f"eyes must be 'open' or 'closed', not {eyes!r}")
@@ -146,11 +150,11 @@ def sway_truth(age: int, declining: bool, visit: int, eyes: str = "open") -> Swa
 
 
 def balance(
-    age: int, declining: bool, visit: int, fs_hz: float, seed: int, eyes: str = "open"
+    age: int, fs_hz: float, seed: int, eyes: str = "open", amplitude: float = 1.0, speed: float = 1.0
 ) -> SimulatedRecording:
     """A 30 s side-by-side trial; ``seed`` fixes the stander's sway pattern (the same for both
     eyes states of one visit)."""
-    truth = sway_truth(age, declining, visit, eyes)
+    truth = sway_truth(age, eyes, amplitude, speed)
     sway = simulate_sway(truth, fs_hz, seed=seed)
     realised = {
         "fs_hz": fs_hz,
