@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -25,7 +26,7 @@ import paho.mqtt.client as mqtt
 from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import Processes
 from frailwatch.demo.stack import DATABASE, GATEWAY_USER, DemoStack
-from frailwatch.demo.summary import CaseRecord, ParticipantTrend, Visit, utc
+from frailwatch.demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit, utc
 from frailwatch.services import free_port
 from telemetry.cases import SEVERITY_RANK, CaseEvent, CaseEventKind
 from telemetry.envelope import DeviceKind
@@ -287,16 +288,34 @@ def spool_depths(observer: Observer, newer_than: float = 0.0) -> dict[str, int]:
     return {s: d for s, d in observer.spool_depths().items() if times.get(s, 0.0) >= newer_than}
 
 
-def decliners(plan: VisitPlan, pseudonym_key: str) -> tuple[set[str], set[str]]:
-    """Pseudonyms of the simulated participants who decline and of those who do not, computed the
-    way the edge does (``EdgeSettings.key_bytes``: the key's text as bytes), for checking alerts."""
+def simulated_people(plan: VisitPlan, pseudonym_key: str) -> list[SimulatedPerson]:
+    """Every simulated participant under the pseudonym the edge gives them (``EdgeSettings.key_bytes``:
+    the key's text as bytes), with what the simulator's truth says about their decline — for
+    checking the cases against it."""
     from telemetry.pseudonym import pseudonymise
 
     key = pseudonym_key.encode()
-    out: tuple[set[str], set[str]] = (set(), set())
-    for p in plan.cohort.participants:
-        out[0 if p.declining else 1].add(pseudonymise(key, p.member_id))
-    return out
+    visits: dict[str, list[Any]] = {}
+    for truth in plan.truths:
+        visits.setdefault(truth.member_id, []).append(truth)
+    people = []
+    for member, mine in visits.items():
+        mine.sort(key=lambda t: t.measured_at)
+        decline = mine[-1].decline
+        people.append(
+            SimulatedPerson(
+                pseudonym=pseudonymise(key, member),
+                first_visit=utc(datetime.fromisoformat(mine[0].measured_at)),
+                last_visit=utc(datetime.fromisoformat(mine[-1].measured_at)),
+                visits=len(mine),
+                decline_kind=decline["kind"] if decline else None,
+                decline_shape=decline["shape"] if decline else None,
+                decline_domain=decline["domain"] if decline else None,
+                decline_onset=utc(datetime.fromisoformat(decline["onset_at"])) if decline else None,
+                decline_reached=float(mine[-1].decline_share),
+            )
+        )
+    return sorted(people, key=lambda p: p.pseudonym)
 
 
 def station_spool_depths(stack: DemoStack) -> int | None:
@@ -429,9 +448,7 @@ def participant_trend(stack: DemoStack, participant: str, its_cases: list[CaseRe
     return ParticipantTrend(participant=participant, sex=sex, visits=list(visits.values()), cases=its_cases)
 
 
-def _at(at_ns: int) -> Any:
-    from datetime import UTC, datetime
-
+def _at(at_ns: int) -> datetime:
     return utc(datetime.fromtimestamp(at_ns / 1e9, UTC))
 
 

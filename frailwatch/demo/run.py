@@ -22,13 +22,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from frailwatch.demo import checks, roles
+from frailwatch.demo import checks, outcomes, roles
 from frailwatch.demo.charts import plot_trend
 from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import RoleFailed
 from frailwatch.demo.report import print_summary
 from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
-from frailwatch.demo.summary import DemoSummary, StationCounts, UplinkOutage
+from frailwatch.demo.summary import DemoSummary, SimulatedPerson, StationCounts, UplinkOutage
 from frailwatch.services import ServiceError
 
 OUTAGE_AT = 0.35  # share of the device messages published before the uplink goes down
@@ -141,12 +141,8 @@ def _run(options: DemoOptions) -> DemoSummary:
         say("waiting for the spools to drain and the gateway to finish writing")
         _settle(stack, observer, processes)
         summary = _summarise(stack, observer, plan, options, started, outage)
-        declining, steady = roles.decliners(plan, pseudonym_key)
-        with_case = set(summary.participants_with_case)
-        summary.decliners = len(declining)
-        summary.decliners_with_case = len(with_case & declining)
-        summary.steady = len(steady)
-        summary.steady_with_case = len(with_case & steady)
+        people = roles.simulated_people(plan, pseudonym_key)
+        outcomes.count(summary, people)  # the cases against the simulator's truth
         say("checking InfluxDB against what was sent, and looking for raw identifiers everywhere")
         influx_scan = checks.scan_influxdb(stack, scanner)
         if not options.keep_running:
@@ -159,7 +155,7 @@ def _run(options: DemoOptions) -> DemoSummary:
             logs=log_scan,
             outputs=(len(scanner.hits(text)), len(text)),
         )
-        _write_outputs(stack, summary, options.out, started)
+        _write_outputs(stack, summary, options.out, started, {p.pseudonym: p for p in people})
         print_summary(summary, options.out)
         if options.keep_running:
             cleanup.pop_all()
@@ -216,9 +212,12 @@ def _publish(
         for publication in plan.publications():
             if sent == outage_at:
                 devices.flush()
-                # The outage starts with the stations' intake caught up: the readings sent so far
-                # are spooled (or dead-lettered, and that letter went out) before the link drops.
+                # The outage starts with the stations' intake caught up and their spools empty: the
+                # readings sent so far are at the centre (or dead-lettered, and that letter went
+                # out) before the link drops, so what fills the spools is the outage's alone. (A
+                # spool row goes only on the gateway's receipt: under load the gateway lags.)
                 _wait_intake(observer, processes, by_station)
+                _wait_spools_empty(stack, processes)
                 say("uplink down: central broker stopped; the stations keep measuring into their spools")
                 down_since, started = time.monotonic(), datetime.now(UTC)
                 stack.central.stop()
@@ -270,6 +269,16 @@ def _wait_intake(
             return
         time.sleep(0.1)
     raise DemoError(f"station intake did not catch up in {timeout_s:.0f} s: {processes.log_tails()}")
+
+
+def _wait_spools_empty(stack: DemoStack, processes: roles.Processes, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        processes.check_alive()
+        if roles.station_spool_depths(stack) == 0:
+            return
+        time.sleep(0.1)
+    raise DemoError(f"station spools not empty after {timeout_s:.0f} s: {processes.log_tails()}")
 
 
 def _sample_spools(
@@ -406,7 +415,13 @@ def _summarise(
     )
 
 
-def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path, started: datetime) -> None:
+def _write_outputs(
+    stack: DemoStack,
+    summary: DemoSummary,
+    out: Path,
+    started: datetime,
+    truth: dict[str, SimulatedPerson],
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("trend-*.png"):
         old.unlink()
@@ -414,6 +429,7 @@ def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path, started: d
         trend = roles.participant_trend(
             stack, participant, [c for c in summary.cases if c.participant == participant]
         )
+        trend.simulated = truth.get(participant)
         path = plot_trend(trend, out / f"trend-{participant}.png")
         summary.charts.append(path.name)
     summary.finished_at = datetime.now(UTC)
