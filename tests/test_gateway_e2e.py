@@ -3,8 +3,11 @@ station broker → ``frailwatch edge run`` → central broker → ``frailwatch g
 
 Checked against the simulator's ground truth: every message exactly once (by message id), the
 reported values and the features the kernels computed from the raw IMU and centre-of-pressure
-recordings within the processing tolerances, one score point per visit, and decline cases (their
-events also on the broker) for the declining participants and none for the stable ones.
+recordings within the processing tolerances — against the truth of the noisy day (the simulator
+adds the cited between-day error and station offsets to what it measures and synthesises), one
+score point per visit, and decline cases (their events also on the broker): one per participant
+and domain, for each decliner the decline-rates benchmark says is found (substantial mobility
+declines, ≥ 95 % within two visits of the decline's end), false cases no more than its rate allows.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +63,47 @@ def _by_participant(rows: list[dict[str, Any]], value: str) -> dict[str, list[fl
     return {p: [v for _, v in sorted(values)] for p, values in out.items()}
 
 
+def _surely_found(cohort: Cohort, truths: dict[tuple[str, int], Truth]) -> dict[str, int]:
+    """Decliners the decline-rates benchmark finds ≥ 95 % of the time: substantial mobility, the
+    decline over at least two visits before the last — member → onset (ms)."""
+    out = {}
+    for p in cohort.participants:
+        mine = sorted((t for t in truths.values() if t.member_id == p.member_id), key=lambda t: t.visit)
+        if p.decline is None or p.decline.kind != "substantial_mobility" or mine[-1].decline is None:
+            continue
+        after = [t for t in mine if t.decline_share == 1.0]
+        if len(after) >= 2:
+            onset = datetime.fromisoformat(mine[-1].decline["onset_at"])
+            out[p.member_id] = int(onset.timestamp() * 1000)
+    return out
+
+
+def _false_cases(cohort: Cohort, opened: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cases not about a simulated decline: a steady participant's, or a decliner's in another
+    domain or before the onset. The benchmark: 0.053 per stable person-year — about 0.1 for this
+    cohort's two person-years of steady follow-up, so more than one would be far off its rate."""
+    truth = {_pseudonym(p.member_id): p for p in cohort.participants}
+    out = []
+    for r in opened:
+        d = truth[r["participant"]].decline
+        onset_ms = (cohort.start + timedelta(days=d.onset_day)).timestamp() * 1000 if d else 0
+        if d is None or r["domain"] != d.domain.value or r["at"] < onset_ms:
+            out.append(r)
+    return out
+
+
 def test_edge_to_influxdb_matches_the_simulator(
     central: Central, mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     cohort = Cohort(
-        # Seven monthly visits: the case detector judges once a baseline of three exists.
+        # Seven monthly visits: a baseline of three, then four judged. Seed 1: four decliners (a
+        # substantial and a moderate mobility step, two gradual strength declines still under
+        # way) and two steady participants, measured with realistic error.
         participants=6,
         stations=[STATION],
         days=210,
         decline_fraction=0.5,
-        seed=5,
+        seed=1,
         recordings=True,
     )
     plan: list[tuple[Truth, DeviceMessage]] = []
@@ -80,6 +114,8 @@ def test_edge_to_influxdb_matches_the_simulator(
     declining = {t.member_id for t in truths.values() if t.declining}
     stable = {t.member_id for t in truths.values() if not t.declining}
     assert declining and stable, "the seed must give both kinds of participant"
+    surely_found = _surely_found(cohort, truths)
+    assert surely_found, "the seed must have a decliner the benchmark finds ≥ 95 % of the time"
 
     central.gateway()
     central.wait_subscribed()  # before the agent: its retained "online" reaches shared subscribers only live
@@ -128,8 +164,9 @@ def test_edge_to_influxdb_matches_the_simulator(
                 and central.count("frailty", "inputs") >= visits
             )
 
-        assert wait_until(settled, 120), (
-            {k: (central.count(k, "message_id"), n) for k, n in expected.items()},
+        assert wait_until(settled, 240), (  # 120 s was too short on the shared box at load 5
+            {k: (central.count(k, "message_id"), n) for k, n in {**expected, **features}.items()},
+            (central.count("frailty", "inputs"), visits),
             central.logs(),
         )
         time.sleep(2.0)  # anything still arriving would be a duplicate
@@ -142,7 +179,8 @@ def test_edge_to_influxdb_matches_the_simulator(
         assert central.count("frailty", "inputs") == visits, "one score point per visit"
         assert central.rows('SELECT * FROM "dead_letter"') == [], "every simulated reading is valid"
 
-        # --- reported values and features against the truth ----------------------------------
+        # --- reported values and features against the truth of the noisy day -----------------
+        # (what the visit measured: level + station offset + the day's error, see edge.simulate)
         for member in declining | stable:
             pseudonym = _pseudonym(member)
             mine = sorted((t for t in truths.values() if t.member_id == member), key=lambda t: t.visit)
@@ -175,9 +213,10 @@ def test_edge_to_influxdb_matches_the_simulator(
             for row, truth in zip(sorted(imu, key=lambda r: r["time"]), mine, strict=True):
                 assert truth.recordings is not None
                 walk = truth.recordings["gait"]
+                assert walk["straight_speed_mps"] == truth.gait_speed_mps  # the day's, not the level
                 # Tolerances of processing/gait's tests on synthetic walks (tests/test_gait.py);
-                # very slow walks (a decliner after six months gets to 0.3 m/s) are a known weak
-                # point of step-length estimation (docs/gait.md), so looser below 0.4 m/s.
+                # very slow walks are a known weak point of step-length estimation (docs/gait.md),
+                # so looser below 0.4 m/s (no one in this cohort walks that slowly).
                 speed_tolerance = 0.20 if walk["walking_speed_mps"] < 0.4 else 0.08
                 assert row["cadence_spm"] == pytest.approx(walk["cadence_spm"], rel=0.03)
                 assert row["gait_speed_mps"] == pytest.approx(walk["walking_speed_mps"], rel=speed_tolerance)
@@ -192,17 +231,19 @@ def test_edge_to_influxdb_matches_the_simulator(
                     area = truth.recordings[recorded]["ellipse95_area_mm2"]
                     assert row["sway_ellipse95_area_mm2"] == pytest.approx(area, rel=0.15)
 
-        # --- decline cases: for decliners only, one per participant and domain --------------
+        # --- decline cases: one per participant and domain; the benchmark's detections -------
         events = central.rows(
-            'SELECT "event_id", "case_id", "domain", "participant", "event" FROM "case_event"'
+            'SELECT "event_id", "case_id", "domain", "participant", "event", "at" FROM "case_event"'
         )
-        with_cases = {r["participant"] for r in events}
-        assert {_pseudonym(m) for m in declining} == with_cases, events
-        assert not ({_pseudonym(m) for m in stable} & with_cases), events
         opened = [r for r in events if r["event"] == "opened"]
         per_domain = {(r["participant"], r["domain"]) for r in opened}
         assert len(per_domain) == len({r["case_id"] for r in opened}), opened
-        assert "mobility" in {d for _, d in per_domain}
+        for member, onset in surely_found.items():
+            domains = {
+                r["domain"] for r in opened if r["participant"] == _pseudonym(member) and r["at"] >= onset
+            }
+            assert "mobility" in domains, (member, opened)
+        assert len(_false_cases(cohort, opened)) <= 1, opened
         published = [
             decode_as(CaseEvent, m.payload)
             for m in central.capture.on(lambda m: m.topic == topics.case_alert(STATION))

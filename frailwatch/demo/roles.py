@@ -216,11 +216,19 @@ def _with_faults(publications: list[Publication]) -> list[Publication]:
     return out
 
 
-def plan_visits(stations: list[str], participants: int, days: int, seed: int) -> VisitPlan:
-    """All device messages of the simulated cohort, in time order, from the edge's simulator, with
-    a few faulty readings slipped in (:data:`FAULTS`)."""
+def plan_visits(
+    stations: list[str], participants: int, days: int, seed: int, decline_fraction: float = 0.2
+) -> VisitPlan:
+    """All device messages of the simulated cohort, in time order, from the edge's simulator (with
+    its realistic measurement error), with a few faulty readings slipped in (:data:`FAULTS`)."""
     simulate = _role("edge.simulate.cohort", "the device simulator")
-    cohort = simulate.Cohort(participants=participants, stations=stations, days=days, seed=seed)
+    cohort = simulate.Cohort(
+        participants=participants,
+        stations=stations,
+        days=days,
+        seed=seed,
+        decline_fraction=decline_fraction,
+    )
     publications: list[Publication] = []
     truths: list[Any] = []
     plan = VisitPlan(cohort, visits=0, device_messages=0)

@@ -42,8 +42,12 @@ class DemoError(RuntimeError):
 
 class DemoOptions(BaseModel):
     stations: int = Field(3, ge=1, le=20)
-    participants: int = Field(40, ge=1, le=5000)
-    days: int = Field(180, ge=1, le=3650)
+    # 20 people × 12 monthly visits: as many visits as 40 × 6 (the same run time), and a year is what
+    # the case detector needs to judge the simulated declines — three visits of baseline, and up to
+    # 12 months for a gradual decline to develop (README: "The local demo in detail").
+    participants: int = Field(20, ge=1, le=5000)
+    days: int = Field(360, ge=1, le=3650)
+    decline_fraction: float = Field(0.4, ge=0.0, le=1.0)
     out: Path = Path("demo-out")
     seed: int = 7
     state_dir: Path | None = None
@@ -114,7 +118,9 @@ def _run(options: DemoOptions) -> DemoSummary:
         assert stack.central is not None and stack.influxdb is not None
         roles.init_database(stack)
         say(f"planning {options.days} days of visits for {options.participants} participants")
-        plan = roles.plan_visits(stations, options.participants, options.days, options.seed)
+        plan = roles.plan_visits(
+            stations, options.participants, options.days, options.seed, options.decline_fraction
+        )
         scanner = checks.IdentifierScanner(plan.raw_identifiers())
         observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
         observer.start()
