@@ -247,7 +247,7 @@ def test_demo_refuses_bad_numbers_with_exit_code_2() -> None:
 # 210 days = seven monthly visits: a baseline of three, then four judged. Seed 6: two of the eight
 # decline, both as a step, and the offline replay of the simulator's visits through the detector
 # finds both (the benchmark: ≥ 86 % of such decliners) and one case outside a decline.
-SMALL = {"stations": 2, "participants": 8, "days": 210, "seed": 6}
+SMALL = {"stations": 2, "participants": 8, "days": 210, "seed": 6, "decline-fraction": 0.2}
 
 
 def _small_cohort() -> Any:
@@ -258,6 +258,7 @@ def _small_cohort() -> Any:
         stations=station_ids(SMALL["stations"]),
         days=SMALL["days"],
         seed=SMALL["seed"],
+        decline_fraction=SMALL["decline-fraction"],
     )
 
 
