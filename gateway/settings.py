@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from frailwatch.settings import RoleSettings, load_settings
+from processing.scoring.tug import TUG_FALL_RISK_S
 
 
 class GatewaySettings(RoleSettings):
@@ -76,6 +77,20 @@ class GatewaySettings(RoleSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus endpoint; 0 = off")
     metrics_host: str = "0.0.0.0"
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to flush and acknowledge")
+
+    # --- clinical choices and checks ---------------------------------------------------------
+    tug_fall_risk_s: float = Field(
+        default=TUG_FALL_RISK_S,
+        gt=0,
+        le=60,
+        description="TUG at or above this is raised fall risk (Shumway-Cook 2000; 12 s in some guidelines):"
+        " the visit result's band and the case detector's cut-off",
+    )
+    case_action_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="how far a station's case action may be stamped in the future, or before its case opened",
+    )
 
     def influx_settings(self) -> Any:
         """The writer's :class:`gateway.influx.InfluxSettings` built from these fields."""
