@@ -218,7 +218,7 @@ class Pipeline:
             points.append(self.letter(job.delivery, refusal))
         self.storage.write_points(job.delivery, points, functools.partial(self._next, job.item.participant))
         for topic, payload in effects.alerts:
-            self.metrics.alerts.inc()
+            (self.metrics.results if topic.endswith("/results") else self.metrics.alerts).inc()
             self.session.publish(job.delivery, topic, payload)
         job.hold.release()
 
