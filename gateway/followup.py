@@ -2,11 +2,11 @@
 
 A device message whose points are durable (its recording's features included), or a station's
 case action (a :class:`telemetry.cases.CaseEvent` on ``fw/v1/<station>/cases``), becomes a
-:class:`FollowUp`. The pipeline (:mod:`gateway.pipeline`) runs every stage of
-:func:`gateway.stages.default_stages` on it in order; a stage first says which InfluxQL
+:class:`FollowUp`. The pipeline (:mod:`gateway.pipeline`) runs the stages of
+:func:`gateway.stages.default_stages` that apply to it, in order; a stage first says which InfluxQL
 statements it needs (:meth:`Stage.statements`), then turns their answers — one list of rows per
 statement — into :class:`Effects` (:meth:`Stage.run`): points to write, messages to publish,
-statements that must run before the points are written.
+statements that must run before the points are written, refusals to keep as dead letters.
 A later stage reads what an earlier one wrote back from InfluxDB (the case stage reads the visit
 score points), never from the item, so a stage that runs again on redelivery sees the same.
 

@@ -200,6 +200,8 @@ class CaseActionStage:
             built = _build(case, event)
         except CaseTransitionError as error:
             return refuse(Reason.CASE_TRANSITION, f"{error.code}: {error.detail}", "event")
+        except ValueError as error:  # the event the rules make does not validate: kept, never lost
+            return refuse(Reason.INVALID, f"the action does not make a valid event: {error}"[:500], "event")
         extra = _extra_fields(event, built)
         if extra:
             return refuse(
