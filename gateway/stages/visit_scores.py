@@ -15,6 +15,9 @@ with the IMU analysis's ``uncertain`` flag —, best grip, 5× chair stand, TUG,
 eyes-open sway and, with an eyes-closed trial, the Romberg ratio), the participant's sex, and
 ``visit_at``, the visit's newest input time.
 
+The visit-result stage reads and scores the visit the same way (:func:`visit_input_statements`,
+:func:`read_visit`), so the result a station gets holds the score point's scores.
+
 Known limit: two replicas scoring two messages of one visit at the same instant may each miss the
 other's input; the later write wins, and the visit's next message (or a redelivery) repairs it.
 A measurement that arrives after a later one of its visit was scored is judged only for what it
