@@ -335,7 +335,7 @@ def run_frailwatch(
     label: str,
     warm_up: list[tuple[str, bytes]],
 ) -> dict[str, Any]:
-    influx.create_database(name)
+    influx.init_frailwatch(name)  # as `frailwatch influx init`: the gateway's stats go to "ops"
     gateway = GatewayProcess(broker, influx, name, tmp / f"{name}.log")
     try:
         # Warm-up (imports, cached Numba kernels, first queries) on other readings, untimed and

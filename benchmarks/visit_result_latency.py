@@ -112,7 +112,7 @@ def run(visits: int, workdir: Path) -> dict[str, Any]:
     devices, central = Mosquitto(workdir / "station"), Mosquitto(workdir / "central")
     for server in (influx, devices, central):
         server.start()
-    influx.create_database("latency")
+    influx.init_frailwatch("latency")  # as `frailwatch influx init`: the ops policy too
     gateway = GatewayProcess(central, influx, "latency", workdir / "gateway.log")
     port = free_port()
     settings = EdgeSettings.model_validate(

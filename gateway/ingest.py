@@ -124,10 +124,12 @@ class Ingest:
             self.letters.refuse(delivery, refusal, table)
         if routed.measured_ns is not None:
             delivery.measured_ns = routed.measured_ns
+        delivery.message_ids = tuple(item.message.message_id for item in routed.followups)
         for item in routed.recorded:
             entry = (delivery, item, self.acks.hold((delivery,)))
             recorded.setdefault(item.message.device_kind, []).append(entry)
-        self.pipeline.follow(delivery, [i for i in routed.followups if self.pipeline.wants(i.message)])
+        items = [*routed.followups, *routed.actions]
+        self.pipeline.follow(delivery, [i for i in items if self.pipeline.wants(i.message)])
         return len(table) > before
 
     def _analyse(self, kind: DeviceKind, items: Recorded) -> None:

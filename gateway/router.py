@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from gateway import schema
 from gateway.acknowledgements import Delivery
 from gateway.dead_letters import Refusal, edge_letter_point
-from gateway.followup import FollowUp, Subject
+from gateway.followup import FollowUp
 from gateway.point_table import Point
 from gateway.readings import has_recording, reading_points
 from gateway.recordings import ANALYSES
@@ -45,7 +45,8 @@ class Routed:
     label: str | None = None  # the messages metric's kind label (None: not counted)
     points: list[Point] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-    followups: list[FollowUp[Subject]] = field(default_factory=list)  # accepted messages and actions
+    followups: list[FollowUp[Message]] = field(default_factory=list)  # every accepted device message
+    actions: list[FollowUp[CaseEvent]] = field(default_factory=list)  # an accepted case action
     recorded: list[FollowUp[Message]] = field(default_factory=list)  # those with a recording to analyse
     measured_ns: int | None = None  # measured_at of the last accepted reading
 
@@ -88,7 +89,7 @@ class Router:
             elif channel == "cases":
                 action = codec.decode_as(CaseEvent, delivery.payload)
                 if _same_station(action.station_id, parsed.station_id, routed):
-                    routed.followups.append(FollowUp(action))
+                    routed.actions.append(FollowUp(action))
         except ContractError as error:
             routed.refusals.append(Refusal(error.reason, error.detail, error.path))
         return routed

@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from frailwatch.settings import RoleSettings, load_settings
-from processing.scoring.tug import TUG_FALL_RISK_S
+from processing.scoring.tug import CUTOFF_RANGE_S, TUG_FALL_RISK_S
 
 
 class GatewaySettings(RoleSettings):
@@ -77,14 +77,22 @@ class GatewaySettings(RoleSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus endpoint; 0 = off")
     metrics_host: str = "0.0.0.0"
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to flush and acknowledge")
+    receipts: bool = Field(
+        default=True,
+        description="tell each station which of its messages are durable (fw/v1/<station>/receipts); "
+        "its edge deletes a spooled message only then",
+    )
+    receipt_interval_s: float = Field(
+        default=0.1, gt=0, le=10, description="receipts are gathered and sent per station every N s"
+    )
 
     # --- clinical choices and checks ---------------------------------------------------------
     tug_fall_risk_s: float = Field(
         default=TUG_FALL_RISK_S,
-        gt=0,
-        le=60,
+        ge=CUTOFF_RANGE_S[0],
+        le=CUTOFF_RANGE_S[1],
         description="TUG at or above this is raised fall risk (Shumway-Cook 2000; 12 s in some guidelines):"
-        " the visit result's band and the case detector's cut-off",
+        " the visit scores', the visit result's band and the case detector's cut-off",
     )
     case_action_clock_skew_s: float = Field(
         default=300.0,

@@ -21,6 +21,7 @@ import pytest
 from edge.case_actions import act, from_snapshot
 from frailwatch import case_store
 from frailwatch.services import InfluxDB, Mosquitto, free_port, require_binary
+from gateway import schema
 from gateway.influx.transport import V1Transport
 from processing.cases import case_id, detection_event_id
 from telemetry import codec, topics
@@ -185,9 +186,8 @@ def test_results_go_down_and_actions_come_up_checked(central: Central) -> None:
     station.close()
     other.close()
     # Everything was acknowledged: nothing stays in flight.
-    assert wait_until(
-        lambda: central.rows('SELECT last("in_flight") FROM "gateway_stats"')[0]["last"] == 0, 10
-    )
+    stats = f'SELECT last("in_flight") FROM {schema.qualified("gateway_stats")}'
+    assert wait_until(lambda: central.rows(stats)[0]["last"] == 0, 10)
 
 
 def _metric(port: int, name: str) -> float:

@@ -21,7 +21,7 @@ from processing.cases import DetectorSettings
 def default_stages(settings: GatewaySettings | None = None) -> list[Stage]:
     s = settings or GatewaySettings()
     return [
-        VisitScoresStage(),
+        VisitScoresStage(tug_fall_risk_s=s.tug_fall_risk_s),
         CaseStage(settings=DetectorSettings(tug_fall_risk_s=s.tug_fall_risk_s)),
         VisitResultStage(tug_fall_risk_s=s.tug_fall_risk_s),
         CaseActionStage(clock_skew_s=s.case_action_clock_skew_s),

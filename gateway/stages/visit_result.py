@@ -101,7 +101,7 @@ class VisitResultStage:
         if not scored(message):
             return Effects()
         *inputs, visit_rows, log_rows = answers
-        visit = read_visit(message, inputs)
+        visit = read_visit(message, inputs, self.tug_fall_risk_s)
         if visit is None:
             return Effects()
         at = _from_ns(visit.newest_ns)

@@ -35,6 +35,7 @@ from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx.reader import Row, literal
 from gateway.point_table import Point
 from processing.scoring import VisitInputs, VisitScores, score_visit
+from processing.scoring.tug import TUG_FALL_RISK_S
 from telemetry.cases import CaseEvent
 from telemetry.devices import Message
 from telemetry.envelope import DeviceKind
@@ -214,9 +215,11 @@ class VisitRead:
     newest_ns: int  # time of the newest input: when the visit was (last) measured
 
 
-def read_visit(message: Message, answers: Sequence[list[Row]]) -> VisitRead | None:
-    """The visit of ``message`` from the answers to :func:`visit_input_statements`; None when
-    InfluxDB holds none of its inputs."""
+def read_visit(
+    message: Message, answers: Sequence[list[Row]], tug_fall_risk_s: float = TUG_FALL_RISK_S
+) -> VisitRead | None:
+    """The visit of ``message`` from the answers to :func:`visit_input_statements`, scored with TUG
+    fall risk at ``tug_fall_risk_s``; None when InfluxDB holds none of its inputs."""
     *inputs, profile = answers
     visit = [
         [r for r in rows if message.visit_id is None or r.get("visit_id") == message.visit_id]
@@ -230,7 +233,7 @@ def read_visit(message: Message, answers: Sequence[list[Row]]) -> VisitRead | No
     return VisitRead(
         given=given,
         inputs=scoring,
-        scores=score_visit(scoring),
+        scores=score_visit(scoring, tug_fall_risk_s=tug_fall_risk_s),
         count=sum(len(rows) for rows in visit),
         newest_ns=max(int(r["time"]) for rows in visit for r in rows),
     )
@@ -242,6 +245,9 @@ def _columns(names: tuple[str, ...]) -> str:
 
 class VisitScoresStage:
     name = "visit scores"
+
+    def __init__(self, tug_fall_risk_s: float = TUG_FALL_RISK_S) -> None:
+        self.tug_fall_risk_s = tug_fall_risk_s
 
     def applies(self, message: Subject) -> bool:
         return scored(message)
@@ -255,7 +261,7 @@ class VisitScoresStage:
         if not scored(message):
             return Effects()
         *inputs, existing = answers
-        visit = read_visit(message, inputs)
+        visit = read_visit(message, inputs, self.tug_fall_risk_s)
         if visit is None:
             return Effects()
         point = _frailty_point(message, visit.scores, visit.given, visit.count, visit.newest_ns)
