@@ -141,7 +141,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -
         cohort = Cohort(participants=1, stations=[STATION], days=210, decline_fraction=1.0, seed=1)
         truths, messages = _retimed(cohort, datetime.now(UTC))
         sender = EdgeStandIn(devices.host, devices.port)
-        sender.send([(m.topic, json.dumps(m.document).encode()) for m in messages], timeout_s=60)
+        sender.send([(m.topic, json.dumps(m.document).encode()) for m in messages], timeout_s=120)
         sender.close()
         participant = pseudonymise(EDGE_KEY.encode(), truths[0].member_id)
         last_visit = messages[-1].document["visit_id"]
@@ -150,7 +150,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -
             opened = central.rows('SELECT "event_id", "case_id" FROM "case_event" WHERE "event" = \'opened\'')
             return central.count("frailty", "inputs") >= len(truths) and bool(opened)
 
-        assert wait_until(settled, 60), (
+        assert wait_until(settled, 120), (
             central.rows('SELECT * FROM "frailty"'),
             central.rows('SELECT * FROM "case_event"'),
             central.logs(),
@@ -188,7 +188,7 @@ def test_the_gateways_result_appears_on_the_station_page(stack: Stack, page: Pag
     _login(stack, page)
     page.goto(f"{stack.base}/visits/{stack.participant}/{stack.last_visit}")
     # Filled in by the page itself once the gateway's result is in (it polls its state).
-    page.wait_for("document.body.innerText.includes('AWGS 2019') && !document.getElementById('pending')", 60)
+    page.wait_for("document.body.innerText.includes('AWGS 2019') && !document.getElementById('pending')", 90)
     (point,) = stack.central.rows(
         f'SELECT "sppb_total", "grip_max_kg" FROM "frailty" WHERE "visit_id" = \'{stack.last_visit}\''
     )
