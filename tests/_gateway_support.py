@@ -82,12 +82,12 @@ def start_central(
 ) -> Central:
     passwords = {station: f"pw-{station}-{uuid.uuid4().hex[:8]}" for station in stations}
     passwords[GATEWAY_USER] = f"pw-gateway-{uuid.uuid4().hex[:12]}"
-    # The capture watches as the operators' read-only user: the gateway's own grants no longer
-    # cover what it publishes (alerts, results, receipts), and operators read all of fw/v1/#.
     passwords[OPS_USER] = f"pw-ops-{uuid.uuid4().hex[:12]}"
     broker = mosquitto_factory(name="central", users=passwords, acl=station_acl(stations))
     database = f"gw_{uuid.uuid4().hex[:10]}"
     influx.init_frailwatch(database)  # as `frailwatch influx init`: the ops policy must exist
+    # The wildcard capture watches as the read-only operator does (the gateway user only writes
+    # what it publishes, it does not read it back).
     capture = Capture(broker.host, broker.port, "#", username=OPS_USER, password=passwords[OPS_USER])
     return Central(broker, influx, database, passwords, log_dir, capture)
 
