@@ -17,7 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from telemetry.cases import CaseEvent
 from telemetry.pseudonym import pseudonymise
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
 from tests._gateway_support import Central, start_central
+from tests._simulate_support import MAX_FALSE_CASES, false_cases, has_case, surely_found
 
 pytestmark = pytest.mark.drill
 STATION = "gj-01"
@@ -63,35 +64,6 @@ def _by_participant(rows: list[dict[str, Any]], value: str) -> dict[str, list[fl
     return {p: [v for _, v in sorted(values)] for p, values in out.items()}
 
 
-def _surely_found(cohort: Cohort, truths: dict[tuple[str, int], Truth]) -> dict[str, int]:
-    """Decliners the decline-rates benchmark finds ≥ 95 % of the time: substantial mobility, the
-    decline over at least two visits before the last — member → onset (ms)."""
-    out = {}
-    for p in cohort.participants:
-        mine = sorted((t for t in truths.values() if t.member_id == p.member_id), key=lambda t: t.visit)
-        if p.decline is None or p.decline.kind != "substantial_mobility" or mine[-1].decline is None:
-            continue
-        after = [t for t in mine if t.decline_share == 1.0]
-        if len(after) >= 2:
-            onset = datetime.fromisoformat(mine[-1].decline["onset_at"])
-            out[p.member_id] = int(onset.timestamp() * 1000)
-    return out
-
-
-def _false_cases(cohort: Cohort, opened: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cases not about a simulated decline: a steady participant's, or a decliner's in another
-    domain or before the onset. The benchmark: 0.053 per stable person-year — about 0.1 for this
-    cohort's two person-years of steady follow-up, so more than one would be far off its rate."""
-    truth = {_pseudonym(p.member_id): p for p in cohort.participants}
-    out = []
-    for r in opened:
-        d = truth[r["participant"]].decline
-        onset_ms = (cohort.start + timedelta(days=d.onset_day)).timestamp() * 1000 if d else 0
-        if d is None or r["domain"] != d.domain.value or r["at"] < onset_ms:
-            out.append(r)
-    return out
-
-
 def test_edge_to_influxdb_matches_the_simulator(
     central: Central, mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
@@ -114,8 +86,8 @@ def test_edge_to_influxdb_matches_the_simulator(
     declining = {t.member_id for t in truths.values() if t.declining}
     stable = {t.member_id for t in truths.values() if not t.declining}
     assert declining and stable, "the seed must give both kinds of participant"
-    surely_found = _surely_found(cohort, truths)
-    assert surely_found, "the seed must have a decliner the benchmark finds ≥ 95 % of the time"
+    must_find = surely_found(cohort, truths.values(), KEY)
+    assert must_find, "the seed must have a decliner the benchmark finds ≥ 95 % of the time"
 
     central.gateway()
     central.wait_subscribed()  # before the agent: its retained "online" reaches shared subscribers only live
@@ -238,12 +210,8 @@ def test_edge_to_influxdb_matches_the_simulator(
         opened = [r for r in events if r["event"] == "opened"]
         per_domain = {(r["participant"], r["domain"]) for r in opened}
         assert len(per_domain) == len({r["case_id"] for r in opened}), opened
-        for member, onset in surely_found.items():
-            domains = {
-                r["domain"] for r in opened if r["participant"] == _pseudonym(member) and r["at"] >= onset
-            }
-            assert "mobility" in domains, (member, opened)
-        assert len(_false_cases(cohort, opened)) <= 1, opened
+        assert all(has_case(opened, p, onset) for p, onset in must_find.items()), (must_find, opened)
+        assert len(false_cases(cohort, opened, KEY)) <= MAX_FALSE_CASES, opened
         published = [
             decode_as(CaseEvent, m.payload)
             for m in central.capture.on(lambda m: m.topic == topics.case_alert(STATION))

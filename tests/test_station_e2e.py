@@ -138,7 +138,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -
         agent = EdgeProcess(env, tmp / "edge.log").start()
         assert agent.wait_device_ready(), agent.log()
         assert wait_until(lambda: "results downlink subscribed" in agent.log(), 20), agent.log()
-        cohort = Cohort(participants=1, stations=[STATION], days=210, decline_fraction=1.0, seed=1)
+        # Seed 7: a substantial mobility decline, a step after the third of seven visits, measured
+        # with realistic error (the decline-rates benchmark finds ≥ 95 % of these).
+        cohort = Cohort(participants=1, stations=[STATION], days=210, decline_fraction=1.0, seed=7)
         truths, messages = _retimed(cohort, datetime.now(UTC))
         sender = EdgeStandIn(devices.host, devices.port)
         sender.send([(m.topic, json.dumps(m.document).encode()) for m in messages], timeout_s=120)
@@ -208,7 +210,7 @@ def test_the_gateways_result_appears_on_the_station_page(stack: Stack, page: Pag
 
 
 def _case(stack: Stack) -> str:
-    """The participant's mobility case (the seed declines in walking speed and SPPB first)."""
+    """The participant's mobility case (the seed's decline is in mobility)."""
     where = "\"event\" = 'opened' AND \"domain\" = 'mobility'"
     (opened,) = stack.central.rows(f'SELECT "event_id", "case_id" FROM "case_event" WHERE {where}')
     return str(opened["case_id"])
