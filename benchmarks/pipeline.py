@@ -242,8 +242,15 @@ class GatewayProcess:
         raise RuntimeError(f"only {self.metric('frailwatch_gateway_acked_total')} of {n} acknowledged")
 
     def stop(self) -> None:
+        """SIGTERM (the gateway drains for up to its ``drain_s``), then SIGKILL if it is still up:
+        what it had not acknowledged stays with the broker, and a benchmark must not hang on it."""
         self.process.terminate()
-        self.process.wait(30)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            print(f"gateway {self.process.pid} still draining after 30 s: killed", flush=True)
+            self.process.kill()
+            self.process.wait(10)
         self.log.close()
 
 
