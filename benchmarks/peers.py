@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import print_table, write_result
-from benchmarks.pipeline import GatewayProcess, batch, gait_recordings, publish_all, publisher, vitals
+from benchmarks.pipeline import GatewayProcess, batch, gait_recordings, publish_all, vitals
 from frailwatch.services import InfluxDB, Mosquitto, free_port
 
 NODE_RED_VERSION = "4"
@@ -228,22 +228,17 @@ class NodeRed:
     def _wait_connected(self, broker: Mosquitto, influx: InfluxDB, database: str) -> None:
         """Until a probe reading published now reaches InfluxDB (Node-RED has no readiness
         endpoint for its flows): the flow is subscribed and writing."""
-        pub = publisher(broker)
-        try:
-            deadline = time.monotonic() + 90
-            n = 0
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"Node-RED exited with {self.process.returncode}; see {self.log.name}")
-                publish_all(pub, [vitals(PROBES + n, f"probe{database}")])
-                n += 1
-                time.sleep(0.5)
-                if count_points(influx, database, "vitals", "systolic_mmhg") > 0:
-                    time.sleep(1.0)  # the join's timeout flushes the other probes
-                    return
-        finally:
-            pub.disconnect()
-            pub.loop_stop()
+        deadline = time.monotonic() + 90
+        n = 0
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Node-RED exited with {self.process.returncode}; see {self.log.name}")
+            publish_all(broker, [vitals(PROBES + n, f"probe{database}")])
+            n += 1
+            time.sleep(0.5)
+            if count_points(influx, database, "vitals", "systolic_mmhg") > 0:
+                time.sleep(1.0)  # the join's timeout flushes the other probes
+                return
         self.log.flush()
         tail = Path(self.log.name).read_text(errors="replace")[-1500:]
         raise RuntimeError(f"Node-RED's flow wrote nothing:\n{tail}")
@@ -277,9 +272,8 @@ def timed(
     settle_s: float,
 ) -> dict[str, Any]:
     """Publish everything, then poll InfluxDB until ``expected`` points or no growth for ``settle_s``."""
-    pub = publisher(broker)
     start = time.perf_counter()
-    publish_all(pub, messages)
+    publish_all(broker, messages)
     last, last_change, end = -1, time.perf_counter(), None
     while True:
         count = count_points(influx, database, measurement, field)
@@ -293,8 +287,6 @@ def timed(
             end = last_change
             break
         time.sleep(0.02)
-    pub.disconnect()
-    pub.loop_stop()
     elapsed = end - start
     stored = min(count, expected)
     return {
@@ -340,11 +332,8 @@ def run_frailwatch(
     try:
         # Warm-up (imports, cached Numba kernels, first queries) on other readings, untimed and
         # not counted: the same warm start a long-running gateway has.
-        pub = publisher(broker)
-        publish_all(pub, warm_up)
+        publish_all(broker, warm_up)
         gateway.wait_acked(len(warm_up))
-        pub.disconnect()
-        pub.loop_stop()
         already = count_points(influx, name, measurement, field)
         result = timed(influx, broker, name, messages, expected + already, measurement, field, settle_s)
         result = _less(result, already)
@@ -445,7 +434,10 @@ def main(argv: list[str]) -> int:
                 "cadence_spm",
                 args.settle_s,
                 "FrailWatch, 30 s 100 Hz gait recordings",
-                [(t, p.replace(b'"gait-', b'"warm-gait-')) for t, p in gait_recordings(8)],
+                [
+                    (t, p.replace(b'"message_id": "gait-', b'"message_id": "warm-gait-'))
+                    for t, p in gait_recordings(8)
+                ],
             )
         finally:
             broker.kill()

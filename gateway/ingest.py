@@ -127,7 +127,7 @@ class Ingest:
         for item in routed.recorded:
             entry = (delivery, item, self.acks.hold((delivery,)))
             recorded.setdefault(item.message.device_kind, []).append(entry)
-        self.pipeline.follow(delivery, [i for i in routed.followups if self.pipeline.wants(i.message)])
+        self.pipeline.follow(delivery, routed.followups)
         return len(table) > before
 
     def _analyse(self, kind: DeviceKind, items: Recorded) -> None:

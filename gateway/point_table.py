@@ -23,6 +23,7 @@ from gateway.influx.lineprotocol import encode
 Point = tuple[str, int, dict[str, str], dict[str, Any]]  # measurement, time ns, tags, fields
 
 _NAN = math.nan
+_STR_OR_NONE = {str, type(None)}
 
 
 @dataclass
@@ -79,6 +80,11 @@ def _typed(spec: schema.Measurement, key: str, values: list[Any]) -> np.ndarray 
         return [None if v is None else int(v) for v in values]
     if kind == "bool":
         return [None if v is None else bool(v) for v in values]
+    if set(map(type, values)) <= _STR_OR_NONE:
+        # Plain text (ids, labels): only a newline needs replacing, and hardly ever is there one.
+        joined = "".join(v for v in values if v is not None)
+        if "\n" not in joined and "\r" not in joined:
+            return values
     return [None if v is None else _text(v) for v in values]
 
 

@@ -64,7 +64,7 @@ class Gateway:
         self.ingest = Ingest(
             settings,
             self.intake,
-            Router(settings.client_id),
+            Router(settings.client_id, self.pipeline.wants),
             self.storage,
             self.letters,
             self.pipeline,
