@@ -221,34 +221,19 @@ def broker_relay(broker: Mosquitto, n: int) -> dict[str, Any]:
 
 
 class GatewayProcess:
-    def __init__(self, broker: Mosquitto, influx: InfluxDB, database: str, log: Path) -> None:
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "FRAILWATCH_GATEWAY_MQTT_HOST": broker.host,
-            "FRAILWATCH_GATEWAY_MQTT_PORT": str(broker.port),
-            "FRAILWATCH_GATEWAY_CLIENT_ID": f"bench-{database}",
-            "FRAILWATCH_GATEWAY_INFLUX_URL": influx.url,
-            "FRAILWATCH_GATEWAY_INFLUX_DATABASE": database,
-            "FRAILWATCH_GATEWAY_METRICS_PORT": str(self.port),
-            "FRAILWATCH_GATEWAY_METRICS_HOST": "127.0.0.1",
-            "FRAILWATCH_GATEWAY_RECEIVE_MAXIMUM": "5000",
-            # A group per phase: a stopped replica's persistent session keeps its share queued.
-            "FRAILWATCH_GATEWAY_SHARE_GROUP": database,
-        }
-        for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-            env.pop(proxy, None)
+    """``replicas`` × ``frailwatch gateway run`` on one shared subscription, as deployed (each its
+    own client id and metrics port); metrics are summed over them."""
+
+    def __init__(
+        self, broker: Mosquitto, influx: InfluxDB, database: str, log: Path, replicas: int = 1
+    ) -> None:
+        self.ports = [free_port() for _ in range(replicas)]
         self.log = log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "frailwatch.cli", "gateway", "run"],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self.processes = [self._start(broker, influx, database, n, port) for n, port in enumerate(self.ports)]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if self.metric("frailwatch_gateway_connected") >= 1:
+                if self.metric("frailwatch_gateway_connected") >= replicas:
                     time.sleep(0.5)  # the SUBACK
                     return
             except OSError:
@@ -256,9 +241,41 @@ class GatewayProcess:
             time.sleep(0.1)
         raise RuntimeError(f"gateway did not connect; see {log}")
 
+    def _start(
+        self, broker: Mosquitto, influx: InfluxDB, database: str, n: int, port: int
+    ) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "FRAILWATCH_GATEWAY_MQTT_HOST": broker.host,
+            "FRAILWATCH_GATEWAY_MQTT_PORT": str(broker.port),
+            "FRAILWATCH_GATEWAY_CLIENT_ID": f"bench-{database}" + (f"-{n}" if n else ""),
+            "FRAILWATCH_GATEWAY_INFLUX_URL": influx.url,
+            "FRAILWATCH_GATEWAY_INFLUX_DATABASE": database,
+            "FRAILWATCH_GATEWAY_METRICS_PORT": str(port),
+            "FRAILWATCH_GATEWAY_METRICS_HOST": "127.0.0.1",
+            "FRAILWATCH_GATEWAY_RECEIVE_MAXIMUM": "5000",
+            # A group per phase: a stopped replica's persistent session keeps its share queued.
+            "FRAILWATCH_GATEWAY_SHARE_GROUP": database,
+        }
+        for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+            env.pop(proxy, None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "frailwatch.cli", "gateway", "run"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def process(self) -> subprocess.Popen:
+        return self.processes[0]
+
     def metric(self, name: str) -> float:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=3).read().decode()
-        return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+        total = 0.0
+        for port in self.ports:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
+            total += sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+        return total
 
     def wait_acked(self, n: int, timeout_s: float = 600) -> float:
         deadline = time.monotonic() + timeout_s
@@ -269,15 +286,17 @@ class GatewayProcess:
         raise RuntimeError(f"only {self.metric('frailwatch_gateway_acked_total')} of {n} acknowledged")
 
     def stop(self) -> None:
-        """SIGTERM (the gateway drains for up to its ``drain_s``), then SIGKILL if it is still up:
+        """SIGTERM (a gateway drains for up to its ``drain_s``), then SIGKILL if one is still up:
         what it had not acknowledged stays with the broker, and a benchmark must not hang on it."""
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            print(f"gateway {self.process.pid} still draining after 30 s: killed", flush=True)
-            self.process.kill()
-            self.process.wait(10)
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                print(f"gateway {process.pid} still draining after 30 s: killed", flush=True)
+                process.kill()
+                process.wait(10)
         self.log.close()
 
 

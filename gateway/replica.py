@@ -46,7 +46,7 @@ class Gateway:
         self.transport = make_transport(settings.influx_settings())
         client = make_client(settings)
         self.acks = Acknowledgements(client.ack, on_acked=self.metrics.acked.inc)
-        self.intake: Intake = queue.Queue()
+        self.intake: Intake = queue.SimpleQueue()
         self.session = MqttSession(client, settings, self.acks, self.intake, self.metrics, self._stopping)
         self.letters = DeadLetters(settings.client_id, self.session, self.metrics)
         self.storage = Storage(

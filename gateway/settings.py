@@ -70,6 +70,12 @@ class GatewaySettings(RoleSettings):
     write_max_bytes: int = Field(default=1_000_000, ge=1024, description="line protocol per write")
     write_max_delay_s: float = Field(default=0.05, ge=0, description="how long a write waits to fill up")
     intake_batch: int = Field(default=500, ge=1, description="messages decoded together")
+    intake_linger_s: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="how long the dispatcher waits for a group to fill (a group's cost is mostly fixed)",
+    )
     recording_batch: int = Field(default=64, ge=1, description="recordings analysed together")
     processing_workers: int = Field(default=0, ge=0, description="threads for the kernels; 0 = CPU count")
     stats_interval_s: float = Field(default=10.0, gt=0, description="gateway_stats points every N s")

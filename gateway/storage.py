@@ -113,7 +113,9 @@ class Storage:
             done()
             return
         try:
-            self.writer.submit(body, _Chunk(self.acks.hold((delivery,)), done=done))
+            # Urgent: the participant's next follow-up waits for these points, so they do not
+            # wait for a batch to fill (it is written with whatever else is pending).
+            self.writer.submit(body, _Chunk(self.acks.hold((delivery,)), done=done), urgent=True)
         except WriterClosed:
             log.warning("writer closed: a follow-up's points are left unacknowledged for redelivery")
             done()

@@ -55,6 +55,7 @@ class Chunk:
     points: int = 0
     submitted_at: float = 0.0
     retention_policy: str | None = None
+    urgent: bool = False
 
 
 @dataclass
@@ -164,6 +165,7 @@ class BatchWriter:
         self._pending: deque[Chunk] = deque()
         self._pending_bytes = 0
         self._rp_chunks = 0  # pending chunks with their own retention policy (0: take batches from the head)
+        self._urgent = 0  # pending chunks that do not wait for a batch to fill
         self._busy = 0  # batches taken from _pending and being written
         self._flush_requested = 0
         self._closing = False
@@ -178,15 +180,19 @@ class BatchWriter:
 
     # --- caller side -----------------------------------------------------------------------------
 
-    def submit(self, body: bytes, token: Any, retention_policy: str | None = None) -> None:
+    def submit(
+        self, body: bytes, token: Any, retention_policy: str | None = None, urgent: bool = False
+    ) -> None:
         """Queue ``body`` (line protocol) for writing; blocks while too much is pending.
 
         ``retention_policy``: write this chunk into that RP instead of the transport's (a batch
         holds chunks of one RP only). An empty body is acknowledged with its batch, unwritten.
+        ``urgent``: write it (with whatever else is pending) without waiting ``max_delay_s``,
+        for work that waits on this write before it can go on.
         """
         if body and not body.endswith(b"\n"):
             body += b"\n"
-        chunk = Chunk(body, token, count_lines(body), time.monotonic(), retention_policy or None)
+        chunk = Chunk(body, token, count_lines(body), time.monotonic(), retention_policy or None, urgent)
         with self._cond:
             while (
                 not self._closing
@@ -200,6 +206,7 @@ class BatchWriter:
             self._pending_bytes += len(body)
             if chunk.retention_policy is not None:
                 self._rp_chunks += 1
+            self._urgent += urgent
             self._update_pending_stats()
             self._cond.notify_all()
 
@@ -255,6 +262,7 @@ class BatchWriter:
                         self._pending_bytes >= self.max_bytes
                         or now >= due
                         or self._flush_requested
+                        or self._urgent
                         or self._closing
                     ):
                         break
@@ -267,6 +275,7 @@ class BatchWriter:
             size = sum(len(c.body) for c in batch)
             self._pending_bytes -= size
             self._rp_chunks -= sum(c.retention_policy is not None for c in batch)
+            self._urgent -= sum(c.urgent for c in batch)
             self._busy += 1
             self._update_pending_stats()
             self._cond.notify_all()  # room for blocked submitters
