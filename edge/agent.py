@@ -9,6 +9,12 @@ resubscribed their shared subscription; 0x87 "Not authorized": a wrong ACL) keep
 pauses the forwarder; the oldest spooled row is then re-sent alone, with backoff and the same
 message id, until the broker takes it. After a restart every row still in the spool is sent
 again with the same message id (the gateway's idempotent writes absorb it).
+
+For the station page: every accepted reading is also recorded, as plain values, in the station
+store (with the name a registration device sent, which never leaves the box); a third client
+(:mod:`edge.downlink`) keeps the visit results the gateway sends; counsellors' case actions are
+spooled like readings (:meth:`EdgeAgent.spool_case_event`) and go out on ``fw/v1/<station>/cases``;
+with ``page_enabled`` the page itself runs in a thread of this process (:mod:`edge.page.server`).
 """
 
 from __future__ import annotations
@@ -30,12 +36,16 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge import __version__
-from edge.intake import to_message
+from edge.downlink import ResultsDownlink
+from edge.intake import to_intake
 from edge.pseudonyms import PseudonymStore
 from edge.settings import EdgeSettings
 from edge.spool import Spool, Spooled, SpoolFull
+from edge.station_store import StationStore
+from edge.visit_values import local_values
 from frailwatch.mqtt import mqtt5_client
 from telemetry import codec, topics
+from telemetry.cases import CaseEvent
 from telemetry.errors import ContractError, Reason
 from telemetry.events import DeadLetter
 from telemetry.redaction import redact
@@ -98,6 +108,9 @@ class EdgeAgent:
         self._key = settings.key_bytes()
         self.spool = Spool(settings.spool_dir / "spool.sqlite3", settings.spool_max_bytes)
         self.pseudonyms = PseudonymStore(settings.spool_dir / "pseudonyms.sqlite3")
+        self.station_store = StationStore(settings.spool_dir / "station.sqlite3")
+        self.downlink = ResultsDownlink(settings, self.station_store, self._dead_letter)
+        self.page: Any = None  # edge.page.server.PageServer when page_enabled
         self.counters = Counters()
         self._started = time.monotonic()
         self._stop = threading.Event()
@@ -195,11 +208,12 @@ class EdgeAgent:
     def accept(self, topic: str, raw: bytes) -> bool:
         """Spool one device publication; False (and dead-lettered) when refused."""
         try:
-            message, member_id = to_message(topic, raw, self.station, self._key)
+            intake = to_intake(topic, raw, self.station, self._key)
         except ContractError as error:
             self._dead_letter(topic, error.reason, error.detail, len(raw), error.path)
             return False
-        self.pseudonyms.remember(message.participant, member_id)
+        message = intake.message
+        self.pseudonyms.remember(message.participant, intake.member_id)
         wire = codec.encode(message)
         uplink_topic = topics.data(self.station, message.device_kind, message.device_id)
         try:
@@ -210,6 +224,14 @@ class EdgeAgent:
             log.warning("refused a %s message: spool_full (%s)", message.device_kind, full)
             self._dead_letter(topic, Reason.SPOOL_FULL, str(full), len(raw), message_id=message.message_id)
             return False
+        try:
+            if intake.name is not None:
+                self.station_store.set_name(
+                    intake.member_id, intake.name, source=f"device:{message.device_kind}"
+                )
+            self.station_store.record_measurement(message, *local_values(message))
+        except Exception:  # the reading is spooled; only the page's copy is missing
+            log.exception("could not record a %s reading for the station page", message.device_kind)
         with self._lock:
             self.counters.accepted += 1
             seen = self.counters.devices.get(message.device_id)
@@ -258,6 +280,15 @@ class EdgeAgent:
         if self._uplink_up.is_set():
             self.uplink.publish(uplink_topic, wire, qos=1)
 
+    def spool_case_event(self, event: CaseEvent) -> bool:
+        """Spool a counsellor's action for ``fw/v1/<station>/cases`` (sent like a reading, deleted
+        on PUBACK 0x00) and record it locally. False when this event id was already recorded.
+        Raises :class:`SpoolFull` (nothing recorded) when the spool is full."""
+        if self.station_store.has_action(event.event_id):
+            return False
+        self.spool.put(topics.case_actions(self.station), codec.encode(event))
+        return self.station_store.add_action(event)
+
     # --- uplink --------------------------------------------------------------------------
     def _forward_once(self) -> None:
         self._take_acks()
@@ -295,7 +326,7 @@ class EdgeAgent:
             elif sent is not None:
                 for seq in sent.seqs:
                     self.spool.delete(seq)
-                if sent.topic != topics.station_deadletter(self.station):  # readings, not letters
+                if _carries_readings(sent.topic):  # readings, not letters or case actions
                     with self._lock:
                         self.counters.forwarded += len(sent.seqs)
                 if sent.probe:
@@ -433,6 +464,12 @@ class EdgeAgent:
         """Until stop(): forward the spool, send heartbeats; then drain and say offline."""
         s = self.settings
         self._network.start()
+        self.downlink.start()
+        if s.page_enabled:
+            from edge.page.server import PageServer
+
+            self.page = PageServer.for_agent(self)
+            self.page.start()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         props.ReceiveMaximum = s.device_receive_maximum
@@ -492,6 +529,9 @@ class EdgeAgent:
         # in on_message, so the station broker would hand that reading to the next run again.
         self.devices.loop_stop()
         self.devices.disconnect()
+        if self.page is not None:
+            self.page.stop()
+        self.downlink.stop()
         deadline = time.monotonic() + self.settings.drain_s
         while (
             self._uplink_up.is_set() and (self._pending or self.spool.depth()) and time.monotonic() < deadline
@@ -511,6 +551,11 @@ class EdgeAgent:
         log.info("stopped; %d messages left in the spool", self.spool.depth())
         self.spool.close()
         self.pseudonyms.close()
+        self.station_store.close()
+
+
+def _carries_readings(topic: str) -> bool:
+    return "/data/" in topic or topic.endswith("/batch")
 
 
 def _is_reading(row: Spooled) -> bool:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import math
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -99,11 +100,27 @@ def _refuse_identifiers_in_ids(reading: DeviceReading) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """A device publication after intake: the contract message (pseudonymised) and, for the
+    station's own use only, the member id it was keyed from and the name the device gave."""
+
+    message: Message
+    member_id: str
+    name: str | None
+
+
 def to_message(topic: str, raw: bytes, station_id: str, key: bytes) -> tuple[Message, str]:
     """The contract message for a device publication, and the member id it was keyed from.
 
     Raises :class:`ContractError` (reason and detail free of identifiers) for bad input.
     """
+    intake = to_intake(topic, raw, station_id, key)
+    return intake.message, intake.member_id
+
+
+def to_intake(topic: str, raw: bytes, station_id: str, key: bytes) -> Intake:
+    """:func:`to_message` plus the name a registration device sent (kept on the station only)."""
     kind, device_id = device_topic_parts(topic)
     try:
         # Strict like the contract: a number for measured_at or a participant_id is refused, not coerced.
@@ -145,4 +162,5 @@ def to_message(topic: str, raw: bytes, station_id: str, key: bytes) -> tuple[Mes
     document = {k: v for k, v in document.items() if v is not None}
     # The contract's own decoder is the judge: the same reasons and paths the gateway would give.
     message = codec.decode(to_json(document))
-    return message, reading.participant_id
+    name = reading.name.strip() if reading.name and reading.name.strip() else None
+    return Intake(message, reading.participant_id, name)

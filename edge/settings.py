@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from frailwatch.settings import RoleSettings, load_settings
 from telemetry.envelope import StationId
+
+ProgrammeKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Label = Annotated[str, Field(min_length=1, max_length=80)]
+#: Social-prescription programmes offered when a station configures none (key → {ko, en} label).
+DEFAULT_PROGRAMMES: dict[str, dict[Literal["ko", "en"], str]] = {
+    "exercise-class": {"ko": "운동 교실 (근력·균형)", "en": "Exercise class (strength and balance)"},
+    "walking-group": {"ko": "걷기 모임", "en": "Walking group"},
+    "nutrition": {"ko": "영양 상담", "en": "Nutrition counselling"},
+    "emotional-support": {"ko": "정서 지원·마음 돌봄", "en": "Emotional support"},
+    "social-activity": {"ko": "마을 모임·사회 활동", "en": "Community and social activities"},
+    "health-education": {"ko": "건강 교육", "en": "Health education"},
+}
 
 
 class EdgeSettings(RoleSettings):
@@ -49,6 +62,37 @@ class EdgeSettings(RoleSettings):
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to wait for PUBACKs")
     heartbeat_s: float = Field(default=30.0, gt=0)
     device_receive_maximum: int = Field(default=50, ge=1, le=65535)
+    results_session_expiry_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="how long the central broker keeps results for an offline station",
+    )
+    page_enabled: bool = Field(
+        default=False, description="serve the station page (needs the `station` extra)"
+    )
+    page_host: str = Field(
+        default="127.0.0.1", description="address on the station network; loopback by default"
+    )
+    page_port: int = Field(default=8080, ge=1, le=65535)
+    page_language: Literal["ko", "en"] = Field(default="ko", description="language before a user switches")
+    page_timezone: str = Field(default="Asia/Seoul", description="station-local day for today's visits")
+    page_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    page_cookie_secure: bool = Field(default=False, description="mark cookies Secure (behind an HTTPS proxy)")
+    programmes: dict[ProgrammeKey, dict[Literal["ko", "en"], Label]] = Field(
+        default_factory=lambda: dict(DEFAULT_PROGRAMMES),
+        description="social-prescription programmes: key → {ko, en} label",
+    )
+
+    @field_validator("page_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     def key_bytes(self) -> bytes:
         """The deployment-wide pseudonym key (file first, then the variable)."""

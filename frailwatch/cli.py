@@ -25,6 +25,7 @@ ROLE_CLIS = (
     "edge.cli",
     "gateway.cli",
     "grafana.cli",
+    "frailwatch.cases_cli",
     "frailwatch.demo_cli",
 )
 

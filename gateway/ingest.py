@@ -152,7 +152,6 @@ class Ingest:
             owners: list[Delivery] = []
             for (delivery, item, _), outcome in zip(items, outcomes, strict=True):
                 table.extend(outcome.points, delivery.seq)
-                item.values.extend(outcome.values)
                 if outcome.error is not None:
                     refusal = Refusal(
                         Reason.PROCESSING,

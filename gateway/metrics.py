@@ -61,7 +61,11 @@ class Metrics:
             "frailwatch_gateway_pending_bytes", "line protocol waiting to be written", registry=r
         )
         self.connected = Gauge("frailwatch_gateway_connected", "1 while connected to the broker", registry=r)
-        self.alerts = Counter("frailwatch_gateway_decline_alerts", "decline alerts published", registry=r)
+        self.alerts = Counter(
+            "frailwatch_gateway_case_events",
+            "case events published on fw/v1/alerts/cases/<station>",
+            registry=r,
+        )
         self._last = (time.monotonic(), 0.0)
         self.lag_s = 0.0
         self._lag_peak_s: float | None = None  # the worst lag written since the last stats point

@@ -1,11 +1,10 @@
-"""Device messages → InfluxDB points, and the decline-relevant values they carry as reported.
+"""Device messages → InfluxDB points.
 
 :func:`reading_points` gives the reading as reported (its kind's measurement, with the grip and
 HRV summaries) and the feature points its reported values make (:func:`reported_features`:
 walkway gait speed, balance hold time, stopwatch sit-to-stand and TUG times) — for balance,
 sit-to-stand and TUG only without a recording, whose analysis (:mod:`gateway.recordings`) gives
-those features, falling back on the same reported values when it fails. :func:`measured_values`
-gives the values decline detection judges (:func:`reported_values`). Every point of a message is
+those features, falling back on the same reported values when it fails. Every point of a message is
 stamped with :func:`message_time_ns` and tagged by :func:`participant_tags`, so a redelivered
 message overwrites its own points.
 
@@ -21,7 +20,6 @@ import numpy as np
 from pydantic import BaseModel
 
 from gateway import schema
-from gateway.followup import Value
 from gateway.point_table import Point
 from telemetry.devices import (
     MESSAGE_TYPES,
@@ -157,27 +155,4 @@ def reported_features(message: Message, at: int, tags: dict[str, str], env: dict
     if isinstance(message, TugMessage):
         values = {"tug_time_s": message.payload.total_time_s, "walking_aid": message.payload.walking_aid}
         return [(schema.TUG_FEATURES.name, at, tags, {**values, **env})]
-    return []
-
-
-def measured_values(message: Message, at: int | None = None) -> list[Value]:
-    """Decline-relevant values of a message without a recording to analyse: its reported ones."""
-    return [] if _analysed(message) else reported_values(message, at)
-
-
-def reported_values(message: Message, at: int | None = None) -> list[Value]:
-    """Decline-relevant values as the device reported them (processing.decline's metric names)."""
-    if at is None:
-        at = message_time_ns(message)
-    if isinstance(message, GripMessage):
-        return [Value("grip_max_kg", message.payload.max_kg, at)]
-    if isinstance(message, GaitMessage):
-        speed = walkway_speed(message)
-        return [] if speed is None else [Value("gait_speed_mps", speed, at, source="walkway")]
-    if isinstance(message, SitToStandMessage):
-        five = message.payload.five_rep_time_s
-        return [] if five is None or message.payload.unable else [Value("chair_stand_5x_s", five, at)]
-    if isinstance(message, TugMessage):
-        total = message.payload.total_time_s
-        return [] if total is None else [Value("tug_time_s", total, at)]
     return []

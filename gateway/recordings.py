@@ -3,8 +3,8 @@
 Recordings of one kind from many MQTT messages are analysed together: ``analyze_*_batch`` runs
 the nogil Numba kernels on a thread pool. For each kind an :class:`Analysis` says how a message
 becomes the analysis's input model (:class:`processing.gait.GaitInput`, ...), how its result
-model (:class:`processing.gait.GaitResult`, ...) becomes a feature point and decline-relevant
-values, and what is kept when the analysis fails: the values the device reported
+model (:class:`processing.gait.GaitResult`, ...) becomes a feature point (gait with its quality
+result), and what is kept when the analysis fails: the values the device reported
 (:func:`gateway.readings.reported_features`). A recording that does not fit its input model
 (a missing channel, ...) fails alone, like one the kernels refuse.
 """
@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from gateway import schema
-from gateway.followup import Value
 from gateway.point_table import Point
 from gateway.readings import (
     balance_tags,
@@ -26,8 +25,6 @@ from gateway.readings import (
     message_time_ns,
     participant_tags,
     reported_features,
-    reported_values,
-    walkway_speed,
 )
 from processing import balance, gait, sts, tug
 from processing.errors import SignalError
@@ -45,10 +42,9 @@ R = TypeVar("R")  # its result model
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one recording gave: feature points, decline-relevant values, or why it could not."""
+    """What one recording gave: feature points, or why it could not."""
 
     points: list[Point]
-    values: list[Value]
     error: SignalError | None = None
 
 
@@ -72,10 +68,7 @@ def _recording(message: GaitMessage | BalanceMessage | SitToStandMessage | TugMe
 
 def _reported(message: Message) -> Outcome:
     at = message_time_ns(message)
-    return Outcome(
-        reported_features(message, at, participant_tags(message), envelope_fields(message)),
-        reported_values(message),
-    )
+    return Outcome(reported_features(message, at, participant_tags(message), envelope_fields(message)))
 
 
 # --- gait -------------------------------------------------------------------------------------------
@@ -104,19 +97,22 @@ def _gait_outcome(message: GaitMessage, result: gait.GaitResult) -> Outcome:
         "n_steps": result.n_steps,
         "n_turns": result.n_turns,
         "duration_s": result.duration_s,
+        "straight_walking_speed_mps": result.straight_walking_speed_mps,
+        "walking_share": result.walking_share,
+        "turning_share": result.turning_share,
+        "step_time_cv_pct": result.step_time_cv_pct,
+        "period_agreement": result.period_agreement,
+        "uncertain": result.uncertain,
+        "uncertain_reason": result.uncertain_reason,
         **envelope_fields(message),
     }
     at = message_time_ns(message)
     point: Point = (schema.GAIT_FEATURES.name, at, {**participant_tags(message), "source": "imu"}, fields)
-    speed = _finite(result.walking_speed_mps)
-    # The walkway time is the clinical measure; the IMU's speed counts only when there is none.
-    if speed is None or walkway_speed(message) is not None:
-        return Outcome([point], [])
-    return Outcome([point], [Value("gait_speed_mps", speed, at, source="imu")])
+    return Outcome([point])
 
 
 def _no_features(message: GaitMessage) -> Outcome:
-    return Outcome([], [])  # the walkway's speed, if any, is written with the reading
+    return Outcome([])  # the walkway's speed, if any, is written with the reading
 
 
 # --- balance ----------------------------------------------------------------------------------------
@@ -142,8 +138,7 @@ def _balance_outcome(message: BalanceMessage, result: balance.BalanceResult) -> 
     }
     at = message_time_ns(message)
     point: Point = (schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)
-    area = _finite(result.ellipse95_area_mm2)
-    return Outcome([point], [] if area is None else [Value("sway_ellipse95_area_mm2", area, at)])
+    return Outcome([point])
 
 
 # --- sit-to-stand and TUG (IMU) ---------------------------------------------------------------------
@@ -167,9 +162,7 @@ def _sts_outcome(message: SitToStandMessage, result: sts.StsResult) -> Outcome:
     }
     at = message_time_ns(message)
     point: Point = (schema.STS_FEATURES.name, at, participant_tags(message), fields)
-    if five is None or payload.unable:
-        return Outcome([point], [])
-    return Outcome([point], [Value("chair_stand_5x_s", five, at)])
+    return Outcome([point])
 
 
 def _tug_input(message: TugMessage) -> tug.TugInput:
@@ -180,10 +173,20 @@ def _tug_input(message: TugMessage) -> tug.TugInput:
 
 def _tug_outcome(message: TugMessage, result: tug.TugResult) -> Outcome:
     total = message.payload.total_time_s or _finite(result.total_time_s)
-    fields = {"tug_time_s": total, "walking_aid": message.payload.walking_aid, **envelope_fields(message)}
+    fields = {
+        "tug_time_s": total,
+        "walking_aid": message.payload.walking_aid,
+        "sit_to_stand_s": _finite(result.sit_to_stand_s),
+        "walk_out_s": _finite(result.walk_out_s),
+        "turn_s": _finite(result.turn_s),
+        "walk_back_s": _finite(result.walk_back_s),
+        "turn_to_sit_s": _finite(result.turn_to_sit_s),
+        "stand_to_sit_s": _finite(result.stand_to_sit_s),
+        **envelope_fields(message),
+    }
     at = message_time_ns(message)
     point: Point = (schema.TUG_FEATURES.name, at, participant_tags(message), fields)
-    return Outcome([point], [] if total is None else [Value("tug_time_s", total, at)])
+    return Outcome([point])
 
 
 # --- one batch --------------------------------------------------------------------------------------
@@ -218,7 +221,7 @@ class Analysis(Generic[M, I, R]):
             result = given if isinstance(given, SignalError) else next(results)
             if isinstance(result, SignalError):
                 kept = self.failed(message)
-                out.append(Outcome(kept.points, kept.values, result))
+                out.append(Outcome(kept.points, result))
             else:
                 out.append(self.outcome(message, result))
         return out

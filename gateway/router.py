@@ -25,7 +25,7 @@ from gateway.acknowledgements import Delivery
 from gateway.dead_letters import Refusal, edge_letter_point
 from gateway.followup import FollowUp
 from gateway.point_table import Point
-from gateway.readings import has_recording, measured_values, message_time_ns, reading_points
+from gateway.readings import has_recording, message_time_ns, reading_points
 from gateway.recordings import ANALYSES
 from gateway.stations import heartbeat_points, status_point
 from telemetry import codec, topics
@@ -51,8 +51,7 @@ class Router:
     """Routes the messages of one gateway replica (``gateway``: its client id, on edge letters).
 
     ``wants``: whether an accepted message has follow-up work (:meth:`gateway.pipeline.Pipeline.wants`);
-    only those, and those with a recording to analyse, get a :class:`FollowUp` (the others' values
-    are not gathered).
+    only those, and those with a recording to analyse, become a :class:`FollowUp`.
     """
 
     def __init__(self, gateway: str, wants: Callable[[Message], bool] = lambda _m: True) -> None:
@@ -135,7 +134,7 @@ class Router:
         wanted = self.wants(message)
         recorded = message.device_kind in ANALYSES and has_recording(message)
         if wanted or recorded:
-            item = FollowUp(message, measured_values(message, at))
+            item = FollowUp(message)
             if wanted:
                 routed.followups.append(item)
             if recorded:

@@ -227,6 +227,18 @@ GAIT_FEATURES = Measurement(
         F("n_steps", "int", "", "initial contacts in walking bouts"),
         F("n_turns", "int", "", "turns of at least 45 degrees"),
         F("duration_s", "float", "s", "walking time analysed"),
+        F("straight_walking_speed_mps", "float", "m/s", "speed over strides without a turning step"),
+        F("walking_share", "float", "", "time in walking bouts / recording length (0-1)"),
+        F("turning_share", "float", "", "share of walking time on turning steps (needs a gyroscope)"),
+        F("step_time_cv_pct", "float", "%", "step-time variability of straight steps"),
+        F(
+            "period_agreement",
+            "float",
+            "",
+            "median step time / the signal's step period (1 when consistent)",
+        ),
+        F("uncertain", "bool", "", "a quality check failed: this gait speed never opens a case alone"),
+        F("uncertain_reason", "str", "", "why (few_strides, little_walking, irregular_steps, ...)"),
         *ENVELOPE_FIELDS,
     ),
 )
@@ -261,8 +273,19 @@ TUG_FEATURES = Measurement(
     "timed up-and-go (stopwatch or IMU)",
     PARTICIPANT_TAGS,
     (
-        F("tug_time_s", "float", "s", "timed up-and-go; >= 13.5 s raised fall risk"),
+        F("tug_time_s", "float", "s", "timed up-and-go; >= 13.5 s raised fall risk (configurable)"),
         F("walking_aid", "bool", "", "walked with an aid"),
+        F("sit_to_stand_s", "float", "s", "iTUG phase: the stand-up"),
+        F(
+            "walk_out_s",
+            "float",
+            "s",
+            "iTUG phase: standing to the mid turn (needs a gyroscope)",
+        ),
+        F("turn_s", "float", "s", "iTUG phase: the mid turn (needs a gyroscope)"),
+        F("walk_back_s", "float", "s", "iTUG phase: the walk back (needs a gyroscope)"),
+        F("turn_to_sit_s", "float", "s", "iTUG phase: final turn to seated (needs a gyroscope)"),
+        F("stand_to_sit_s", "float", "s", "iTUG phase: the sit-down"),
         *ENVELOPE_FIELDS,
     ),
 )
@@ -282,21 +305,45 @@ FRAILTY = Measurement(
         F("awgs_status", "str", "", "AWGS 2019 status"),
         F("visit_id", "str", "", "the visit scored"),
         F("inputs", "int", "", "visit inputs the scores were computed from"),
+        F("visit_at", "int", "ms", "the visit's newest input (ms since the epoch): when it was measured"),
+        F("sex", "str", "", "from the participant's profile (sex-specific cut-offs)"),
+        F("gait_speed_mps", "float", "m/s", "the visit's gait speed (walkway before IMU)"),
+        F("gait_uncertain", "bool", "", "that gait speed came from an IMU analysis flagged uncertain"),
+        F("grip_max_kg", "float", "kg", "the visit's best grip"),
+        F("chair_stand_5x_s", "float", "s", "five chair stands"),
+        F("tug_time_s", "float", "s", "timed up-and-go"),
+        F("sway_mean_velocity_mm_s", "float", "mm/s", "sway velocity, feet together, eyes open"),
+        F("sway_ellipse95_area_mm2", "float", "mm²", "sway area, feet together, eyes open"),
+        F("romberg_ratio", "float", "", "sway velocity eyes closed / eyes open, feet together"),
     ),
     timestamp="start of the visit's UTC day + hash(visit_id) ns",
 )
-DECLINE_EVENT = Measurement(
-    "decline_event",
-    "a participant's decline across visits (processing.decline rules)",
-    (*PARTICIPANT_TAGS, "metric", "rule", "severity"),
+CASE_EVENT = Measurement(
+    "case_event",
+    "the append-only case-event log: detections (opened, updated, escalated, close_suggested) and "
+    "counsellor actions (acknowledged, assigned, prescribed, follow_up_set, resolved); a case is "
+    "the fold of its events, an event_id counts once",
+    (PARTICIPANT_TAG, "domain", "case_id", "event", STATION_TAG, "severity"),
     (
-        F("baseline", "float", "", "median of earlier visits (any station)"),
-        F("current", "float", "", "the new value"),
-        F("change", "float", "", "current - baseline"),
-        F("detail", "str", "", "the rule's explanation"),
-        F("message_id", "str", "", "the message that raised it"),
+        F("event_id", "str", "", "identifies the event (detections: derived from case and trigger)"),
+        F("state", "str", "", "the case's state after this event: open, acknowledged, resolved"),
+        F("severity_level", "int", "", "1 warning, 2 critical (the severity tag as a number, to aggregate)"),
+        F("at", "int", "ms", "the triggering visit's time (ms since the epoch); for an action, when taken"),
+        F("visit_id", "str", "", "the triggering visit"),
+        F("actor", "str", "", "staff id, or 'frailwatch' for a detection"),
+        F("rule", "str", "", "the detection rule (cusum, cusum:<metric>, cutoff:<metric>, update, ...)"),
+        F("statistic", "float", "", "the rule's statistic"),
+        F("threshold", "float", "", "the rule's threshold"),
+        F("reason", "str", "", "resolve reason"),
+        F("assignee", "str", "", "staff id the case is assigned to"),
+        F("note", "str", "", "free text, identifiers refused, stored on one line"),
+        F("follow_up_on", "str", "", "follow-up date (ISO 8601)"),
+        F("programme", "str", "", "social prescription programme key"),
+        F("health_activist", "bool", "", "matched with a health activist"),
+        F("prescription_note", "str", "", "the prescription's note"),
+        F("evidence_json", "str", "", "the detection's evidence as compact JSON (bounded)"),
     ),
-    timestamp="measured_at of the value that raised it (a visit score: its latest input)",
+    timestamp="processed_at (ms) + hash(event_id) as the sub-millisecond ns",
 )
 
 # --- fleet and operations -------------------------------------------------------------------------
@@ -381,7 +428,7 @@ MEASUREMENTS: dict[str, Measurement] = {
         *READINGS.values(),
         *FEATURES,
         FRAILTY,
-        DECLINE_EVENT,
+        CASE_EVENT,
         STATION_HEARTBEAT,
         STATION_DEVICE,
         STATION_STATUS,
@@ -396,20 +443,6 @@ TREND_FIELDS: dict[str, tuple[str, str]] = {
     "sppb_total": (FRAILTY.name, "sppb_total"),
     "grip_max_kg": (READINGS[DeviceKind.GRIP].name, "grip_max_kg"),
 }
-
-#: Frailty-relevant metrics (processing.decline names) -> (measurement, field) they are read from.
-DECLINE_METRICS: dict[str, tuple[str, str]] = {
-    "gait_speed_mps": (GAIT_FEATURES.name, "gait_speed_mps"),
-    "grip_max_kg": (READINGS[DeviceKind.GRIP].name, "grip_max_kg"),
-    "chair_stand_5x_s": (STS_FEATURES.name, "chair_stand_5x_s"),
-    "tug_time_s": (TUG_FEATURES.name, "tug_time_s"),
-    "sway_ellipse95_area_mm2": (BALANCE_FEATURES.name, "sway_ellipse95_area_mm2"),
-    "sppb_total": (FRAILTY.name, "sppb_total"),
-    "kfrail_score": (FRAILTY.name, "kfrail_score"),
-    "frailty_level": (FRAILTY.name, "frailty_level"),
-    "awgs_level": (FRAILTY.name, "awgs_level"),
-}
-
 
 # --- timestamps ------------------------------------------------------------------------------------
 

@@ -67,10 +67,17 @@ def _last(agg: str, field: c.Field, by: tuple[str, ...]) -> str:
 
 PARTICIPANT_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
-        uid="fw-decline-event",
-        key="r.decline",
+        uid="fw-case-notice",
+        key="r.case",
         team="clinical",
-        query=_count_recent(c.DECLINE_CHANGE, (c.STATION_TAG, c.PARTICIPANT_TAG, "metric")),
+        # One alert per case opened or escalated in the last 15 minutes of *processing* time (a
+        # point's time is when the gateway raised the event), so a visit that reaches the centre
+        # late still notifies; only opening and escalation notify, and one case is one alert.
+        query=(
+            f"SELECT count({_q(c.CASE_AT.name)}) FROM {_q(c.CASES)} "
+            "WHERE (\"event\" = 'opened' OR \"event\" = 'escalated') AND $timeFilter GROUP BY "
+            + ", ".join(_q(t) for t in (*c.CASE_KEY, "severity"))
+        ),
         range_s=15 * 60,
         reducer="last",
         comparison="gt",

@@ -81,12 +81,14 @@ FRAILTY_LEVEL = _field(s.FRAILTY, "frailty_level")
 # Every visit's score point has it, whichever scores the visit's measurements allowed: counts visits.
 SCORE_INPUTS = _field(s.FRAILTY, "inputs", "short")
 
-# --- decline events ------------------------------------------------------------------------
-DECLINE = s.DECLINE_EVENT.name
-DECLINE_TAGS = s.DECLINE_EVENT.tags
-DECLINE_BASELINE = _field(s.DECLINE_EVENT, "baseline")
-DECLINE_CURRENT = _field(s.DECLINE_EVENT, "current")
-DECLINE_CHANGE = _field(s.DECLINE_EVENT, "change")
+# --- decline cases (the case-event log; a point's time is when the event was processed) ------
+CASES = s.CASE_EVENT.name
+CASE_TAGS = s.CASE_EVENT.tags
+CASE_AT = _field(s.CASE_EVENT, "at")  # the triggering visit's time (ms since the epoch); every event has it
+CASE_SEVERITY = _field(s.CASE_EVENT, "severity_level", "short")
+CASE_STATISTIC = _field(s.CASE_EVENT, "statistic", "short")
+# Tags that stay the same for every event of a case (station, event and severity change).
+CASE_KEY = ("case_id", PARTICIPANT_TAG, "domain")
 
 # --- fleet ---------------------------------------------------------------------------------
 HEARTBEAT = s.STATION_HEARTBEAT.name

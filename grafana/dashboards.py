@@ -139,15 +139,16 @@ _PARTICIPANT_PANELS: tuple[tuple[str, c.Field, tuple[cut.Cutoff, ...]], ...] = (
 )
 
 
-def decline_annotation(lang: Lang) -> AnnotationQuery:
-    """Decline events for the selected participant, drawn on every trend panel."""
+def case_annotation(lang: Lang) -> AnnotationQuery:
+    """The selected participant's case events (opened, escalated, acknowledged, resolved, ...),
+    drawn on every trend panel at the time they were raised or taken."""
     return (
         AnnotationQuery()
-        .name(text("a.decline", lang))
+        .name(text("a.cases", lang))
         .datasource(datasource_ref())
         .enable(True)
         .icon_color("red")
-        .target(InfluxQL(q.DECLINE_ANNOTATIONS).table().annotation("metric", "metric,rule,severity"))
+        .target(InfluxQL(q.CASE_ANNOTATIONS).table().annotation("event", "domain,event,severity"))
     )
 
 
@@ -157,7 +158,7 @@ def participant(lang: Lang) -> Dashboard:
         _base("frailwatch-participant", "participant", lang, "now-2y")
         .with_variable(p.station_variable(t("var.station"), q.CLINICAL_STATION_VALUES))
         .with_variable(p.pseudonym_variable(t("var.pseudonym"), q.PSEUDONYM_VALUES))
-        .annotation(decline_annotation(lang))
+        .annotation(case_annotation(lang))
     )
     for key, field, cutoffs in _PARTICIPANT_PANELS:
         board = board.with_panel(
@@ -190,9 +191,9 @@ def cross_station(lang: Lang) -> Dashboard:
         )
         .with_panel(
             p.stacked_bars(
-                t("p.decline_per_station"),
-                t("p.decline_per_station"),
-                q.DECLINES_PER_STATION,
+                t("p.cases_per_station"),
+                t("p.cases_per_station"),
+                q.CASES_OPENED_PER_STATION,
                 "$tag_station_id",
             )
         )
@@ -205,7 +206,8 @@ def alerts(lang: Lang) -> Dashboard:
     return (
         _base("frailwatch-alerts", "alerts", lang, "now-30d")
         .with_variable(p.station_variable(t("var.station"), q.CLINICAL_STATION_VALUES))
-        .with_panel(p.grid(t("p.recent_declines"), t("alerts.desc"), q.RECENT_DECLINES).height(16))
+        .with_panel(p.grid(t("p.open_cases"), t("p.open_cases.desc"), q.OPEN_CASES).height(12))
+        .with_panel(p.grid(t("p.case_events"), t("p.case_events.desc"), q.CASE_EVENTS).height(12))
     )
 
 

@@ -104,9 +104,10 @@ def participant_trend(field: Field) -> str:
     return raw_values(field, where=PSEUDONYM_FILTER)
 
 
-DECLINE_ANNOTATIONS = (
-    f"SELECT {_q(c.DECLINE_CURRENT.name)}, {_q(c.DECLINE_BASELINE.name)} FROM {_q(c.DECLINE)} "
-    f'WHERE {PSEUDONYM_FILTER} AND $timeFilter GROUP BY "metric", "rule", "severity"'
+# Case events of the participant: opened, escalated, acknowledged, resolved... at processing time.
+CASE_ANNOTATIONS = (
+    f'SELECT "rule", "state", "reason" FROM {_q(c.CASES)} '
+    f'WHERE {PSEUDONYM_FILTER} AND $timeFilter GROUP BY "domain", "event", "severity"'
 )
 
 # --- cross-station --------------------------------------------------------------------------
@@ -115,15 +116,30 @@ FRAILTY_SHARE_BY_MONTH = (
     f"SELECT count({_q(c.FRAILTY_LEVEL.name)}) FROM {_q(c.FRAILTY_LEVEL.measurement)} WHERE $timeFilter "
     f"GROUP BY time(30d), {_q(c.STATION_TAG)}, {_q(c.FRAILTY_CATEGORY_TAG)} fill(0)"
 )
-DECLINES_PER_STATION = over_time("count", c.DECLINE_CHANGE, c.STATION_TAG, where=None, fill="0")
+CASES_OPENED_PER_STATION = over_time(
+    "count", c.CASE_AT, c.STATION_TAG, where="\"event\" = 'opened'", fill="0"
+)
 COMPLETENESS = (
     f"SELECT count({_q(c.READING_ID)}) FROM {READINGS_REGEX} WHERE $timeFilter GROUP BY {_q(c.STATION_TAG)}"
 )
 
 # --- alerts dashboard -----------------------------------------------------------------------
-RECENT_DECLINES = (
-    f"SELECT {_q(c.DECLINE_BASELINE.name)}, {_q(c.DECLINE_CURRENT.name)}, {_q(c.DECLINE_CHANGE.name)} "
-    f"FROM {_q(c.DECLINE)} WHERE {STATION_FILTER} AND $timeFilter GROUP BY "
-    + ", ".join(_q(t) for t in c.DECLINE_TAGS)
+# A case is the fold of its events; InfluxQL folds what the table needs: the state after the latest
+# event, the highest severity, when its first and latest visits were, how many events. Cases stay
+# open for years, so the look-back is fixed, not the dashboard's range. A station's cases: those
+# with an event at the station (its visits or its counsellors' actions).
+CASE_LOOKBACK = "time > now() - 3650d"
+_KEY = ", ".join(_q(t) for t in c.CASE_KEY)
+OPEN_CASES = (
+    'SELECT "state", "severity", "since", "latest", "rule", "events" FROM ('
+    'SELECT last("state") AS "state", max("severity_level") AS "severity", min("at") AS "since", '
+    'max("at") AS "latest", last("rule") AS "rule", count("at") AS "events" '
+    f"FROM {_q(c.CASES)} WHERE {STATION_FILTER} AND {CASE_LOOKBACK} GROUP BY {_KEY}"
+    ") WHERE \"state\" <> 'resolved' GROUP BY " + _KEY
+)
+CASE_EVENTS = (
+    'SELECT "state", "rule", "statistic", "reason", "actor", "visit_id" '
+    f"FROM {_q(c.CASES)} WHERE {STATION_FILTER} AND $timeFilter GROUP BY "
+    + ", ".join(_q(t) for t in c.CASE_TAGS)
     + " ORDER BY time DESC LIMIT 500"
 )

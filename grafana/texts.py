@@ -31,11 +31,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "cross": ("스테이션 간 비교", "Cross-station"),
     "cross.desc": (
-        "스테이션별 노쇠 분포, 저하 이벤트, 데이터 완전성",
-        "Frailty shares, decline events and data completeness per station",
+        "스테이션별 노쇠 분포, 새 저하 사례, 데이터 완전성",
+        "Frailty shares, new decline cases and data completeness per station",
     ),
-    "alerts": ("저하 알림", "Decline alerts"),
-    "alerts.desc": ("최근 기능 저하 이벤트", "Recent decline events"),
+    "alerts": ("기능 저하 사례", "Decline cases"),
+    "alerts.desc": (
+        "참여자·영역별 저하 사례: 열린 사례와 최근 사례 이벤트",
+        "Decline cases per participant and domain: the open ones and recent case events",
+    ),
     # folders
     "folder.clinical": ("임상", "Clinical"),
     "folder.ops": ("운영", "Operations"),
@@ -79,25 +82,36 @@ TEXTS: dict[str, tuple[str, str]] = {
     "p.grip": ("최대 악력", "Grip (max)"),
     "p.sppb": ("SPPB 총점", "SPPB total"),
     "p.kfrail": ("K-FRAIL 점수", "K-FRAIL score"),
-    "a.decline": ("저하 이벤트", "Decline events"),
+    "a.cases": ("저하 사례 이벤트", "Case events"),
     # cross-station panels
     "p.frailty_share": ("월별 노쇠 단계 비율", "Robust / pre-frail / frail share by month"),
-    "p.decline_per_station": ("스테이션별 저하 이벤트", "Decline events per station"),
+    "p.cases_per_station": ("스테이션별 새 저하 사례", "Decline cases opened per station"),
     "p.completeness": ("기기 종류별 데이터 완전성", "Data completeness per device kind"),
     # alerts dashboard
-    "p.recent_declines": (
-        "최근 저하 이벤트 (가명, 스테이션, 지표, 기준→현재, 규칙)",
-        "Recent decline events (pseudonym, station, metric, baseline → current, rule)",
+    "p.open_cases": ("열린 저하 사례", "Open decline cases"),
+    "p.open_cases.desc": (
+        "종결되지 않은 사례: 가명, 영역, 상태(열림/확인), 심각도(1 주의, 2 위험), "
+        "첫·최근 방문, 규칙, 이벤트 수",
+        "Cases not resolved: pseudonym, domain, state (open/acknowledged), severity (1 warning, 2 critical), "
+        "first and latest visit, rule, events",
+    ),
+    "p.case_events": ("최근 사례 이벤트", "Recent case events"),
+    "p.case_events.desc": (
+        "감지(열림, 갱신, 격상, 종결 제안)와 상담사 조치(확인, 처방, 추적 일정, 종결), 처리 시각 순",
+        "Detections (opened, updated, escalated, close suggested) and counsellors' actions (acknowledged, "
+        "prescribed, follow-up set, resolved), newest first by processing time",
     ),
     # legends
     "l.robust": ("건강", "robust"),
     "l.pre_frail": ("노쇠 전단계", "pre-frail"),
     "l.frail": ("노쇠", "frail"),
     # alert rules
-    "r.decline": ("새 참여자 기능 저하", "New participant decline event"),
-    "r.decline.desc": (
-        "스테이션 {{ $labels.station_id }}에서 저하 이벤트 발생",
-        "Decline event at station {{ $labels.station_id }}",
+    "r.case": ("새 기능 저하 사례 또는 격상", "Decline case opened or escalated"),
+    "r.case.desc": (
+        "참여자 {{ $labels.participant }}의 {{ $labels.domain }} 영역 사례 {{ $labels.case_id }} "
+        "({{ $labels.severity }})",
+        "Participant {{ $labels.participant }}: {{ $labels.domain }} case {{ $labels.case_id }} "
+        "({{ $labels.severity }})",
     ),
     "r.offline": ("스테이션 10분 이상 오프라인", "Station offline for more than 10 min"),
     "r.offline.desc": (

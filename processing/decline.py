@@ -40,11 +40,13 @@ import math
 import statistics
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 Rule = Literal["baseline_change", "category_worsening", "sppb_drop", "trend"]
 Severity = Literal["info", "warning", "critical"]
@@ -201,6 +203,20 @@ _ROWS = (
         "+50 % of the baseline is small, doubling substantial; no trend rule.",
     ),
     MetricRule(
+        metric="sway_mean_velocity_mm_s",
+        worse="higher",
+        meaningful_change=0.3,
+        substantial_change=0.6,
+        relative=True,
+        trend_per_year=None,
+        kind="continuous",
+        unit="fraction of baseline",
+        citation="FrailWatch choice: no published meaningful change for centre-of-pressure mean velocity "
+        "in older adults; it is the most reliable sway measure between days (Lin 2008; Riemann BL, "
+        "Piersol K. Aging Clin Exp Res 2017;29(5):1045–1048: SEM 16–24 % of the mean), so +30 % of the "
+        "baseline is small, +60 % substantial; no trend rule.",
+    ),
+    MetricRule(
         metric="kfrail_score",
         worse="higher",
         meaningful_change=1.0,
@@ -212,6 +228,19 @@ _ROWS = (
         citation="FrailWatch choice: each FRAIL item is one deficit (Morley JE et al. J Nutr Health Aging "
         "2012;16(7):601–608; K-FRAIL: Jung H-W et al. Korean J Intern Med 2016;31(3):594–600); one more "
         "item is the smallest change, two substantial; no trend rule on a 0–5 count.",
+    ),
+    MetricRule(
+        metric="fried_count",
+        worse="higher",
+        meaningful_change=1.0,
+        substantial_change=2.0,
+        relative=False,
+        trend_per_year=None,
+        kind="continuous",
+        unit="criteria",
+        citation="FrailWatch choice, as for K-FRAIL: each Fried phenotype criterion is one deficit (Fried LP "
+        "et al. J Gerontol A 2001;56(3):M146–M156); one more criterion is the smallest change, two "
+        "substantial; no trend rule on a 0–5 count.",
     ),
     MetricRule(
         metric="frailty_level",
@@ -418,8 +447,11 @@ def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float) -> tupl
     the same computation, index for index, as ``scipy.stats.theilslopes`` (tests compare the two).
     NumPy rather than SciPy on purpose: importing ``scipy.stats`` costs seconds in a fresh gateway
     process (benchmarks/scoring_decline); the pairs are vectorised because home wearables can give
-    a participant hundreds of gait-speed values.
+    a participant hundreds of gait-speed values. NumPy is imported here, not at module level, so the
+    tables of this module (which the pure case detector reads) cost no NumPy import.
     """
+    import numpy as np
+
     xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     dx, dy = xs[None, :] - xs[:, None], ys[None, :] - ys[:, None]
     later = dx > 0
@@ -440,6 +472,8 @@ def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float) -> tupl
 
 def _tie_term(values: npt.NDArray[np.float64]) -> int:
     """Σ k(k−1)(2k+5) over groups of k equal values (Sen 1968 eq. 2.6)."""
+    import numpy as np
+
     counts = np.unique(values, return_counts=True)[1]
     return int(sum(int(k) * (int(k) - 1) * (2 * int(k) + 5) for k in counts if k > 1))
 

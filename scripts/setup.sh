@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients influxdb docker-compose)
+# chromium, fonts-noto-cjk and poppler-utils: the station page's browser tests (headless Chromium
+# with Korean fonts, pdfinfo/pdftotext on its printed report).
+APT_PACKAGES=(mosquitto mosquitto-clients influxdb docker-compose chromium fonts-noto-cjk poppler-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -36,6 +36,7 @@ class Reason(StrEnum):
     PROCESSING = "processing"
     STORAGE_REJECTED = "storage_rejected"
     SPOOL_FULL = "spool_full"
+    CASE_TRANSITION = "case_transition"  # a case action its case's state does not allow
 
 
 class ContractError(ValueError):

@@ -1,4 +1,4 @@
-"""Messages the platform itself emits: dead letters and decline alerts."""
+"""Messages the platform itself emits about refused input: dead letters (case events: telemetry.cases)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from telemetry.envelope import Pseudonym, StationId, WireModel
+from telemetry.envelope import WireModel
 from telemetry.errors import Reason
 
 EXCERPT_BYTES = 256
@@ -31,23 +31,3 @@ class DeadLetter(WireModel):
     excerpt: Annotated[str, Field(max_length=4 * EXCERPT_BYTES)] = ""
     size_bytes: Annotated[int, Field(ge=0)] = 0
     message_id: Annotated[str, Field(max_length=64)] | None = None
-
-
-class DeclineAlert(WireModel):
-    """A decline event for one participant, published on ``fw/v1/alerts/decline/<station>``."""
-
-    message_type: Literal["decline_alert"] = "decline_alert"
-    schema_version: Literal[1] = 1
-    at: AwareDatetime = Field(description="measured_at of the value that triggered the event")
-    participant: Pseudonym
-    station_id: StationId
-    metric: Annotated[str, Field(max_length=64)]
-    rule: Annotated[str, Field(max_length=64)]
-    severity: Literal["info", "warning", "critical"]
-    baseline: float | None = None
-    current: float | None = None
-    change: float | None = None
-    message_id: Annotated[str, Field(max_length=64)] | None = Field(
-        default=None, description="message that triggered it"
-    )
-    detail: Annotated[str, Field(max_length=512)] = ""

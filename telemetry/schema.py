@@ -8,8 +8,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from telemetry.batch import MessageBatch
+from telemetry.cases import CaseEvent
 from telemetry.devices import MESSAGE_TYPES
-from telemetry.events import DeadLetter, DeclineAlert
+from telemetry.events import DeadLetter
 from telemetry.station import Heartbeat, StationStatus
 
 PLATFORM_MESSAGES: dict[str, type[BaseModel]] = {
@@ -17,7 +18,7 @@ PLATFORM_MESSAGES: dict[str, type[BaseModel]] = {
     "heartbeat": Heartbeat,
     "station_status": StationStatus,
     "dead_letter": DeadLetter,
-    "decline_alert": DeclineAlert,
+    "case_event": CaseEvent,
 }
 
 

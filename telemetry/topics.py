@@ -8,7 +8,9 @@ Central broker (edge agents publish, gateways consume)::
     fw/v1/<station>/heartbeat                        Heartbeat every N seconds
     fw/v1/<station>/deadletter                       DeadLetter from the edge (no identifiers)
     fw/v1/gateway/deadletter                         DeadLetter from a gateway
-    fw/v1/alerts/decline/<station>                   DeclineAlert raised by a gateway
+    fw/v1/alerts/cases/<station>                     CaseEvent a gateway raised (opened, updated, ...)
+    fw/v1/<station>/cases                            CaseEvent: a counsellor's action (station → gateway)
+    fw/v1/<station>/results                          VisitResult (gateway → that station only)
 
 Station-local broker (devices publish, the edge agent consumes)::
 
@@ -71,10 +73,6 @@ def station_deadletter(station_id: str) -> str:
 GATEWAY_DEADLETTER = f"{ROOT}/gateway/deadletter"
 
 
-def decline_alert(station_id: str) -> str:
-    return f"{ROOT}/alerts/decline/{_check_station(station_id)}"
-
-
 def case_alert(station_id: str) -> str:
     """Case events the gateway raises (opened, escalated, ...), for ops and clinical tools."""
     return f"{ROOT}/alerts/cases/{_check_station(station_id)}"
@@ -103,6 +101,7 @@ ALL_HEARTBEATS = f"{ROOT}/+/heartbeat"
 ALL_STATION_DEADLETTERS = f"{ROOT}/+/deadletter"
 ALL_ALERTS = f"{ROOT}/alerts/#"
 ALL_CASE_ACTIONS = f"{ROOT}/+/cases"
+ALL_RESULTS = f"{ROOT}/+/results"
 ALL_DEVICES = f"{DEVICE_ROOT}/#"
 
 
@@ -114,6 +113,12 @@ def shared(group: str, topic_filter: str) -> str:
 def station_prefix(station_id: str) -> str:
     """The ACL pattern a station's credentials may publish under."""
     return f"{ROOT}/{_check_station(station_id)}/#"
+
+
+def station_grants(station_id: str) -> list[tuple[str, str]]:
+    """The broker ACL lines of a station's user: publish under its own prefix (readings, status,
+    case actions, ...), read its own visit results and nothing else."""
+    return [("write", station_prefix(station_id)), ("read", results(station_id))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,18 +180,24 @@ def make_test_ca(directory: Path, name: str = "FrailWatch Test CA") -> TestCA:
 
 
 def station_acl(stations: Iterable[str], gateway_user: str = "gateway") -> str:
-    """The central broker ACL: each station writes only under its prefix; the gateway reads all."""
-    from telemetry.topics import GATEWAY_DEADLETTER, ROOT, station_prefix
+    """The central broker ACL: each station writes only under its prefix and reads only its own
+    results; the gateway reads all and writes alerts, dead letters and results."""
+    from telemetry.topics import ALL_RESULTS, GATEWAY_DEADLETTER, ROOT, station_grants
 
     lines = [
         f"user {gateway_user}",
         f"topic read {ROOT}/#",
         f"topic write {GATEWAY_DEADLETTER}",
         f"topic write {ROOT}/alerts/#",
+        f"topic write {ALL_RESULTS}",
         "",
     ]
     for station in stations:
-        lines += [f"user {station}", f"topic write {station_prefix(station)}", ""]
+        lines += [
+            f"user {station}",
+            *(f"topic {access} {topic}" for access, topic in station_grants(station)),
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -48,7 +48,7 @@ def test_schema_export_writes_a_schema_per_kind_that_validates_the_examples(tmp_
         else:
             raise AssertionError(f"{kind} schema accepted a bad station id")
     assert {p.name for p in tmp_path.iterdir()} >= {f"{k.value}.schema.json" for k in DeviceKind}
-    for name in ("batch", "heartbeat", "station_status", "dead_letter", "decline_alert"):
+    for name in ("batch", "heartbeat", "station_status", "dead_letter", "case_event"):
         assert (tmp_path / f"{name}.schema.json").exists()
 
 

@@ -28,9 +28,11 @@ from telemetry import ContractError, Reason, decode, decode_as, decode_batch, en
 from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence, EvidenceVisit
 from telemetry.devices import MESSAGE_TYPES
 from telemetry.envelope import WireModel
-from telemetry.events import DeadLetter, DeclineAlert
+from telemetry.events import DeadLetter
 from telemetry.examples import EXAMPLE_PSEUDONYM, EXAMPLE_STATION, example_messages
+from telemetry.results import VisitResult
 from telemetry.station import DeviceSeen, Heartbeat, StationStatus
+from tests._station_support import visit_result
 
 AT = datetime(2026, 5, 12, 1, 30, tzinfo=UTC)
 # Fields with a reason of their own for any wrong value (tested in test_contract/test_corpus_decode).
@@ -78,19 +80,6 @@ def _platform_examples() -> dict[type[BaseModel], BaseModel]:
             size_bytes=310,
             message_id="example-vitals-0001",
         ),
-        DeclineAlert: DeclineAlert(
-            at=AT,
-            participant=EXAMPLE_PSEUDONYM,
-            station_id=EXAMPLE_STATION,
-            metric="gait_speed_mps",
-            rule="meaningful_change",
-            severity="warning",
-            baseline=1.05,
-            current=0.9,
-            change=-0.15,
-            message_id="example-gait-0004",
-            detail="slower than baseline",
-        ),
         CaseEvent: CaseEvent(
             event_id="0123456789abcdef01234567",
             case_id="case-0123456789abcdef0123",
@@ -107,6 +96,8 @@ def _platform_examples() -> dict[type[BaseModel], BaseModel]:
             note="retest at the next visit",
             follow_up_on=date(2026, 6, 1),
         ),
+        # Measures with both kinds of band, all four scores, history, comparisons and an open case.
+        VisitResult: visit_result(b"types-test-key-0123456789abcdef", AT),
     }
 
 
@@ -153,6 +144,11 @@ def _resolve(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 
 def _leaves(node: dict[str, Any], doc: Any, path: tuple[str | int, ...], defs: dict[str, Any]) -> list[Leaf]:
     node = _resolve(node, defs)
+    if "oneOf" in node and "discriminator" in node:  # a tagged union: the member the document is
+        tag = node["discriminator"]["propertyName"]
+        if not isinstance(doc, dict) or doc.get(tag) not in node["discriminator"]["mapping"]:
+            return []
+        node = _resolve({"$ref": node["discriminator"]["mapping"][doc[tag]]}, defs)
     nullable = False
     if "anyOf" in node:
         variants = [v for v in node["anyOf"] if v.get("type") != "null"]
@@ -184,9 +180,11 @@ def _leaves(node: dict[str, Any], doc: Any, path: tuple[str | int, ...], defs: d
         return out
     if kind == "array":
         items = node.get("items")
-        if isinstance(items, dict) and isinstance(doc, list) and doc:
-            return _leaves(items, doc[0], (*path, 0), defs)
-        return []
+        if not (isinstance(items, dict) and isinstance(doc, list) and doc):
+            return []
+        # Objects: every element (measures of different bands); scalars: the first stands for all.
+        elements = range(len(doc)) if isinstance(doc[0], dict) else range(1)
+        return [leaf for i in elements for leaf in _leaves(items, doc[i], (*path, i), defs)]
     if kind in ("number", "integer"):
         return [Leaf(path, "number", nullable)]
     if kind == "string":
@@ -268,6 +266,11 @@ def test_the_schemas_give_every_kind_of_field() -> None:
         ("CaseEvent", "evidence.baseline.gait_speed_mps"),
         ("CaseEvent", "follow_up_on"),
         ("batch/vitals", "messages.1.payload.systolic_mmhg"),
+        ("VisitResult", "measures.0.bands.0.cutoff"),
+        ("VisitResult", "measures.0.bands.0.kind"),
+        ("VisitResult", "measures.2.bands.0.points"),
+        ("VisitResult", "scores.sppb.total"),
+        ("VisitResult", "open_cases.0.evidence.baseline.gait_speed_mps"),
     ]:
         assert expected in paths
 

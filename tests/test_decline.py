@@ -36,6 +36,9 @@ INTERFACE_METRICS = {
     "frailty_level",
     "awgs_level",
     "sway_ellipse95_area_mm2",
+    # rows the case detector (processing/cases) judges too; the gateway feeds detect_decline neither
+    "sway_mean_velocity_mm_s",
+    "fried_count",
 }
 CONTINUOUS = sorted(m for m, r in DECLINE_RULES.items() if r.kind == "continuous")
 ABSOLUTE = sorted(m for m in CONTINUOUS if not DECLINE_RULES[m].relative)
@@ -48,6 +51,8 @@ TYPICAL = {
     "sppb_total": 9.0,
     "kfrail_score": 2.0,
     "sway_ellipse95_area_mm2": 300.0,
+    "sway_mean_velocity_mm_s": 12.0,
+    "fried_count": 2.0,
 }
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,10 +19,11 @@ from frailwatch.demo.charts import plot_trend
 from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import Processes, RoleFailed
 from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
-from frailwatch.demo.summary import Alert, ParticipantTrend, Visit
+from frailwatch.demo.summary import CaseRecord, ParticipantTrend, Visit
 from frailwatch.services import InfluxDB, require_binary
 from telemetry import topics
-from telemetry.events import DeadLetter, DeclineAlert
+from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
+from telemetry.events import DeadLetter
 from telemetry.station import Heartbeat, StationStatus
 
 PSEUDONYM = "0123456789abcdef0123456789abcdef"
@@ -72,18 +73,8 @@ def test_observer_decodes_what_crosses_the_central_broker(stack: DemoStack) -> N
     observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
     observer.start()
     try:
-        alert = DeclineAlert(
-            at=T0,
-            participant=PSEUDONYM,
-            station_id=station,
-            metric="gait_speed_mps",
-            rule="baseline",
-            severity="warning",
-            baseline=1.02,
-            current=0.88,
-            change=-0.14,
-        )
-        assert pub(stack, "gateway", topics.decline_alert(station), alert.model_dump_json()).returncode == 0
+        event = _opened(station)
+        assert pub(stack, "gateway", topics.case_alert(station), event.model_dump_json()).returncode == 0
         letter = DeadLetter(
             at=T0,
             source="gateway",
@@ -108,7 +99,7 @@ def test_observer_decodes_what_crosses_the_central_broker(stack: DemoStack) -> N
         pub(stack, station, topics.heartbeat(station), "{not json")
         wait_for(lambda: observer.snapshot().undecodable == 1 and observer.snapshot().status)
         seen = observer.snapshot()
-        assert [a.change for a in seen.alerts] == [-0.14]
+        assert [e.evidence.change for e in seen.case_events if e.evidence] == [{"gait_speed_mps": -0.14}]
         assert observer.dead_letter_reasons() == {"out_of_range": 1}
         assert observer.spool_depths() == {station: 17}
         assert seen.status == {station: "online"}
@@ -149,20 +140,36 @@ def test_point_counts_count_points_not_fields(stack: DemoStack) -> None:
     assert roles.reading_points(counts) == 3  # fleet/derived measurements are not readings
 
 
-def test_alerts_are_deduplicated_after_redelivery() -> None:
-    alert = DeclineAlert(
-        at=T0,
+def _opened(station: str = "nam-01") -> CaseEvent:
+    return CaseEvent(
+        event_id="0a" * 12,
+        case_id="case-" + "1b" * 10,
         participant=PSEUDONYM,
-        station_id="nam-01",
-        metric="sppb_total",
-        rule="drop",
+        domain=Domain.MOBILITY,
+        event=CaseEventKind.OPENED,
+        state=CaseState.OPEN,
         severity="warning",
-        baseline=11,
-        current=9,
-        change=-2,
+        at=T0,
+        processed_at=T0 + timedelta(hours=1),
+        station_id=station,
+        visit_id="visit-00000001",
+        evidence=Evidence(rule="cusum", statistic=2.1, threshold=1.75, change={"gait_speed_mps": -0.14}),
     )
-    later = alert.model_copy(update={"at": T0 + timedelta(days=30)})
-    assert len(roles.alerts([alert, alert, later])) == 2
+
+
+def test_cases_are_folded_once_after_redelivery() -> None:
+    opened = _opened()
+    escalated = opened.model_copy(
+        update={
+            "event_id": "2c" * 12,
+            "event": CaseEventKind.ESCALATED,
+            "severity": "critical",
+            "at": T0 + timedelta(days=30),
+        }
+    )
+    (case,) = roles.cases([opened, opened, escalated])  # a redelivery published the opening twice
+    assert case.events == 2 and case.severity == "critical" and case.visit_at == T0
+    assert case.change == {"gait_speed_mps": -0.14} and case.rule == "cusum"
 
 
 def test_role_process_that_dies_is_reported_with_its_log(tmp_path: Path) -> None:
@@ -187,19 +194,22 @@ def test_trend_chart_is_a_png_with_three_panels(tmp_path: Path) -> None:
         )
         for i in range(5)
     ]
-    alert = Alert(
-        at=visits[3].at,
+    case = CaseRecord(
+        case_id="case-" + "1b" * 10,
         participant=PSEUDONYM,
-        station_id="nam-01",
-        metric="gait_speed_mps",
-        rule="baseline",
+        domain="mobility",
+        state="open",
         severity="warning",
-        baseline=1.07,
-        current=visits[3].gait_speed_mps,
-        change=-0.15,
+        station_id="nam-01",
+        visit_at=visits[3].at,
+        opened_at=visits[3].at + timedelta(minutes=5),
+        rule="cusum",
+        change={"gait_speed_mps": -0.15, "sppb_total": -1.0},
+        events=2,
     )
+    strength = case.model_copy(update={"case_id": "case-" + "2c" * 10, "domain": "self_report"})
     path = plot_trend(
-        ParticipantTrend(participant=PSEUDONYM, sex="female", visits=visits, alerts=[alert]),
+        ParticipantTrend(participant=PSEUDONYM, sex="female", visits=visits, cases=[case, strength]),
         tmp_path / "t.png",
     )
     image = matplotlib.image.imread(path)
@@ -219,7 +229,8 @@ def test_demo_refuses_bad_numbers_with_exit_code_2() -> None:
     assert "--participants" in result.stderr
 
 
-SMALL = {"stations": 2, "participants": 8, "days": 120, "seed": 2}  # seed 2: two of the eight decline
+# seed 2: two of the eight decline; 210 days = seven monthly visits (a case needs a baseline of three)
+SMALL = {"stations": 2, "participants": 8, "days": 210, "seed": 2}
 
 
 def _raw_identifiers() -> set[str]:
@@ -286,7 +297,7 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
     assert c["duplicates"] == c["missing"] == 0
     assert summary["dead_letters_by_reason"] == {reason: 2 for reason in roles.FAULTS}
     assert c["dead_letters_stored"] == c["dead_letters_seen"] == faults
-    assert c["decline_events_stored"] == c["alerts_seen"] == len(summary["alerts"])
+    assert c["case_events_stored"] == c["case_events_seen"] >= len(summary["cases"]) > 0
     influxdb = InfluxDB(state / "influxdb")
     influxdb.start(timeout_s=60)
     try:
@@ -321,11 +332,13 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
     assert max(d for _, d in outage["filling"]) == outage["readings_during_outage"]
     assert outage["drained_after_s"] is not None and outage["drain"][-1][1] == 0
 
-    # Alerts for the simulated decliners, none for the steady participants; one chart each.
-    assert summary["decliners"] == 2
-    assert summary["decliners_alerted"] == 2 and summary["others_alerted"] == 0
-    alerted = {a["participant"] for a in summary["alerts"]}
-    assert sorted(summary["charts"]) == sorted(f"trend-{p}.png" for p in alerted)
+    # Cases for the simulated decliners, none for the steady participants; one chart each.
+    assert summary["decliners"] == 2 and summary["steady"] == 6
+    assert summary["decliners_with_case"] == 2 and summary["steady_with_case"] == 0
+    with_case = {case["participant"] for case in summary["cases"]}
+    assert set(summary["cases_per_participant"]) == with_case
+    assert len({(case["participant"], case["domain"]) for case in summary["cases"]}) == len(summary["cases"])
+    assert sorted(summary["charts"]) == sorted(f"trend-{p}.png" for p in with_case)
     for chart in summary["charts"]:
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -200,3 +200,26 @@ def test_the_committed_broker_saves_on_every_change() -> None:
         line.split()[0]: line.split()[1:] for line in conf.splitlines() if line and not line.startswith("#")
     }
     assert lines["autosave_on_changes"] == ["true"] and lines["autosave_interval"] == ["1"]
+
+
+def test_station_reads_its_own_results_and_sends_case_actions_to_the_gateway(stack: Stack) -> None:
+    results = Subscriber(stack, "nam-01", "fw/v1/nam-01/results", count=1)
+    cases = Subscriber(stack, "gateway", "$share/gateway/fw/v1/+/cases", count=1)
+    assert pub(stack, "gateway", "fw/v1/nam-01/results", "yours").returncode == 0
+    assert pub(stack, "nam-01", "fw/v1/nam-01/cases", "acknowledged").returncode == 0
+    assert results.lines() == ["fw/v1/nam-01/results yours"]
+    assert cases.lines() == ["fw/v1/nam-01/cases acknowledged"]
+
+
+def test_station_never_receives_another_stations_results(stack: Stack) -> None:
+    """nam-01 asks for buk-01's results and for everyone's; only its own arrive (the first message
+    it gets is its own, although buk-01's was published first)."""
+    args = [require_binary("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(stack.broker.port), "-u", "nam-01"]
+    args += ["-P", USERS["nam-01"], "-v", "-q", "1", "-C", "1", "-W", "10", "-V", "mqttv5"]
+    args += ["-t", "fw/v1/buk-01/results", "-t", "fw/v1/+/results", "-t", "fw/v1/nam-01/results"]
+    spy = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    assert pub(stack, "gateway", "fw/v1/buk-01/results", "secret").returncode == 0
+    assert pub(stack, "gateway", "fw/v1/nam-01/results", "mine").returncode == 0
+    out, _ = spy.communicate(timeout=20)
+    assert out.splitlines() == ["fw/v1/nam-01/results mine"]

@@ -170,8 +170,8 @@ def test_three_stations_each_with_own_credentials_and_acl_entry(config: dict[str
         passwords.add(password)
         # broker-init hashes exactly this password for this user.
         assert init_env["MQTT_USER_" + station.upper().replace("-", "_")] == password
-        # The station may publish under its own prefix and nowhere else.
-        assert acl[station] == [("write", topics.station_prefix(station))], station
+        # The station may publish under its own prefix and nowhere else, and read its own results.
+        assert acl[station] == topics.station_grants(station), station
         # It reaches the central broker over TLS, verifying it with the mounted CA.
         assert env["FRAILWATCH_EDGE_UPLINK_PORT"] == "8883"
         ca = env["FRAILWATCH_EDGE_UPLINK_CA_FILE"]
@@ -190,6 +190,7 @@ def test_gateways_are_two_replicas_on_one_shared_subscription(config: dict[str, 
     user = envs[0]["FRAILWATCH_GATEWAY_MQTT_USERNAME"]
     readable = {topic for access, topic in acl[user] if access in ("read", "readwrite")}
     assert {topics.ALL_DATA, topics.ALL_BATCHES, topics.ALL_HEARTBEATS, topics.ALL_STATUS} <= readable
+    assert topics.ALL_CASE_ACTIONS in readable and ("write", topics.ALL_RESULTS) in acl[user]
     assert not any(access in ("write", "readwrite") and "+/data" in t for access, t in acl[user])
 
 

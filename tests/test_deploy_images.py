@@ -68,6 +68,7 @@ def packages_installed_by(dockerfile: Path) -> set[str]:
 def test_edge_image_has_no_numba_influxdb_or_grafana_libraries() -> None:
     packages = packages_installed_by(DEPLOY / "edge.Dockerfile")
     assert {"pydantic", "paho-mqtt", "numpy"} <= packages
+    assert {"starlette", "jinja2", "uvicorn", "python-multipart"} <= packages  # the station page
     assert not packages & HEAVY, packages & HEAVY
     assert not any(p.startswith(("pytest", "mypy", "ruff", "hypothesis")) for p in packages)
 

@@ -3,8 +3,8 @@ station broker → ``frailwatch edge run`` → central broker → ``frailwatch g
 
 Checked against the simulator's ground truth: every message exactly once (by message id), the
 reported values and the features the kernels computed from the raw IMU and centre-of-pressure
-recordings within the processing tolerances, one score point per visit, and decline events (and
-alerts on the broker) for the declining participants and none for the stable ones.
+recordings within the processing tolerances, one score point per visit, and decline cases (their
+events also on the broker) for the declining participants and none for the stable ones.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import pytest
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
 from frailwatch.services import InfluxDB, Mosquitto, require_binary
 from gateway import schema
-from telemetry import DeclineAlert, decode_as
+from telemetry import decode_as, topics
+from telemetry.cases import CaseEvent
 from telemetry.pseudonym import pseudonymise
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
 from tests._gateway_support import Central, start_central
@@ -63,7 +64,13 @@ def test_edge_to_influxdb_matches_the_simulator(
     central: Central, mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
 ) -> None:
     cohort = Cohort(
-        participants=6, stations=[STATION], days=70, decline_fraction=0.5, seed=5, recordings=True
+        # Seven monthly visits: the case detector judges once a baseline of three exists.
+        participants=6,
+        stations=[STATION],
+        days=210,
+        decline_fraction=0.5,
+        seed=5,
+        recordings=True,
     )
     plan: list[tuple[Truth, DeviceMessage]] = []
     for visit in cohort.visits():
@@ -168,9 +175,12 @@ def test_edge_to_influxdb_matches_the_simulator(
             for row, truth in zip(sorted(imu, key=lambda r: r["time"]), mine, strict=True):
                 assert truth.recordings is not None
                 walk = truth.recordings["gait"]
-                # Tolerances of processing/gait's tests on synthetic walks (tests/test_gait.py).
+                # Tolerances of processing/gait's tests on synthetic walks (tests/test_gait.py);
+                # very slow walks (a decliner after six months gets to 0.3 m/s) are a known weak
+                # point of step-length estimation (docs/gait.md), so looser below 0.4 m/s.
+                speed_tolerance = 0.20 if walk["walking_speed_mps"] < 0.4 else 0.08
                 assert row["cadence_spm"] == pytest.approx(walk["cadence_spm"], rel=0.03)
-                assert row["gait_speed_mps"] == pytest.approx(walk["walking_speed_mps"], rel=0.08)
+                assert row["gait_speed_mps"] == pytest.approx(walk["walking_speed_mps"], rel=speed_tolerance)
             sway = central.rows(
                 "SELECT sway_ellipse95_area_mm2, participant FROM balance_features "
                 f"{where} AND stance = 'side_by_side'"
@@ -181,17 +191,22 @@ def test_edge_to_influxdb_matches_the_simulator(
                 area = truth.recordings["balance"]["ellipse95_area_mm2"]
                 assert row["sway_ellipse95_area_mm2"] == pytest.approx(area, rel=0.15)
 
-        # --- decline: events and alerts for decliners only ------------------------------------
-        events = central.rows('SELECT "current", "metric", "participant" FROM "decline_event"')
-        with_events = {r["participant"] for r in events}
-        assert {_pseudonym(m) for m in declining} <= with_events, events
-        assert not ({_pseudonym(m) for m in stable} & with_events), events
-        assert any(r["metric"] == "gait_speed_mps" for r in events)
-        alerts = [
-            decode_as(DeclineAlert, m.payload)
-            for m in central.capture.on(lambda m: m.topic == f"fw/v1/alerts/decline/{STATION}")
+        # --- decline cases: for decliners only, one per participant and domain --------------
+        events = central.rows(
+            'SELECT "event_id", "case_id", "domain", "participant", "event" FROM "case_event"'
+        )
+        with_cases = {r["participant"] for r in events}
+        assert {_pseudonym(m) for m in declining} == with_cases, events
+        assert not ({_pseudonym(m) for m in stable} & with_cases), events
+        opened = [r for r in events if r["event"] == "opened"]
+        per_domain = {(r["participant"], r["domain"]) for r in opened}
+        assert len(per_domain) == len({r["case_id"] for r in opened}), opened
+        assert "mobility" in {d for _, d in per_domain}
+        published = [
+            decode_as(CaseEvent, m.payload)
+            for m in central.capture.on(lambda m: m.topic == topics.case_alert(STATION))
         ]
-        assert {a.participant for a in alerts} == with_events
+        assert {e.event_id for e in published} == {r["event_id"] for r in events}
         # Fleet data from the agent: heartbeats (with its devices) and the retained online status.
         beats = central.rows('SELECT "spool_depth", "station_id" FROM "station_heartbeat"')
         assert beats and {r["station_id"] for r in beats} == {STATION}

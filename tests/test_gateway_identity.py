@@ -1,6 +1,7 @@
 """Point identity of what the gateway derives rather than copies (real Mosquitto + InfluxDB):
-decline events of visit scores fall when the visit happens, station status reaches a gateway
-that (re)starts after it was published, and a redelivered refusal is one dead letter."""
+case events fall at processing time (a late visit still notifies) and a redelivery adds none,
+station status reaches a gateway that (re)starts after it was published, and a redelivered refusal
+is one dead letter."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests._drill_support import client, wait_until
 from tests._gateway_support import Central, start_central
 
 pytestmark = pytest.mark.drill
-RULE_WINDOW_NS = 15 * 60 * 10**9  # grafana/alerting.py "new decline event": the last 15 minutes
+RULE_WINDOW_NS = 15 * 60 * 10**9  # grafana/alerting.py case notice: the last 15 minutes
 
 
 @pytest.fixture
@@ -55,38 +56,43 @@ def _questionnaire(at: datetime, visit: str, frail: bool, n: int) -> tuple[str, 
     return f"fw/v1/{message.station_id}/data/questionnaire/{message.device_id}", encode(message)
 
 
-def test_visit_score_decline_events_are_stamped_now_and_a_redelivery_overwrites(central: Central) -> None:
+def test_case_events_are_stamped_at_processing_so_late_visits_notify_and_a_redelivery_adds_none(
+    central: Central,
+) -> None:
     central.gateway()
     central.wait_subscribed()
     now = datetime.now(UTC).replace(microsecond=0)
-    # A robust visit a month ago, then a frail one now (this hour, whatever the time of day).
-    before = _questionnaire(now - timedelta(days=30), "visit-then", frail=False, n=1)
-    current = _questionnaire(now - timedelta(seconds=20), "visit-now", frail=True, n=2)
-    edge = central.edge()
-    edge.send([before])
-    assert wait_until(lambda: central.count("frailty", "inputs") == 1, 20), central.logs()
-    edge.close()
-    edge = central.edge()
-    edge.send([current])
-    edge.close()
-    query = 'SELECT "change", "metric" FROM "decline_event"'
+    # Three robust visits months ago, then two frail ones that reach the centre only now: the
+    # second was measured two hours ago (a spool draining after an outage).
+    robust = [
+        _questionnaire(now - timedelta(days=120 - 30 * n), f"visit-r{n}", frail=False, n=n) for n in range(3)
+    ]
+    frail = [
+        _questionnaire(now - timedelta(days=30), "visit-f1", frail=True, n=10),
+        _questionnaire(now - timedelta(hours=2), "visit-f2", frail=True, n=11),
+    ]
+    for message in [*robust, *frail]:
+        edge = central.edge()
+        edge.send([message])
+        edge.close()
+    query = 'SELECT "at", "event_id", "domain", "event" FROM "case_event"'
     assert wait_until(
-        lambda: {"kfrail_score", "frailty_level"} <= {r["metric"] for r in central.rows(query)}, 20
-    )
+        lambda: {"self_report", "frailty_category"} <= {r["domain"] for r in central.rows(query)}, 30
+    ), central.logs()
     time.sleep(1.0)
     events = central.rows(query)
-    latest_input_ns = int(now.timestamp() - 20) * 10**9
+    late_visit_ms = int((now - timedelta(hours=2)).timestamp()) * 1000
     for event in events:
-        # At the visit's input (± the id hash's nanoseconds), not at the start of its UTC day.
-        assert abs(int(event["time"]) - latest_input_ns) < 10**6, event
-        assert time.time_ns() - int(event["time"]) < RULE_WINDOW_NS
-    # The same message again (a redelivery): the same events, no second copy.
+        # Filed at processing time: inside the notice rule's window although the visit is 2 h old.
+        assert time.time_ns() - int(event["time"]) < RULE_WINDOW_NS, event
+        assert event["event"] == "opened" and abs(int(event["at"]) - late_visit_ms) < 1000, event
+    # The last message again (a redelivery): no new event, no second copy.
     edge = central.edge()
-    edge.send([current])
+    edge.send([frail[-1]])
     edge.close()
-    time.sleep(2.0)
+    time.sleep(3.0)
     assert central.rows(query) == events
-    assert central.count("frailty", "inputs") == 2
+    assert central.count("frailty", "inputs") == 5
 
 
 def _publish_status(central: Central, station: str, document: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
-"""The follow-up stages against a real InfluxDB 1.x, without MQTT: what a visit-score run leaves
-for decline detection depends only on what InfluxDB holds (so a redelivery derives it again), and
-the decline stage judges each value on its own statement's history."""
+"""The follow-up stages against a real InfluxDB 1.x, without MQTT: the visit's score point carries
+what the case detector judges and depends only on what InfluxDB holds (so a redelivery derives it
+again), and the case stage opens a case from the stored history once, however often it runs."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from typing import Any
 
 import pytest
 
+from frailwatch import case_store
 from gateway import schema
 from gateway.followup import FollowUp
 from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import V1Transport
 from gateway.point_table import Point, PointTable
-from gateway.readings import measured_values, message_time_ns, reading_points
+from gateway.readings import message_time_ns, reading_points
 from gateway.stages import default_stages
-from gateway.stages.decline import DeclineStage
+from gateway.stages.cases import CaseStage
 from gateway.stages.visit_scores import VisitScoresStage
 from telemetry import DeviceKind, decode_as, topics
+from telemetry.cases import CaseEvent, CaseEventKind, Domain
 from telemetry.devices import GripTrial, Hand, Message
-from telemetry.events import DeclineAlert
 from telemetry.examples import example_messages
 from tests.conftest import InfluxTestDB
 
@@ -54,32 +55,27 @@ def reader(influxdb: InfluxTestDB) -> InfluxReader:
     return InfluxReader(V1Transport(influxdb.url, influxdb.database))
 
 
-def test_the_scores_a_message_changed_come_from_its_place_in_the_visit(
+def test_the_visit_point_carries_what_the_case_detector_judges_whichever_message_scored_it(
     influxdb: InfluxTestDB, reader: InfluxReader
 ) -> None:
     grip = _message(DeviceKind.GRIP, NOW, 1)
-    questionnaire = _message(DeviceKind.QUESTIONNAIRE, NOW + timedelta(minutes=5), 2)
-    # Both are stored before either is scored (one edge batch, or a slow follow-up).
-    _write(influxdb, [*reading_points(grip), *reading_points(questionnaire)])
+    tug = _message(DeviceKind.TUG, NOW + timedelta(minutes=3), 2, total_time_s=11.5)
+    questionnaire = _message(DeviceKind.QUESTIONNAIRE, NOW + timedelta(minutes=5), 3)
+    # All stored before any is scored (one edge batch, or a slow follow-up).
+    _write(influxdb, [*reading_points(grip), *reading_points(tug), *reading_points(questionnaire)])
     stage = VisitScoresStage()
-    first, second = FollowUp(grip), FollowUp(questionnaire)
-    effects_first = _run(stage, reader, first)
-    effects_second = _run(stage, reader, second)
+    points = [_run(stage, reader, FollowUp(m)).points for m in (grip, tug, questionnaire)]
     # One point for the visit, whichever message computed it: all of the visit's inputs.
-    assert effects_first.points == effects_second.points
-    (point,) = effects_second.points
-    assert point[0] == "frailty" and point[3]["inputs"] == 2 and point[3]["kfrail_score"] is not None
-    # K-FRAIL comes from the questionnaire: the grip, earlier, did not change it.
-    assert "kfrail_score" not in {v.metric for v in first.scores}
-    changed = {v.metric: v for v in second.scores}
-    assert changed["kfrail_score"].value == point[3]["kfrail_score"]
-    assert changed["kfrail_score"].event_ns == message_time_ns(questionnaire)
-    assert changed["kfrail_score"].time_ns == point[1] == schema.visit_time_ns(NOW, "visit-now")
-    # A redelivery, with the score point now written, changes the same scores again.
-    _write(influxdb, effects_second.points)
-    again = FollowUp(questionnaire)
-    assert _run(stage, reader, again).points == effects_second.points
-    assert again.scores == second.scores
+    assert points[0] == points[1] == points[2]
+    ((name, at, _tags, fields),) = points[0]
+    assert name == "frailty" and fields["inputs"] == 3 and fields["kfrail_score"] is not None
+    assert at == schema.visit_time_ns(NOW, "visit-now")
+    assert fields["grip_max_kg"] == grip.payload.max_kg and fields["tug_time_s"] == 11.5
+    # The visit's time is its newest input (ms), not the day-start the point is filed under.
+    assert fields["visit_at"] == message_time_ns(questionnaire) // 1_000_000
+    # A redelivery, with the score point now written, derives the same point.
+    _write(influxdb, points[0])
+    assert _run(stage, reader, FollowUp(grip)).points == points[0]
 
 
 def test_a_point_under_another_category_is_deleted_before_the_write(
@@ -98,29 +94,40 @@ def test_a_point_under_another_category_is_deleted_before_the_write(
     assert rows == []
 
 
-def test_decline_judges_each_value_on_its_own_history(influxdb: InfluxTestDB, reader: InfluxReader) -> None:
-    # Three earlier visits: strong grip, slow TUG; now a much weaker grip and an unchanged TUG.
-    history = []
-    for n, days in enumerate((90, 60, 30)):
-        at = NOW - timedelta(days=days)
-        history += reading_points(_message(DeviceKind.GRIP, at, 10 + n, visit=f"v{n}"))
-        history += reading_points(_message(DeviceKind.TUG, at, 20 + n, visit=f"v{n}", total_time_s=15.0))
-    _write(influxdb, history)
-    weak = _message(DeviceKind.GRIP, NOW, 30, trials=[GripTrial(hand=Hand.RIGHT, force_kg=9.0)])
-    tug = _message(DeviceKind.TUG, NOW, 31, total_time_s=15.0)
-    item = FollowUp(weak, measured_values(weak) + measured_values(tug))
-    stage = DeclineStage()
-    assert len(stage.statements(item)) == 2
-    effects = _run(stage, reader, item)
-    metrics = {p[2]["metric"] for p in effects.points}
-    assert metrics == {"grip_max_kg"}, effects.points  # the TUG did not change
-    assert all(p[1] == message_time_ns(weak) for p in effects.points)
-    assert [topic for topic, _ in effects.alerts] == [topics.decline_alert(weak.station_id)] * len(
-        effects.points
-    )
-    alerts = [decode_as(DeclineAlert, payload) for _, payload in effects.alerts]
-    assert {(a.metric, a.current) for a in alerts} == {("grip_max_kg", 9.0)}
+def test_the_case_stage_opens_a_case_from_stored_visits_once(
+    influxdb: InfluxTestDB, reader: InfluxReader
+) -> None:
+    scores, cases = VisitScoresStage(), CaseStage(clock=lambda: NOW + timedelta(minutes=10))
+    # Four visits with a steady strong grip, then two much weaker: a strength case.
+    grips = [(NOW - timedelta(days=30 * (6 - n)), 40.0) for n in range(4)]
+    grips += [(NOW - timedelta(days=30), 22.0), (NOW, 21.0)]
+    for n, (at, kg) in enumerate(grips):
+        grip = _message(
+            DeviceKind.GRIP,
+            at,
+            10 + n,
+            visit=f"visit-{n:04d}",
+            trials=[GripTrial(hand=Hand.RIGHT, force_kg=kg)],
+        )
+        _write(influxdb, reading_points(grip))
+        _write(influxdb, _run(scores, reader, FollowUp(grip)).points)
+    item = FollowUp(grip)
+    effects = _run(cases, reader, item)
+    events = [decode_as(CaseEvent, payload) for _, payload in effects.alerts]
+    opened = [e for e in events if e.event is CaseEventKind.OPENED]
+    assert [e.domain for e in opened] == [Domain.STRENGTH], events
+    assert [topic for topic, _ in effects.alerts] == [topics.case_alert(grip.station_id)] * len(events)
+    assert len(effects.points) == len(events) and all(p[0] == schema.CASE_EVENT.name for p in effects.points)
+    # Stamped at processing time (late data notifies), the visit's own time kept in the event.
+    assert opened[0].processed_at == NOW + timedelta(minutes=10) and opened[0].at <= NOW
+    # Once the events are in the log, running the stage again (a redelivery) adds nothing.
+    _write(influxdb, effects.points)
+    again = _run(cases, reader, item)
+    assert again.points == [] and again.alerts == []
+    assert {e.event_id for e in case_store.read(V1Transport(influxdb.url, influxdb.database))} == {
+        e.event_id for e in events
+    }
 
 
 def test_the_default_stages_score_before_they_judge() -> None:
-    assert [type(s) for s in default_stages()] == [VisitScoresStage, DeclineStage]
+    assert [type(s) for s in default_stages()] == [VisitScoresStage, CaseStage]

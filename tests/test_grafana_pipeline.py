@@ -5,8 +5,8 @@ two stations, raw IMU and centre-of-pressure recordings) is published by station
 station brokers → two ``frailwatch edge run`` agents → the central broker → ``frailwatch gateway
 run`` → InfluxDB, plus a few bad readings that become dead letters at the edge and at the gateway.
 The visits are re-timed to a screening day that is happening now (each participant's earlier
-visits 30 and 60 days before), so the dashboards' own default time ranges and the alert rules'
-short windows see them, as they would in operation.
+visits monthly before, back to six months), so the dashboards' own default time ranges and the alert
+rules' short windows see them, as they would in operation.
 
 Then every panel target, variable and annotation of every generated dashboard is interpolated the
 way Grafana does (grafana.evaluate) with the dashboard's own time range and interval, and run; the
@@ -27,7 +27,6 @@ import pytest
 
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
 from frailwatch.services import InfluxDB, Mosquitto
-from gateway import schema
 from grafana import alerting
 from grafana import catalog as c
 from grafana.dashboards import build_all
@@ -41,6 +40,7 @@ from grafana.evaluate import (
     substitute,
 )
 from grafana.provisioning import dashboard_json
+from telemetry.cases import Domain
 from telemetry.pseudonym import pseudonymise
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
 from tests._gateway_support import Central, start_central
@@ -124,7 +124,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
             agents[s] = Role(f"edge-{s}", ["edge", "run"], env, tmp).start()
         central.wait_subscribed()
         cohort = Cohort(
-            participants=6, stations=list(STATIONS), days=70, decline_fraction=0.5, seed=5, recordings=True
+            # Seven visits each: the case detector wants a baseline of three before it judges.
+            participants=6,
+            stations=list(STATIONS),
+            days=210,
+            decline_fraction=0.5,
+            seed=5,
+            recordings=True,
         )
         truths, messages = _retimed(cohort, datetime.now(UTC))
         assert {t.declining for t in truths} == {True, False}, "the seed must give both kinds"
@@ -146,7 +152,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
         decliners = {pseudonymise(KEY, t.member_id) for t in truths if t.declining}
 
         def settled() -> bool:
-            events = central.rows('SELECT "change", "participant" FROM "decline_event"')
+            events = central.rows('SELECT "event_id", "participant" FROM "case_event"')
             stations_beating = central.rows('SELECT last("uptime_s") FROM "station_heartbeat" GROUP BY *')
             return (
                 central.count("frailty", "inputs") >= visits
@@ -278,7 +284,7 @@ def test_participant_trends_follow_the_decline(pipeline: Run) -> None:
                 assert last == pytest.approx(first, rel=0.02), (title, rows)
 
 
-def test_decline_annotations_are_the_decliners_events(pipeline: Run) -> None:
+def test_case_annotations_are_the_decliners_case_events(pipeline: Run) -> None:
     board = BOARDS["participant"]
     (annotation,) = board["annotations"]["list"]
     target = annotation["target"]
@@ -292,15 +298,19 @@ def test_decline_annotations_are_the_decliners_events(pipeline: Run) -> None:
         wanted = {target["textColumn"], *target["tagsColumn"].split(",")}
         for one in found:
             assert wanted <= set(one["columns"]) | set(one.get("tags", {})), (wanted, one)
-        metrics = {one["tags"]["metric"] for one in found}
-        assert metrics <= set(schema.DECLINE_METRICS), metrics
+        assert "opened" in {one["tags"]["event"] for one in found}
 
 
-def test_recent_declines_table_lists_each_decliner(pipeline: Run) -> None:
+def test_open_cases_table_lists_each_decliner_and_no_one_else(pipeline: Run) -> None:
     board = BOARDS["alerts"]
-    (item,) = list(dashboard_queries("alerts", board))[:1]
+    (item,) = [q for q in dashboard_queries("alerts", board) if q.where.startswith("panel")][:1]
     answer = pipeline.run(substitute(item.query, _variables(pipeline, board, "")))
-    assert {s["tags"][c.PARTICIPANT_TAG] for s in series(answer)} == pipeline.declining
+    rows = series(answer)
+    assert {s["tags"][c.PARTICIPANT_TAG] for s in rows} == pipeline.declining
+    for one in rows:
+        record = dict(zip(one["columns"], one["values"][0], strict=True))
+        assert record["state"] in ("open", "acknowledged") and record["severity"] in (1, 2), record
+        assert record["since"] <= record["latest"] <= pipeline.now_ms, record
 
 
 # --- alert rules --------------------------------------------------------------------------------
@@ -312,12 +322,20 @@ def _evaluate(run: Run, uid: str, at_ms: int | None = None) -> list[Instance]:
     return evaluate_rule(RULES[uid], run.run, at_ms if at_ms is not None else time.time_ns() // 10**6)
 
 
-def test_decline_rule_fires_for_each_decliner_only(pipeline: Run) -> None:
-    instances = _evaluate(pipeline, "fw-decline-event")
-    firing = {i.labels[c.PARTICIPANT_TAG] for i in instances if i.firing}
-    assert firing == pipeline.declining
-    for i in instances:
-        assert i.labels[c.STATION_TAG] in STATIONS and i.labels["metric"] in schema.DECLINE_METRICS
+def test_case_rule_fires_once_per_case_for_decliners_only(pipeline: Run) -> None:
+    instances = _evaluate(pipeline, "fw-case-notice")
+    firing = [i for i in instances if i.firing]
+    assert {i.labels[c.PARTICIPANT_TAG] for i in firing} == pipeline.declining
+    opened = pipeline.central.rows(
+        'SELECT "event_id", "case_id" FROM "case_event" WHERE "event" = \'opened\''
+    )
+    # One alert instance per case (its escalation has the other severity label).
+    assert {i.labels["case_id"] for i in firing} == {r["case_id"] for r in opened}
+    for i in firing:
+        assert i.labels["domain"] in {d.value for d in Domain} and i.labels["severity"] in (
+            "warning",
+            "critical",
+        )
 
 
 def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -> None:
@@ -343,12 +361,12 @@ def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -
 
 
 def test_ingest_lag_is_in_seconds_and_saw_the_month_old_visits(pipeline: Run) -> None:
-    """The earlier visits were measured 30 and 60 days before the gateway wrote them: the lag the
-    panel and the rule read peaks at a month or two in seconds (a unit check)."""
+    """The earlier visits were measured one to six months before the gateway wrote them: the lag
+    the panel and the rule read peaks at months, in seconds (a unit check)."""
     rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "gateway_stats"')
-    # Which old visit a 1-s stats sample catches depends on batching: 30 or 60 days, in seconds.
+    # Which old visit a 1-s stats sample catches depends on batching: 1 to 6 months, in seconds.
     month = VISIT_EVERY.total_seconds()
-    assert 0.99 * month <= rows[0]["max"] <= 2 * month + 3600
+    assert 0.99 * month <= rows[0]["max"] <= 6 * month + 3600
 
 
 def test_reading_counts_per_kind_and_station_match_what_was_sent(pipeline: Run) -> None:
@@ -364,18 +382,19 @@ def test_reading_counts_per_kind_and_station_match_what_was_sent(pipeline: Run) 
     assert counted == sent
 
 
-def test_every_decline_event_of_this_session_is_seen_by_the_decline_rule(pipeline: Run) -> None:
-    """Events raised by the visits happening now must fall inside the rule's window."""
-    spec = RULES["fw-decline-event"]
-    session_start_ns = (pipeline.now_ms - 10 * 60_000) * 10**6
-    events = pipeline.central.rows('SELECT "change", "metric", "participant" FROM "decline_event"')
-    today = [e for e in events if int(e["time"]) >= session_start_ns - 86_400 * 10**9]
-    assert {e["metric"] for e in today} - {"gait_speed_mps", "tug_time_s", "grip_max_kg"}, today
-    seen = set()
-    for i in _evaluate(pipeline, "fw-decline-event"):
-        seen.add((i.labels[c.PARTICIPANT_TAG], i.labels["metric"]))
-    missed = {(e["participant"], e["metric"]) for e in today} - seen
-    assert not missed, f"{spec.uid} never sees: {sorted(missed)}"
+def test_every_opening_and_escalation_is_seen_by_the_case_rule(pipeline: Run) -> None:
+    """Case events are filed at processing time, so each one raised in this session falls inside
+    the rule's window, however old the visit that triggered it (the earlier visits are months old)."""
+    events = pipeline.central.rows(
+        'SELECT "case_id", "event", "severity", "at" FROM "case_event" '
+        "WHERE \"event\" = 'opened' OR \"event\" = 'escalated'"
+    )
+    assert events
+    seen = {
+        (i.labels["case_id"], i.labels["severity"]) for i in _evaluate(pipeline, "fw-case-notice") if i.firing
+    }
+    missed = {(e["case_id"], e["severity"]) for e in events} - seen
+    assert not missed, f"fw-case-notice never sees: {sorted(missed)}"
 
 
 def test_station_offline_rule_fires_after_an_agent_stops(pipeline: Run) -> None:

@@ -254,7 +254,7 @@ def test_panels_carry_units_and_cutoffs() -> None:
     steps = gait["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [s["value"] for s in steps] == [None, 1.0]  # AWGS 2019: gait speed < 1.0 m/s
     assert gait["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
-    assert board["annotations"]["list"], "decline events are drawn as annotations"
+    assert board["annotations"]["list"], "case events are drawn as annotations"
     names = {v["name"] for v in board["templating"]["list"]}
     assert {"station", "pseudonym"} <= names
 
@@ -298,4 +298,4 @@ def test_catalog_refuses_names_the_schema_lacks() -> None:
     with pytest.raises(KeyError, match="side"):
         catalog._field(schema.GAIT_FEATURES, "gait_speed_mps", split=("side",))
     with pytest.raises(TypeError, match="string"):
-        catalog._field(schema.DECLINE_EVENT, "detail")
+        catalog._field(schema.CASE_EVENT, "rule")

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from grafana import alerting
-from grafana.annotations import AnnotationError, annotation_body, post_decline
+from grafana.annotations import AnnotationError, annotation_body, post_case_event
 from grafana.dashboards import DASHBOARDS
 from grafana.push import connect, push
-from telemetry.events import DeclineAlert
+from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
 
 TOKEN = "glsa_test_token"
 
@@ -220,38 +220,50 @@ def test_push_refuses_a_url_that_is_not_http() -> None:
     assert done.returncode == 2 and "not a Grafana URL" in done.stderr
 
 
-def _alert() -> DeclineAlert:
-    return DeclineAlert(
-        at=datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
+def _event() -> CaseEvent:
+    return CaseEvent(
+        event_id="ab" * 12,
+        case_id="case-" + "cd" * 10,
         participant="c3" * 16,
+        domain=Domain.MOBILITY,
+        event=CaseEventKind.OPENED,
+        state=CaseState.OPEN,
+        severity="critical",
+        at=datetime(2026, 11, 20, 10, 30, tzinfo=UTC),
+        processed_at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
         station_id="gwangju-buk-01",
-        metric="gait_speed_mps",
-        rule="substantial_change",
-        severity="warning",
-        baseline=1.1,
-        current=0.85,
-        change=-0.25,
+        visit_id="visit-000123",
+        evidence=Evidence(rule="cusum", statistic=6.2, threshold=5.0, change={"gait_speed_mps": -0.25}),
     )
 
 
-def test_decline_annotation_posted_on_the_participant_dashboard(grafana: tuple[FakeGrafana, str]) -> None:
+def test_case_annotation_posted_on_the_participant_dashboard(grafana: tuple[FakeGrafana, str]) -> None:
     state, url = grafana
-    annotation_id = post_decline(connect(url, TOKEN), _alert())
+    annotation_id = post_case_event(connect(url, TOKEN), _event())
     assert annotation_id == 1
     (posted,) = state.annotations
     assert posted["dashboardUID"] == "frailwatch-participant"
+    # At the visit that opened it (not the processing time), so it sits on the trend's point.
     assert posted["time"] == int(datetime(2026, 11, 20, 10, 30, tzinfo=UTC).timestamp() * 1000)
-    assert {"decline", "gait_speed_mps", "substantial_change", "gwangju-buk-01"} <= set(posted["tags"])
-    assert "1.1 → 0.85" in posted["text"] and "c3" * 16 in posted["text"]
+    assert {"case", "mobility", "opened", "critical", "gwangju-buk-01"} <= set(posted["tags"])
+    assert "c3" * 16 in posted["text"] and "cusum" in posted["text"]
 
 
-def test_decline_annotation_failure_is_a_specific_error(grafana: tuple[FakeGrafana, str]) -> None:
+def test_case_annotation_failure_is_a_specific_error(grafana: tuple[FakeGrafana, str]) -> None:
     state, url = grafana
     state.fail_annotations = True
-    with pytest.raises(AnnotationError, match="gait_speed_mps at gwangju-buk-01"):
-        post_decline(connect(url, TOKEN), _alert())
+    with pytest.raises(AnnotationError, match=r"case case-(cd){10} at gwangju-buk-01"):
+        post_case_event(connect(url, TOKEN), _event())
 
 
-def test_annotation_body_without_values() -> None:
-    alert = _alert().model_copy(update={"baseline": None})
-    assert "? → 0.85" in annotation_body(alert)["text"]
+def test_annotation_of_an_action_names_who_acted() -> None:
+    action = _event().model_copy(
+        update={
+            "event": CaseEventKind.ACKNOWLEDGED,
+            "state": CaseState.ACKNOWLEDGED,
+            "evidence": None,
+            "actor": "kim.s",
+        }
+    )
+    body = annotation_body(action)
+    assert "acknowledged" in body["tags"] and "kim.s" in body["text"]

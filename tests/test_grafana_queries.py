@@ -10,12 +10,14 @@ evaluated (query → reduce → threshold) on a scenario built to trigger it and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from grafana import alerting
 from grafana import catalog as c
 from grafana.evaluate import DashboardQuery, Variables, dashboard_queries, evaluate_rule, series, substitute
 from grafana.provisioning import write_tree
+from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
 
 STATIONS = ("gwangju-buk-01", "gwangju-seo-02")
 DECLINING = "a1" * 16  # pseudonyms are 32 hex characters (telemetry.pseudonym)
@@ -135,26 +138,46 @@ def clinical_lines(now_ns: int) -> list[str]:
         # the declining participant also visits the second station (cross-station history)
         lines += visit_lines(DECLINING, STATIONS[month % 2], at, decline=(6 - month) / 5)
         lines += visit_lines(STABLE, STATIONS[0], at + 3600 * 10**9, decline=0.0)
-    declines: dict[str, float | int | str] = {
-        c.DECLINE_BASELINE.name: 1.1,
-        c.DECLINE_CURRENT.name: 0.78,
-        c.DECLINE_CHANGE.name: -0.32,
-    }
-    lines.append(
-        _point(
-            c.DECLINE,
-            {
-                c.STATION_TAG: STATIONS[1],
-                c.PARTICIPANT_TAG: DECLINING,
-                "metric": "gait_speed_mps",
-                "rule": "substantial_change",
-                "severity": "warning",
-            },
-            declines,
-            now_ns - 30 * DAY_NS,
-        )
+    # The decliner's mobility case, opened a month ago at the second station, then acknowledged.
+    opened = _case_event(CaseEventKind.OPENED, now_ns - 30 * DAY_NS, now_ns - 30 * DAY_NS + 60 * 10**9)
+    lines.append(_case_line(opened))
+    acknowledged = opened.model_copy(
+        update={
+            "event_id": "ac" * 12,
+            "event": CaseEventKind.ACKNOWLEDGED,
+            "state": CaseState.ACKNOWLEDGED,
+            "evidence": None,
+            "actor": "kim.s",
+            "processed_at": opened.processed_at + timedelta(days=1),
+        }
     )
-    return lines
+    return [*lines, _case_line(acknowledged)]
+
+
+def _case_event(
+    kind: CaseEventKind, visit_ns: int, processed_ns: int, severity: str = "warning"
+) -> CaseEvent:
+    at = datetime.fromtimestamp(visit_ns / 1e9, UTC)
+    return CaseEvent(
+        event_id=hashlib.sha256(f"{kind}{processed_ns}".encode()).hexdigest()[:24],
+        case_id="case-" + "5e" * 10,
+        participant=DECLINING,
+        domain=Domain.MOBILITY,
+        event=kind,
+        state=CaseState.OPEN,
+        severity=severity,  # type: ignore[arg-type]
+        at=at,
+        processed_at=datetime.fromtimestamp(processed_ns / 1e9, UTC),
+        station_id=STATIONS[1],
+        visit_id="visit-0000006",
+        evidence=Evidence(rule="cusum", statistic=2.4, threshold=1.75, change={"gait_speed_mps": -0.32}),
+    )
+
+
+def _case_line(event: CaseEvent) -> str:
+    from frailwatch.case_store import encode_events
+
+    return encode_events([event]).decode().rstrip("\n")
 
 
 def fleet_lines(
@@ -315,30 +338,33 @@ RULES = {spec.uid: spec for spec in alerting.all_rules()}
 Scenario = Callable[[int], list[str]]
 
 
-def _decline_now(now: int) -> list[str]:
+def _escalated_late(now: int) -> list[str]:
+    """The case escalates now on a visit measured a month ago that reached the centre only now."""
     return [
         *clinical_lines(now),
-        _point(
-            c.DECLINE,
-            {
-                c.STATION_TAG: STATIONS[0],
-                c.PARTICIPANT_TAG: DECLINING,
-                "metric": "sppb_total",
-                "rule": "sppb_drop",
-                "severity": "warning",
-            },
-            {c.DECLINE_BASELINE.name: 10.0, c.DECLINE_CURRENT.name: 8.0, c.DECLINE_CHANGE.name: -2.0},
-            now - 4 * MINUTE_NS,
-        ),
+        _case_line(_case_event(CaseEventKind.ESCALATED, now - 30 * DAY_NS, now - 4 * MINUTE_NS, "critical")),
+    ]
+
+
+def _updated_now(now: int) -> list[str]:
+    """New evidence for the open case now: an update, which does not notify."""
+    return [
+        *clinical_lines(now),
+        _case_line(_case_event(CaseEventKind.UPDATED, now - 4 * MINUTE_NS, now - 3 * MINUTE_NS)),
     ]
 
 
 # rule uid: (triggering scenario, healthy scenario, labels the firing instance must carry)
 SCENARIOS: dict[str, tuple[Scenario, Scenario, dict[str, str]]] = {
-    "fw-decline-event": (
-        _decline_now,
-        clinical_lines,
-        {c.PARTICIPANT_TAG: DECLINING, c.STATION_TAG: STATIONS[0]},
+    "fw-case-notice": (
+        _escalated_late,
+        _updated_now,
+        {
+            c.PARTICIPANT_TAG: DECLINING,
+            "domain": "mobility",
+            "severity": "critical",
+            "case_id": "case-" + "5e" * 10,
+        },
     ),
     "fw-station-offline": (
         lambda now: fleet_lines(now, offline=STATIONS[1]),
@@ -382,7 +408,7 @@ def test_rule_fires_on_its_scenario_and_not_when_healthy(uid: str, influxdb_serv
     assert firing, f"{uid} did not fire on its scenario: {outcomes['trigger']}"
     assert any(labels.items() <= i.labels.items() for i in firing), (labels, firing)
     # the healthy scenario has data for the rule (not "no data") and nothing fires
-    if uid != "fw-decline-event":  # no recent decline event is exactly "no series" for that rule
+    if uid != "fw-case-notice":  # no recent opening or escalation is exactly "no series" for that rule
         assert outcomes["healthy"], f"{uid}: the healthy scenario gave the rule no data"
     assert not [i for i in outcomes["healthy"] if i.firing], outcomes["healthy"]
 
@@ -416,7 +442,7 @@ def test_station_offline_waits_for_its_pending_period(influxdb_server: InfluxDB)
     assert results == {3: False, 12: True}
 
 
-def test_decline_annotation_columns_exist_in_its_result(filled: tuple[Database, int]) -> None:
+def test_case_annotation_columns_exist_in_its_result(filled: tuple[Database, int]) -> None:
     """Grafana builds each annotation's text and tags from named columns (tags become columns)."""
     db, now = filled
     board = _built_dashboards(Path(tempfile.mkdtemp()))["participant"]

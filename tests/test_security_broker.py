@@ -65,7 +65,7 @@ def test_station_cannot_forge_gateway_dead_letters_or_alerts(broker: Mosquitto) 
             station_a,
             [
                 (topics.GATEWAY_DEADLETTER, b"{}"),
-                (topics.decline_alert("gj-02"), b"{}"),
+                (topics.case_alert("gj-02"), b"{}"),
                 ("fw/v1/other", b"x"),
             ],
         )

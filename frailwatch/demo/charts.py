@@ -1,18 +1,18 @@
-"""Trend charts for alerted participants: gait speed, SPPB and grip over visits, cut-offs, alerts.
+"""Trend charts for participants with a decline case: gait speed, SPPB and grip over visits.
 
 Cut-offs are the AWGS 2019 ones (Chen et al., J Am Med Dir Assoc 2020;21:300-307): gait speed
 < 1.0 m/s and SPPB <= 9 mean low physical performance; grip < 28 kg (men) / < 18 kg (women) low
-strength. The zone beyond each cut-off is shaded. A visit that raised a decline alert on the
-panel's metric is ringed; the first such alert is labelled with its change from the baseline.
-Alerts on metrics without a panel (chair stands, TUG, sway, ...) are listed under the chart.
+strength. The zone beyond each cut-off is shaded. The visit that opened a case of the panel's
+domain (mobility: gait speed and SPPB; strength: grip) is ringed and labelled with the case's
+change from the personal baseline. Cases of other domains are listed under the chart.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from frailwatch.demo.report import metric_label, signed_value
-from frailwatch.demo.summary import Alert, ParticipantTrend
+from frailwatch.demo.report import change_text, signed_value
+from frailwatch.demo.summary import CaseRecord, ParticipantTrend
 
 GAIT_SPEED_CUTOFF_MPS = 1.0  # AWGS 2019 low performance, 6 m usual gait speed
 SPPB_CUTOFF = 9  # AWGS 2019: SPPB <= 9 is low performance
@@ -22,11 +22,11 @@ LINE = "#1f4e79"
 CUTOFF = "#c0392b"
 ALERT = "#e67e22"
 
-# (title, Visit field, axis unit, the decline metrics whose alerts belong on this panel)
+# (title, Visit field, axis unit, the case domain drawn on this panel)
 PANELS = (
-    ("Gait speed", "gait_speed_mps", "m/s", ("gait_speed_mps",)),
-    ("SPPB", "sppb_total", "points (0-12)", ("sppb_total",)),
-    ("Grip strength", "grip_max_kg", "kg", ("grip_max_kg",)),
+    ("Gait speed", "gait_speed_mps", "m/s", "mobility"),
+    ("SPPB", "sppb_total", "points (0-12)", "mobility"),
+    ("Grip strength", "grip_max_kg", "kg", "strength"),
 )
 
 
@@ -41,35 +41,22 @@ def _cutoffs(field: str, sex: str | None) -> list[tuple[float, str]]:
     return [(kg, f"AWGS 2019 weak ({s}): < {kg:.0f} kg") for s, kg in GRIP_CUTOFF_KG.items()]
 
 
-def _first_label(alerts: list[Alert], unit: str) -> str:
-    """The first alerted visit's change: against the baseline when that rule fired, else the trend."""
-    first_day = [a for a in alerts if a.at.date() == alerts[0].at.date()]
-    alert = next((a for a in first_day if a.rule == "baseline_change"), first_day[0])
-    unit = unit.split()[0]
-    if alert.change is None:
-        return f"first alert: {alert.rule.replace('_', ' ')}"
-    if alert.rule == "trend":
-        return f"first alert: trend,\n{alert.change:+.2f} {unit} fitted over the visits"
-    baseline = f"\nvs baseline {alert.baseline:.2f}" if alert.baseline is not None else ""
-    return f"first alert: {alert.change:+.2f} {unit}{baseline}"
+def _case_label(case: CaseRecord, field: str) -> str:
+    """The opening visit's change of the panel's measure (else the case's largest changes)."""
+    change = case.change.get(field)
+    what = f"{change_text(case)}" if change is None else signed_value(change, field)
+    return f"{case.domain} case opened ({case.severity}):\n{what} vs baseline"
 
 
-def _others(alerts: list[Alert]) -> str:
-    """One line per metric without a panel: how many alerts, first date, latest change."""
-    shown = {m for _, _, _, metrics in PANELS for m in metrics}
-    lines = []
-    for metric in sorted({a.metric for a in alerts} - shown):
-        its = sorted((a for a in alerts if a.metric == metric), key=lambda a: a.at)
-        latest = next(
-            (a for a in reversed(its) if a.change is not None and a.rule.startswith("baseline")), None
-        )
-        change = (
-            f", latest {signed_value(latest.change, metric)} vs baseline"
-            if latest and latest.change is not None
-            else ""
-        )
-        lines.append(f"{metric_label(metric)}: {len(its)} alert(s) from {its[0].at:%Y-%m-%d}{change}")
-    return "Other decline alerts — " + "; ".join(lines) if lines else ""
+def _others(cases: list[CaseRecord]) -> str:
+    """One line per case of a domain without a panel."""
+    shown = {domain for *_, domain in PANELS}
+    lines = [
+        f"{c.domain.replace('_', ' ')} ({c.severity}) from {c.visit_at:%Y-%m-%d}: {change_text(c)}"
+        for c in sorted(cases, key=lambda c: c.visit_at)
+        if c.domain not in shown
+    ]
+    return "Other decline cases — " + "; ".join(lines) if lines else ""
 
 
 def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
@@ -82,7 +69,7 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
 
     visits = sorted(trend.visits, key=lambda v: v.at)
     fig, axes = plt.subplots(len(PANELS), 1, figsize=(9, 10), sharex=True)
-    for ax, (title, field, unit, metrics) in zip(axes, PANELS, strict=True):
+    for ax, (title, field, unit, domain) in zip(axes, PANELS, strict=True):
         points = [(v.at, getattr(v, field)) for v in visits if getattr(v, field) is not None]
         values = [y for _, y in points]
         cutoffs = _cutoffs(field, trend.sex)
@@ -98,12 +85,14 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
         for value, label in cutoffs:
             ax.axhline(value, color=CUTOFF, linestyle="--", linewidth=1.2, label=label)
             ax.axhspan(bottom, value, color=CUTOFF, alpha=0.06, linewidth=0)
-        its = sorted((a for a in trend.alerts if a.metric in metrics), key=lambda a: a.at)
+        its = sorted((c for c in trend.cases if c.domain == domain), key=lambda c: c.visit_at)
         if points:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", color=LINE, linewidth=2, markersize=6, label="measured at the visit")
             day_value = {x.date(): y for x, y in points}
-            rings = [(a.at, day_value[a.at.date()]) for a in its if a.at.date() in day_value]
+            rings = [
+                (c.visit_at, day_value[c.visit_at.date()]) for c in its if c.visit_at.date() in day_value
+            ]
             if rings:
                 rx, ry = zip(*rings, strict=True)
                 ax.scatter(
@@ -114,7 +103,7 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
                     edgecolors=ALERT,
                     linewidths=2.5,
                     zorder=5,
-                    label="decline alert raised",
+                    label=f"{domain} case opened",
                 )
                 first_x, first_y = rings[0]
                 # A declining line runs through a point's upper-left and lower-right: label in the
@@ -123,7 +112,7 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
                 low_y, high_y = ax.get_ylim()
                 upper_right = not late and first_y < (low_y + high_y) / 2
                 ax.annotate(
-                    _first_label(its, unit),
+                    _case_label(its[0], field),
                     (first_x, first_y),
                     textcoords="offset points",
                     xytext=(16, 16) if upper_right else (-16, -16),
@@ -144,7 +133,7 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
                 fontsize=10,
                 color="#555555",
             )
-        count = f" — {len(its)} decline alert{'s' if len(its) != 1 else ''}" if its else ""
+        count = f" — {len(its)} {domain} case{'s' if len(its) != 1 else ''}" if its else ""
         ax.set_title(f"{title}{count}", loc="left", fontsize=12, fontweight="bold")
         ax.set_ylabel(unit, fontsize=10)
         ax.grid(alpha=0.3)
@@ -162,7 +151,7 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     axes[-1].set_xlabel("visit date", fontsize=10)
     fig.autofmt_xdate()
-    others = _others(trend.alerts)
+    others = _others(trend.cases)
     fig.tight_layout(rect=(0, 0.05 if others else 0, 1, 0.97))
     if others:
         fig.text(0.02, 0.012, others, fontsize=8.5, color="#a04000", wrap=True)

@@ -1,4 +1,4 @@
-"""Watches the central broker during the demo as an operator would: heartbeats, alerts, dead letters.
+"""Watches the central broker during the demo as an operator would: heartbeats, case events, dead letters.
 
 It authenticates as the read-only ``ops`` user (the same role as in docker-compose.yml) and decodes
 every message with the wire contract's models, so the summary reports what actually crossed the
@@ -18,7 +18,8 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from telemetry import topics
-from telemetry.events import DeadLetter, DeclineAlert
+from telemetry.cases import CaseEvent
+from telemetry.events import DeadLetter
 from telemetry.station import Heartbeat, StationStatus
 
 OPS_USER = "ops"
@@ -29,7 +30,7 @@ SESSION_EXPIRY_S = 3600
 class Observation:
     """Everything seen so far; guarded by the observer's lock."""
 
-    alerts: list[DeclineAlert] = field(default_factory=list)
+    case_events: list[CaseEvent] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)  # latest per station
     status: dict[str, str] = field(default_factory=dict)  # station -> online/offline
@@ -55,7 +56,7 @@ class Observer:
         self._host, self._port = host, port
 
     def start(self, timeout_s: float = 10.0) -> None:
-        # A persistent session: alerts and dead letters the gateway publishes while this client is
+        # A persistent session: case events and dead letters the gateway publishes while this client is
         # away (the outage: the gateway reconnects faster than we do) wait for us at the broker.
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
@@ -71,7 +72,7 @@ class Observer:
     def snapshot(self) -> Observation:
         with self._lock:
             return Observation(
-                alerts=list(self._seen.alerts),
+                case_events=list(self._seen.case_events),
                 dead_letters=list(self._seen.dead_letters),
                 heartbeats=dict(self._seen.heartbeats),
                 status=dict(self._seen.status),
@@ -116,9 +117,9 @@ class Observer:
 
     def _record(self, topic: str, payload: bytes) -> None:
         if topic.startswith(f"{topics.ROOT}/alerts/"):
-            alert = DeclineAlert.model_validate_json(payload)
+            event = CaseEvent.model_validate_json(payload)
             with self._lock:
-                self._seen.alerts.append(alert)
+                self._seen.case_events.append(event)
             return
         if topic == topics.GATEWAY_DEADLETTER:
             letter = DeadLetter.model_validate_json(payload)

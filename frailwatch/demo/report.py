@@ -1,15 +1,14 @@
 """The demo summary for people: a few rich tables on stdout.
 
-Decline alerts are grouped per participant and metric (a declining participant raises an alert at
-every later visit, on more than one rule); summary.json keeps every alert.
+Decline cases are listed one per row (a participant has at most one open case per domain; the row
+shows what opened it and its change from the personal baseline); summary.json keeps every case.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from frailwatch.demo.summary import Alert, DemoSummary
+from frailwatch.demo.summary import CaseRecord, DemoSummary
 
 # metric -> (label, unit)
 METRICS = {
@@ -19,11 +18,13 @@ METRICS = {
     "tug_time_s": ("timed up-and-go", "s"),
     "sppb_total": ("SPPB", ""),
     "sway_ellipse95_area_mm2": ("sway area", "mm²"),
+    "sway_mean_velocity_mm_s": ("sway velocity", "mm/s"),
+    "fried_count": ("Fried criteria", ""),
     "kfrail_score": ("K-FRAIL", ""),
     "frailty_level": ("frailty level", ""),
     "awgs_level": ("AWGS 2019 level", ""),
 }
-WIDTH_OFF_TERMINAL = 128  # rich's default of 80 columns cuts the alert table into fragments
+WIDTH_OFF_TERMINAL = 128  # rich's default of 80 columns cuts the case table into fragments
 
 
 def metric_label(metric: str) -> str:
@@ -43,52 +44,10 @@ def signed_value(value: float, metric: str) -> str:
     return _value(value, metric, signed=True)
 
 
-# Rule names as short as a table column allows (processing.decline's names).
-RULES = {
-    "baseline_change": "baseline",
-    "sppb_drop": "drop",
-    "category_worsening": "category",
-    "trend": "trend",
-}
-
-
-@dataclass
-class AlertGroup:
-    """All alerts of one participant on one metric; the latest baseline comparison stands for them."""
-
-    participant: str
-    metric: str
-    alerts: list[Alert]
-
-    @property
-    def latest(self) -> Alert:
-        baseline = [a for a in self.alerts if a.rule.startswith("baseline")]
-        return max(baseline or self.alerts, key=lambda a: a.at)
-
-    @property
-    def first_at(self) -> str:
-        return min(a.at for a in self.alerts).date().isoformat()
-
-    @property
-    def stations(self) -> str:
-        return ", ".join(sorted({a.station_id for a in self.alerts}))
-
-    @property
-    def rules(self) -> str:
-        return "/".join(sorted({RULES.get(a.rule, a.rule) for a in self.alerts}))
-
-
-def group_alerts(alerts: list[Alert]) -> list[AlertGroup]:
-    groups: dict[tuple[str, str], list[Alert]] = {}
-    for alert in alerts:
-        groups.setdefault((alert.participant, alert.metric), []).append(alert)
-    order = list(METRICS)
-    return [
-        AlertGroup(p, m, a)
-        for (p, m), a in sorted(
-            groups.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]) if kv[0][1] in order else 99)
-        )
-    ]
+def change_text(case: CaseRecord) -> str:
+    """The change at opening, largest first, e.g. "gait speed -0.21 m/s, SPPB -2"."""
+    ordered = sorted(case.change.items(), key=lambda kv: -abs(kv[1]))
+    return ", ".join(f"{metric_label(m)} {signed_value(v, m)}" for m, v in ordered[:3]) or "-"
 
 
 def _outage_text(summary: DemoSummary) -> str:
@@ -148,10 +107,10 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
         "dead letters", f"{dead} ({reasons or 'none'}) for {faults} deliberately faulty readings"
     )
     overview.add_row(
-        "decline alerts",
-        f"{len(summary.alerts)} for {len(summary.alerted_participants)} participants: "
-        f"{summary.decliners_alerted} of the {summary.decliners} simulated decliners, "
-        f"{summary.others_alerted} of the steady ones",
+        "decline cases",
+        f"{len(summary.cases)} for {len(summary.participants_with_case)} participants: "
+        f"{summary.decliners_with_case} of the {summary.decliners} simulated decliners have one, "
+        f"{summary.steady_with_case} of the {summary.steady} steady ones",
     )
     overview.add_row("uplink outage", _outage_text(summary))
     if summary.privacy is not None:
@@ -163,10 +122,10 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
     console.print(overview)
 
     stations = Table(title="Per station", title_justify="left")
-    columns = ("station", "visits", "device messages", "readings written", "faulty", "dead letters", "alerts")
+    columns = ("station", "visits", "device messages", "readings written", "faulty", "dead letters", "cases")
     for column in columns:
         stations.add_column(column, justify="left" if column == "station" else "right")
-    stations.add_column("alerted participants", justify="right")
+    stations.add_column("participants with a case", justify="right")
     for s in summary.per_station:
         stations.add_row(
             s.station_id,
@@ -175,36 +134,31 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
             str(s.measurements_written),
             str(s.faults_injected),
             str(s.dead_letters),
-            str(s.alerts),
-            str(s.alerted_participants),
+            str(s.cases),
+            str(s.participants_with_case),
         )
     console.print(stations)
 
-    if summary.alerts:
-        table = Table(
-            title="Decline alerts (per participant and metric; latest comparison with the baseline)",
-            title_justify="left",
-        )
-        for column in ("pseudonym", "station", "metric", "baseline", "latest", "change", "first alert"):
-            right = column in ("baseline", "latest", "change")
-            table.add_column(column, justify="right" if right else "left", no_wrap=True)
-        table.add_column("alerts", justify="right", min_width=6)
-        table.add_column("rules", no_wrap=True)
+    if summary.cases:
+        table = Table(title="Decline cases (one per participant and domain)", title_justify="left")
+        for column in ("pseudonym", "domain", "severity", "state", "opened at visit", "station", "rule"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("change at opening")
+        table.add_column("events", justify="right")
         last = None
-        for g in group_alerts(summary.alerts):
-            a = g.latest
+        for case in sorted(summary.cases, key=lambda k: (k.participant, k.visit_at)):
             table.add_row(
-                g.participant[:12] + "…" if g.participant != last else "",
-                g.stations if g.participant != last else "",
-                metric_label(g.metric),
-                _value(a.baseline, g.metric),
-                _value(a.current, g.metric),
-                _value(a.change, g.metric, signed=True),
-                g.first_at,
-                str(len(g.alerts)),
-                g.rules,
+                case.participant[:12] + "…" if case.participant != last else "",
+                case.domain.replace("_", " "),
+                case.severity,
+                case.state,
+                case.visit_at.date().isoformat(),
+                case.station_id,
+                case.rule,
+                change_text(case),
+                str(case.events),
             )
-            last = g.participant
+            last = case.participant
         console.print(table)
 
     console.print(f"summary: {out / 'summary.json'}")

@@ -25,10 +25,10 @@ import paho.mqtt.client as mqtt
 from frailwatch.demo.observer import Observer
 from frailwatch.demo.processes import Processes
 from frailwatch.demo.stack import DATABASE, GATEWAY_USER, DemoStack
-from frailwatch.demo.summary import Alert, ParticipantTrend, Visit, utc
+from frailwatch.demo.summary import CaseRecord, ParticipantTrend, Visit, utc
 from frailwatch.services import free_port
+from telemetry.cases import SEVERITY_RANK, CaseEvent, CaseEventKind
 from telemetry.envelope import DeviceKind
-from telemetry.events import DeclineAlert
 
 __all__ = ["DATABASE", "Processes"]
 
@@ -362,27 +362,36 @@ def gateway_idle(observer: Observer) -> bool:
     return not any(observer.spool_depths().values())
 
 
-def alerts(observed: list[DeclineAlert]) -> list[Alert]:
-    """Decline alerts as they crossed the broker (fw/v1/alerts/decline/<station>), de-duplicated:
-    a redelivered message may raise the same alert twice (at-least-once)."""
-    unique: dict[tuple[str, str, str, str], Alert] = {}
-    for a in observed:
-        key = (a.participant, a.metric, a.rule, a.at.isoformat())
-        unique[key] = Alert(
-            at=a.at,
-            participant=a.participant,
-            station_id=a.station_id,
-            metric=a.metric,
-            rule=a.rule,
-            severity=a.severity,
-            baseline=a.baseline,
-            current=a.current,
-            change=a.change,
+def cases(observed: list[CaseEvent]) -> list[CaseRecord]:
+    """The cases whose events crossed the broker (fw/v1/alerts/cases/<station>), folded the way
+    every reader of the log folds them (an event id counts once, whoever published it twice)."""
+    from processing.cases import fold
+
+    out = []
+    for case in fold(observed).values():
+        events = [e for e in observed if e.case_id == case.case_id]
+        opened = next((e for e in events if e.event is CaseEventKind.OPENED), None)
+        if opened is None or opened.evidence is None:
+            continue  # its opening was never seen (cannot happen with a persistent session)
+        out.append(
+            CaseRecord(
+                case_id=case.case_id,
+                participant=case.participant,
+                domain=case.domain.value,
+                state=case.state.value,
+                severity=max((e.severity for e in events), key=SEVERITY_RANK.__getitem__),
+                station_id=opened.station_id,
+                visit_at=opened.at,
+                opened_at=opened.processed_at,
+                rule=opened.evidence.rule,
+                change=dict(opened.evidence.change),
+                events=len({e.event_id for e in events}),
+            )
         )
-    return sorted(unique.values(), key=lambda a: (a.at, a.participant, a.metric))
+    return sorted(out, key=lambda c: (c.visit_at, c.participant, c.domain))
 
 
-def participant_trend(stack: DemoStack, participant: str, its_alerts: list[Alert]) -> ParticipantTrend:
+def participant_trend(stack: DemoStack, participant: str, its_cases: list[CaseRecord]) -> ParticipantTrend:
     """Gait speed, SPPB and grip per visit, read back from InfluxDB through the schema module."""
     assert stack.influxdb is not None
     schema = _role("gateway.schema", "the gateway's schema module")
@@ -410,7 +419,7 @@ def participant_trend(stack: DemoStack, participant: str, its_alerts: list[Alert
     )
     if profile:
         sex = str(profile[0].get("last"))
-    return ParticipantTrend(participant=participant, sex=sex, visits=list(visits.values()), alerts=its_alerts)
+    return ParticipantTrend(participant=participant, sex=sex, visits=list(visits.values()), cases=its_cases)
 
 
 def _at(at_ns: int) -> Any:

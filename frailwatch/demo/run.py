@@ -15,6 +15,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,10 +142,11 @@ def _run(options: DemoOptions) -> DemoSummary:
         _settle(stack, observer, processes)
         summary = _summarise(stack, observer, plan, options, started, outage)
         declining, steady = roles.decliners(plan, pseudonym_key)
-        alerted = set(summary.alerted_participants)
+        with_case = set(summary.participants_with_case)
         summary.decliners = len(declining)
-        summary.decliners_alerted = len(alerted & declining)
-        summary.others_alerted = len(alerted & steady)
+        summary.decliners_with_case = len(with_case & declining)
+        summary.steady = len(steady)
+        summary.steady_with_case = len(with_case & steady)
         say("checking InfluxDB against what was sent, and looking for raw identifiers everywhere")
         influx_scan = checks.scan_influxdb(stack, scanner)
         if not options.keep_running:
@@ -359,7 +361,7 @@ def _summarise(
     points = roles.point_counts(stack)
     reading_points = roles.reading_points(points)
     per_station_points = roles.reading_points_by_station(stack)
-    alerts = roles.alerts(seen.alerts)
+    cases = roles.cases(seen.case_events)
     reasons = observer.dead_letter_reasons()
     per_station = []
     for station in stack.stations:
@@ -369,8 +371,8 @@ def _summarise(
                 visits=plan.visits_by_station.get(station, 0),
                 device_messages=plan.messages_by_station.get(station, 0),
                 measurements_written=per_station_points.get(station, 0),
-                alerts=sum(1 for a in alerts if a.station_id == station),
-                alerted_participants=len({a.participant for a in alerts if a.station_id == station}),
+                cases=sum(1 for c in cases if c.station_id == station),
+                participants_with_case=len({c.participant for c in cases if c.station_id == station}),
                 faults_injected=plan.faults_by_station.get(station, 0),
                 dead_letters=sum(1 for d in seen.dead_letters if d.station_id == station),
             )
@@ -381,7 +383,7 @@ def _summarise(
         faults_injected=plan.faults,
         reading_measurements=roles.READING_MEASUREMENTS,
         dead_letters_seen=len(seen.dead_letters),
-        alerts_seen=len(alerts),
+        case_events_seen=len({e.event_id for e in seen.case_events}),
     )
     finished = datetime.now(UTC)
     return DemoSummary(
@@ -396,7 +398,8 @@ def _summarise(
         measurements_written=reading_points,
         points_by_measurement=dict(sorted(points.items())),
         dead_letters_by_reason=dict(sorted(reasons.items())),
-        alerts=alerts,
+        cases=cases,
+        cases_per_participant=dict(sorted(Counter(c.participant for c in cases).items())),
         per_station=per_station,
         uplink_outage=outage,
         consistency=consistency,
@@ -407,9 +410,9 @@ def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path, started: d
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("trend-*.png"):
         old.unlink()
-    for participant in summary.alerted_participants:
+    for participant in summary.participants_with_case:
         trend = roles.participant_trend(
-            stack, participant, [a for a in summary.alerts if a.participant == participant]
+            stack, participant, [c for c in summary.cases if c.participant == participant]
         )
         path = plot_trend(trend, out / f"trend-{participant}.png")
         summary.charts.append(path.name)

@@ -22,27 +22,29 @@ class Visit(BaseModel):
     grip_max_kg: float | None = None
 
 
-class Alert(BaseModel):
-    """A decline event as the gateway stored it."""
+class CaseRecord(BaseModel):
+    """One decline case as its events crossed the broker, folded (processing.cases.fold)."""
 
-    at: AwareDatetime
+    case_id: str
     participant: Pseudonym
-    station_id: StationId
-    metric: str
-    rule: str
-    severity: str
-    baseline: float | None = None
-    current: float | None = None
-    change: float | None = None
+    domain: str
+    state: str
+    severity: str = Field(description="the highest it reached")
+    station_id: StationId = Field(description="the station of the visit that opened it")
+    visit_at: AwareDatetime = Field(description="the visit that opened it")
+    opened_at: AwareDatetime = Field(description="when the gateway opened it (processing time)")
+    rule: str = Field(description="the detection that opened it (cusum, cusum:<metric>, cutoff:<metric>)")
+    change: dict[str, float] = Field(default_factory=dict, description="change from baseline at opening")
+    events: int = Field(description="distinct case events (opened, updated, escalated, ...)")
 
 
 class ParticipantTrend(BaseModel):
-    """Visits and alerts of one alerted participant: the material of a trend chart."""
+    """Visits and cases of one participant with a case: the material of a trend chart."""
 
     participant: Pseudonym
     sex: str | None = Field(default=None, description="'male'/'female' from the profile, for grip cut-offs")
     visits: list[Visit]
-    alerts: list[Alert]
+    cases: list[CaseRecord]
 
 
 class StationCounts(BaseModel):
@@ -50,8 +52,8 @@ class StationCounts(BaseModel):
     visits: int = 0
     device_messages: int = Field(default=0, description="published by the station's devices")
     measurements_written: int = Field(default=0, description="reading points in InfluxDB")
-    alerts: int = 0
-    alerted_participants: int = 0
+    cases: int = Field(default=0, description="cases opened at a visit at this station")
+    participants_with_case: int = 0
     faults_injected: int = 0
     dead_letters: int = 0
 
@@ -83,8 +85,8 @@ class Consistency(BaseModel):
     faults_injected: int = Field(description="faulty readings the demo slipped in")
     dead_letters_seen: int = Field(description="dead letters that crossed the central broker")
     dead_letters_stored: int = Field(description="dead_letter points in InfluxDB")
-    alerts_seen: int = Field(description="decline alerts that crossed the central broker (de-duplicated)")
-    decline_events_stored: int = Field(description="decline_event points in InfluxDB")
+    case_events_seen: int = Field(description="distinct case events that crossed the central broker")
+    case_events_stored: int = Field(description="distinct case events (by event id) in InfluxDB")
 
     @property
     def problems(self) -> list[str]:
@@ -99,8 +101,8 @@ class Consistency(BaseModel):
             out.append(f"{self.dead_letters_seen} dead letters for {self.faults_injected} faulty readings")
         if self.dead_letters_stored != self.dead_letters_seen:
             out.append(f"{self.dead_letters_stored} dead letters stored, {self.dead_letters_seen} seen")
-        if self.decline_events_stored != self.alerts_seen:
-            out.append(f"{self.decline_events_stored} decline events stored, {self.alerts_seen} alerts seen")
+        if self.case_events_stored != self.case_events_seen:
+            out.append(f"{self.case_events_stored} case events stored, {self.case_events_seen} seen")
         return out
 
 
@@ -128,12 +130,16 @@ class DemoSummary(BaseModel):
     measurements_written: int = Field(description="reading points the gateway wrote to InfluxDB")
     points_by_measurement: dict[str, int]
     dead_letters_by_reason: dict[str, int]
-    alerts: list[Alert]
+    cases: list[CaseRecord]
     decliners: int = Field(
         default=0, description="simulated participants who decline (the simulator's truth)"
     )
-    decliners_alerted: int = Field(default=0, description="of those, how many raised a decline alert")
-    others_alerted: int = Field(default=0, description="participants alerted although simulated steady")
+    decliners_with_case: int = Field(default=0, description="of those, how many have a case")
+    steady: int = Field(default=0, description="simulated participants who do not decline")
+    steady_with_case: int = Field(default=0, description="of those, how many have a case (false cases)")
+    cases_per_participant: dict[str, int] = Field(
+        default_factory=dict, description="pseudonym -> cases, for every participant with one"
+    )
     per_station: list[StationCounts]
     uplink_outage: UplinkOutage | None
     consistency: Consistency | None = None
@@ -147,8 +153,8 @@ class DemoSummary(BaseModel):
         return out + (self.privacy.problems if self.privacy is not None else ["privacy not checked"])
 
     @property
-    def alerted_participants(self) -> list[str]:
-        return sorted({alert.participant for alert in self.alerts})
+    def participants_with_case(self) -> list[str]:
+        return sorted({case.participant for case in self.cases})
 
 
 def utc(dt: datetime) -> datetime:

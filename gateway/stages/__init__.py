@@ -6,9 +6,9 @@ durable, so it reads them back. To add or replace a stage, write its module here
 from __future__ import annotations
 
 from gateway.followup import Stage
-from gateway.stages.decline import DeclineStage
+from gateway.stages.cases import CaseStage
 from gateway.stages.visit_scores import VisitScoresStage
 
 
 def default_stages() -> list[Stage]:
-    return [VisitScoresStage(), DeclineStage()]
+    return [VisitScoresStage(), CaseStage()]

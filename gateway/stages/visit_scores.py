@@ -9,11 +9,11 @@ overwrites the visit's one point, so the last message of a visit leaves the comp
 the frailty category changes, the point filed under the old category tag is deleted first (the
 tag is part of the series).
 
-For decline detection (the next stage) the stage leaves on the item the scores *this message*
-changed: the visit scored on its inputs up to and including this message, in measurement order,
-against the visit scored on the inputs before it. Both come from what InfluxDB holds, not from
-what was scored before, so a redelivered message changes the same scores again (and its events
-are stamped at its own time, overwriting themselves).
+The point also carries what the case detector (the next stage) judges about the visit, so one
+statement reads a participant's whole history: the measures (gait speed — walkway before IMU,
+with the IMU analysis's ``uncertain`` flag —, best grip, 5× chair stand, TUG, feet-together
+eyes-open sway and, with an eyes-closed trial, the Romberg ratio), the participant's sex, and
+``visit_at``, the visit's newest input time.
 
 Known limit: two replicas scoring two messages of one visit at the same instant may each miss the
 other's input; the later write wins, and the visit's next message (or a redelivery) repairs it.
@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import schema
-from gateway.followup import Effects, FollowUp, Value
+from gateway.followup import Effects, FollowUp
 from gateway.influx.reader import Row, literal
 from gateway.point_table import Point
-from gateway.readings import message_time_ns
 from processing.scoring import VisitInputs, VisitScores, score_visit
 from telemetry.devices import Message
 from telemetry.envelope import DeviceKind
@@ -47,11 +46,13 @@ TRIGGERS = frozenset(
         DeviceKind.SIT_TO_STAND,
         DeviceKind.QUESTIONNAIRE,
         DeviceKind.BODY_COMPOSITION,
+        DeviceKind.TUG,
     }
 )
-FRAILTY_METRICS = ("sppb_total", "kfrail_score", "frailty_level", "awgs_level")
 _STANCES = {"side_by_side": "side_by_side_s", "semi_tandem": "semi_tandem_s", "tandem": "tandem_s"}
 _BODY = ("weight_kg", "height_cm", "bmi_kg_m2", "asmi_kg_m2")
+_SWAY = ("sway_mean_velocity_mm_s", "sway_ellipse95_area_mm2")
+SWAY_STANCE = "side_by_side"  # feet together: the stance whose sway is followed across visits
 _QUESTIONS = (
     "fatigue",
     "resistance",
@@ -79,7 +80,9 @@ def _gait(rows: Sequence[Row]) -> dict[str, Any]:
     # The walkway's speed before the IMU's, then the latest.
     best = max(timed, key=lambda r: (r.get("source") == "walkway", int(r["time"])))
     keys = ("gait_speed_mps", "walk_distance_m", "walk_time_s")
-    return {k: float(best[k]) for k in keys if best.get(k) is not None}
+    out: dict[str, Any] = {k: float(best[k]) for k in keys if best.get(k) is not None}
+    out["gait_uncertain"] = bool(best.get("uncertain"))
+    return out
 
 
 def _body(rows: Sequence[Row]) -> dict[str, Any]:
@@ -109,6 +112,29 @@ def _questionnaire(rows: Sequence[Row]) -> dict[str, Any]:
     return {k: r[k] for r in rows for k in _QUESTIONS if r.get(k) is not None}
 
 
+def _tug(rows: Sequence[Row]) -> dict[str, Any]:
+    times = [float(r["tug_time_s"]) for r in rows if r.get("tug_time_s") is not None]
+    return {"tug_time_s": times[-1]} if times else {}
+
+
+def _sway(rows: Sequence[Row]) -> dict[str, Any]:
+    """Sway of the feet-together stance (the one every protocol has): eyes open is the visit's sway;
+    with an eyes-closed trial too, the Romberg ratio (eyes closed / eyes open velocity)."""
+    trials = {
+        str(r.get("eyes")): r
+        for r in rows
+        if r.get("stance") == SWAY_STANCE and r.get("sway_mean_velocity_mm_s") is not None
+    }
+    opened, closed = trials.get("open"), trials.get("closed")
+    if opened is None:
+        return {}
+    out = {k: float(opened[k]) for k in _SWAY if opened.get(k) is not None}
+    velocity = out.get("sway_mean_velocity_mm_s")
+    if closed is not None and velocity:
+        out["romberg_ratio"] = float(closed["sway_mean_velocity_mm_s"]) / velocity
+    return out
+
+
 @dataclass(frozen=True)
 class _Input:
     measurement: str
@@ -123,6 +149,19 @@ _INPUTS = (
     _Input("balance", ("stance", "hold_time_s"), _balance),
     _Input("sts_features", ("chair_stand_5x_s", "unable"), _chair),
     _Input("questionnaire", _QUESTIONS, _questionnaire),
+    _Input("tug_features", ("tug_time_s",), _tug),
+    _Input("balance_features", ("stance", "eyes", *_SWAY), _sway),
+)
+#: The visit's measures the case detector judges, kept on its score point beside the scores.
+VISIT_MEASURES = (
+    "gait_speed_mps",
+    "gait_uncertain",
+    "grip_max_kg",
+    "chair_stand_5x_s",
+    "tug_time_s",
+    "sway_mean_velocity_mm_s",
+    "sway_ellipse95_area_mm2",
+    "romberg_ratio",
 )
 
 
@@ -140,7 +179,7 @@ def visit_statements(message: Message) -> list[str]:
         for i in _INPUTS
     ]
     statements.append(f'SELECT "sex", "birth_year" FROM "profile" WHERE {who} ORDER BY time DESC LIMIT 1')
-    existing = _columns((*FRAILTY_METRICS, "inputs", schema.FRAILTY_CATEGORY_TAG))
+    existing = _columns(("inputs", schema.FRAILTY_CATEGORY_TAG))
     at = schema.visit_time_ns(message.measured_at, message.visit_id)
     statements.append(f'SELECT {existing} FROM "{schema.FRAILTY.name}" WHERE {who} AND time = {at}')
     return statements
@@ -160,7 +199,6 @@ class VisitScoresStage:
         return visit_statements(item.message) if self.applies(item.message) else []
 
     def run(self, item: FollowUp, answers: list[list[Row]]) -> Effects:
-        item.scores = []
         if not self.applies(item.message):
             return Effects()
         message = item.message
@@ -172,19 +210,11 @@ class VisitScoresStage:
         if not any(visit):
             return Effects()
         person = _person(message, profile)
-        scores = _score(person, visit)
-        point = _frailty_point(message, scores, sum(len(rows) for rows in visit))
-        # What this message changed, at its place in the measurement order.
-        mine = (message_time_ns(message), message.message_id)
-        upto = _score(person, [[r for r in rows if _order(r) <= mine] for rows in visit])
-        before = _score(person, [[r for r in rows if _order(r) < mine] for rows in visit])
-        now, then = _judged(upto), _judged(before)
+        given = _gathered(person, visit)
+        scores = _score(given)
+        newest = max(int(r["time"]) for rows in visit for r in rows)
+        point = _frailty_point(message, scores, given, sum(len(rows) for rows in visit), newest)
         at = point[1]
-        item.scores = [
-            Value(metric, float(value), at, event_ns=mine[0])
-            for metric, value in now.items()
-            if value is not None and then[metric] != value
-        ]
         effects = Effects(points=[point])
         # A point filed under another category (the tag is part of the series) goes first.
         category = point[2][schema.FRAILTY_CATEGORY_TAG]
@@ -194,10 +224,6 @@ class VisitScoresStage:
                 f'DELETE FROM "{schema.FRAILTY.name}" WHERE {who} AND time >= {at} AND time <= {at}'
             )
         return effects
-
-
-def _order(row: Row) -> tuple[int, str]:
-    return int(row["time"]), str(row.get("message_id") or "")
 
 
 def _person(message: Message, profile: list[Row]) -> dict[str, Any]:
@@ -210,28 +236,22 @@ def _person(message: Message, profile: list[Row]) -> dict[str, Any]:
     return person
 
 
-def _score(person: dict[str, Any], visit: list[list[Row]]) -> VisitScores:
+def _gathered(person: dict[str, Any], visit: list[list[Row]]) -> dict[str, Any]:
+    """Everything the visit's rows say: the scoring inputs and the measures kept on the point."""
     given = dict(person)
     for spec, rows in zip(_INPUTS, visit, strict=True):
         given.update(spec.inputs(rows))
+    return given
+
+
+def _score(given: dict[str, Any]) -> VisitScores:
     known = set(VisitInputs.model_fields)
     return score_visit(VisitInputs.model_validate({k: v for k, v in given.items() if k in known}))
 
 
-def _judged(scores: VisitScores) -> dict[str, float | None]:
-    """The scores decline detection judges."""
-    frail = scores.kfrail if scores.kfrail is not None else scores.fried
-    awgs = scores.awgs
-    return {
-        "sppb_total": scores.sppb.total if scores.sppb else None,
-        "kfrail_score": scores.kfrail.score if scores.kfrail else None,
-        "frailty_level": frail.level if frail else None,
-        # An incomplete AWGS may still rise as the visit's other measurements arrive.
-        "awgs_level": awgs.level if awgs is not None and awgs.complete else None,
-    }
-
-
-def _frailty_point(message: Message, scores: VisitScores, count: int) -> Point:
+def _frailty_point(
+    message: Message, scores: VisitScores, given: dict[str, Any], count: int, newest_ns: int
+) -> Point:
     kfrail, fried, sppb, awgs = scores.kfrail, scores.fried, scores.sppb, scores.awgs
     frail = kfrail if kfrail is not None else fried
     fields: dict[str, Any] = {
@@ -246,6 +266,9 @@ def _frailty_point(message: Message, scores: VisitScores, count: int) -> Point:
         "awgs_status": awgs.status if awgs else None,
         "visit_id": message.visit_id,
         "inputs": count,
+        "visit_at": newest_ns // 1_000_000,
+        "sex": given.get("sex"),
+        **{name: given.get(name) for name in VISIT_MEASURES},
     }
     tags = {
         schema.STATION_TAG: message.station_id,
