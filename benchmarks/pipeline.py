@@ -212,7 +212,7 @@ def broker_relay(broker: Mosquitto, n: int) -> dict[str, Any]:
     sub.wait(30)
     elapsed = end - start
     return {
-        "path": "(a) broker QoS 1 relay, plain paho",
+        "path": "(a) broker QoS 1 relay, mosquitto_pub → paho",
         "messages": n,
         "seconds": elapsed,
         "per_s": n / elapsed,
