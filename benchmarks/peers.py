@@ -399,7 +399,7 @@ def run_frailwatch(
     outage: tuple[float, float] | None = None,
     rate: float = 0.0,
 ) -> dict[str, Any]:
-    influx.create_database(name)
+    influx.init_frailwatch(name)  # as `frailwatch influx init`: the gateway's stats go to "ops"
     gateway = GatewayProcess(broker, influx, name, tmp / f"{name}.log", replicas=replicas)
     try:
         # Warm-up (imports, cached Numba kernels, first queries) on other readings, untimed and

@@ -305,7 +305,7 @@ class GatewayProcess:
 def through_gateway(
     broker: Mosquitto, influx: InfluxDB, tmp: Path, name: str, messages: list[tuple[str, bytes]], items: int
 ) -> dict[str, Any]:
-    influx.create_database(name)
+    influx.init_frailwatch(name)  # as `frailwatch influx init`: the ops policy must exist
     gateway = GatewayProcess(broker, influx, name, tmp / f"{name}.log")
     try:
         # Warm up (imports, Numba's cached kernels, first queries) on a few messages, untimed.
@@ -325,7 +325,7 @@ def through_gateway(
 def latency(broker: Mosquitto, influx: InfluxDB, tmp: Path, rate: float, seconds: float) -> dict[str, Any]:
     """(d) publish → queryable at ``rate`` messages/s."""
     name = "latency"
-    influx.create_database(name)
+    influx.init_frailwatch(name)  # as `frailwatch influx init`: the ops policy must exist
     gateway = GatewayProcess(broker, influx, name, tmp / f"{name}.log")
     gateway.metric("frailwatch_gateway_connected")
     n = int(rate * seconds)

@@ -208,7 +208,7 @@ def main(argv: list[str]) -> int:
     influx = InfluxDB(workdir / "influxdb")
     broker.start()
     influx.start()
-    influx.create_database(DATABASE)
+    influx.init_frailwatch(DATABASE)  # as `frailwatch influx init`: the ops policy must exist
     gateway = Gateway(broker, influx, workdir / "gateway.log")
     watcher = Watcher(influx, args.poll_s)
     watcher.start()

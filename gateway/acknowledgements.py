@@ -50,6 +50,7 @@ class Delivery:
     retained: bool = False  # delivered from the broker's retained store (on subscribe)
     measured_ns: int | None = None  # measured_at of its (last) reading: the ingest lag once written
     storage_rejected: bool = False  # InfluxDB refused its points: a refusal of its dead letter is final
+    message_ids: tuple[str, ...] = ()  # the readings it carried, for its station's receipt
     _holds: int = field(default=0, repr=False)
     _steps: deque[Callable[[], None]] = field(default_factory=deque, repr=False)
 
@@ -78,10 +79,15 @@ class Acknowledgements:
     """Holds, settling and acknowledgement of every delivery of one MQTT connection's client."""
 
     def __init__(
-        self, send_ack: Callable[[int, int], object], on_acked: Callable[[int], object] | None = None
+        self,
+        send_ack: Callable[[int, int], object],
+        on_acked: Callable[[int], object] | None = None,
+        on_durable: Callable[[Delivery], object] | None = None,
     ) -> None:
         self._send_ack = send_ack  # paho's client.ack(mid, qos)
         self._on_acked = on_acked  # called with how many were acknowledged (a counter's inc)
+        # Everything the delivery caused is durable (whatever connection it came on): its receipt.
+        self.on_durable = on_durable
         self._lock = threading.Lock()  # hold counts, steps, in-flight count
         self._ack_lock = threading.Lock()  # the generation, and an ack against it
         self._generation = 0
@@ -175,6 +181,12 @@ class Acknowledgements:
             self._acknowledge(done)
 
     def _acknowledge(self, deliveries: list[Delivery]) -> None:
+        if self.on_durable is not None:
+            for delivery in deliveries:
+                try:
+                    self.on_durable(delivery)
+                except Exception:
+                    log.exception("a durable delivery's receipt failed (the station will re-send it)")
         acked = 0
         with self._ack_lock:
             for delivery in deliveries:

@@ -119,6 +119,10 @@ class MqttSession:
         if acked:
             hold.release()
 
+    def publish_unheld(self, topic: str, payload: bytes) -> None:
+        """QoS 1 publish nothing waits for (receipts: a lost one only causes a re-send)."""
+        self.client.publish(topic, payload, qos=1)
+
     # --- paho's network thread ---------------------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:

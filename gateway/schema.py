@@ -41,13 +41,17 @@ FRAILTY_CATEGORY_TAG = "frailty_category"
 
 FieldType = Literal["float", "int", "bool", "str"]
 
-#: Retention policies ``frailwatch influx init`` (gateway.influx.init) creates. Everything the
-#: gateway writes is kept (``forever``, the default RP): features, scores and events are small and
-#: screening results are kept for the programme's life. ``raw`` (short) is for raw signals, which
-#: the gateway analyses but does not store.
-RETENTION_POLICIES: dict[str, str] = {"forever": "INF", "raw": "30d"}
+#: Retention policies ``frailwatch influx init`` (gateway.influx.init) creates, name -> default
+#: duration. Clinical data (readings, features, scores, decline and case events) and dead letters
+#: go to ``forever``, the database's default policy: screening results are kept for the
+#: programme's life, and bad input is kept (a letter carries its message's own, possibly old,
+#: time). Operational telemetry stamped as it happens (heartbeats, device tallies, station status,
+#: gateway stats) goes to ``ops``, bounded (``frailwatch influx init --ops-retention``, 90 days
+#: unless chosen): it grows with every station and replica every few seconds and is only looked at
+#: for weeks. ``raw`` (short) is for raw signals, which the gateway analyses but does not store.
+RETENTION_POLICIES: dict[str, str] = {"forever": "INF", "ops": "90d", "raw": "30d"}
 FOREVER = "forever"
-OPS = "forever"  # fleet telemetry too: the fleet dashboard shows months of station history
+OPS = "ops"
 
 
 @dataclass(frozen=True)
@@ -418,6 +422,9 @@ DEAD_LETTER = Measurement(
             "hash of the topic, refused bytes, reason and path: equal for redelivered copies",
         ),
     ),
+    # Kept with the clinical data, not in the bounded "ops": a letter is stamped at the refused
+    # message's own time (so a redelivery overwrites it), and a bounded policy would drop at once
+    # the letters of old messages — those of a station draining a months-old spool (invariant 7).
     timestamp="second of the refused message's measured_at/at, else of receipt, + digest as ns",
 )
 
@@ -436,6 +443,28 @@ MEASUREMENTS: dict[str, Measurement] = {
         DEAD_LETTER,
     )
 }
+
+#: measurement -> the retention policy its points are written to, for every measurement whose
+#: policy is not the database's default (the writer sends those with ``rp=``; the rest go without,
+#: into the default ``forever``).
+NON_DEFAULT_POLICIES: dict[str, str] = {
+    m.name: m.retention for m in MEASUREMENTS.values() if m.retention != FOREVER
+}
+
+
+def policy_of(measurement: str) -> str | None:
+    """The retention policy to write ``measurement`` into; None: the database's default policy
+    (the clinical ``forever``, and any measurement this schema does not know)."""
+    return NON_DEFAULT_POLICIES.get(measurement)
+
+
+def qualified(measurement: str) -> str:
+    """``measurement`` as an InfluxQL FROM target: ``"ops"."station_heartbeat"`` for a
+    measurement in a non-default policy (a bare name reads only the default policy), else
+    ``"gait_features"``."""
+    policy = policy_of(measurement)
+    return f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
+
 
 #: Demo/Grafana trend series: Visit attribute -> (measurement, field).
 TREND_FIELDS: dict[str, tuple[str, str]] = {

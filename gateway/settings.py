@@ -82,6 +82,14 @@ class GatewaySettings(RoleSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus endpoint; 0 = off")
     metrics_host: str = "0.0.0.0"
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to flush and acknowledge")
+    receipts: bool = Field(
+        default=True,
+        description="tell each station which of its messages are durable (fw/v1/<station>/receipts); "
+        "its edge deletes a spooled message only then",
+    )
+    receipt_interval_s: float = Field(
+        default=0.1, gt=0, le=10, description="receipts are gathered and sent per station every N s"
+    )
 
     def influx_settings(self) -> Any:
         """The writer's :class:`gateway.influx.InfluxSettings` built from these fields."""

@@ -130,6 +130,34 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{{ $labels.station_id }}에서 15분간 거부 메시지 급증",
         "Dead letters spiking at {{ $labels.station_id }} (15 min)",
     ),
+    "r.gateway_silent": ("게이트웨이 응답 없음", "Gateway silent"),
+    "r.gateway_silent.desc": (
+        "게이트웨이 {{ $labels.gateway }}의 통계가 5분 이상 기록되지 않음 "
+        "(게이트웨이가 하나도 없으면 레이블 없음)",
+        "No stats from gateway {{ $labels.gateway }} for over 5 min "
+        "(no label: no gateway has written at all)",
+    ),
+    "r.influxdb_silent": ("InfluxDB 응답 없음", "InfluxDB silent"),
+    "r.influxdb_silent.desc": (
+        "InfluxDB가 쿼리에 응답하지 않거나 5분간 아무것도 저장되지 않음",
+        "InfluxDB does not answer queries, or nothing has been stored for 5 min",
+    ),
+    "r.heartbeat_stale": ("스테이션 하트비트 끊김", "Station heartbeats stale"),
+    "r.heartbeat_stale.desc": (
+        "스테이션 {{ $labels.station_id }}의 하트비트가 5분 이상 도착하지 않음",
+        "No heartbeat from station {{ $labels.station_id }} for over 5 min",
+    ),
+    "r.spool_backlog": ("스풀 적체 15분 초과", "Spool backlog over 15 min"),
+    "r.spool_backlog.desc": (
+        "스테이션 {{ $labels.station_id }} 스풀의 가장 오래된 메시지가 15분 이상 전송되지 않음",
+        "The oldest message in station {{ $labels.station_id }}'s spool has waited over 15 min",
+    ),
+    "r.spool_full": ("스풀 가득 참: 측정값 거부", "Spool full: readings refused"),
+    "r.spool_full.desc": (
+        "스테이션 {{ $labels.station_id }}가 스풀이 가득 차 측정값을 거부함 (중앙에 도달하지 못함)",
+        "Station {{ $labels.station_id }} refused readings because its spool is full "
+        "(they never reach the centre)",
+    ),
     "g.participants": ("참여자 알림", "Participant alerts"),
     "g.fleet": ("운영 알림", "Fleet alerts"),
 }

@@ -302,7 +302,7 @@ class VisitResult(WireModel):
     processed_at: AwareDatetime = Field(
         description="when the gateway built this result; newer replaces older"
     )
-    sex: Literal["female", "male"] | None = None
+    sex: Literal["male", "female"] | None = None
     measures: Annotated[list[Measure], Field(max_length=MAX_MEASURES)] = Field(default_factory=list)
     scores: Scores = Field(default_factory=Scores)
     history: Annotated[list[HistoryVisit], Field(max_length=MAX_HISTORY)] = Field(

@@ -11,6 +11,7 @@ Central broker (edge agents publish, gateways consume)::
     fw/v1/alerts/cases/<station>                     CaseEvent a gateway raised (opened, updated, ...)
     fw/v1/<station>/cases                            CaseEvent: a counsellor's action (station → gateway)
     fw/v1/<station>/results                          VisitResult (gateway → that station only)
+    fw/v1/<station>/receipts                         Receipt: what is durable centrally (gateway → station)
 
 Station-local broker (devices publish, the edge agent consumes)::
 
@@ -83,6 +84,11 @@ def case_actions(station_id: str) -> str:
     return f"{ROOT}/{_check_station(station_id)}/cases"
 
 
+def receipts(station_id: str) -> str:
+    """Which of the station's messages are durable centrally, gateway → station (telemetry.receipts)."""
+    return f"{ROOT}/{_check_station(station_id)}/receipts"
+
+
 def results(station_id: str) -> str:
     """Visit results for the station that serves the participant, gateway → station (downlink)."""
     return f"{ROOT}/{_check_station(station_id)}/results"
@@ -101,6 +107,7 @@ ALL_HEARTBEATS = f"{ROOT}/+/heartbeat"
 ALL_STATION_DEADLETTERS = f"{ROOT}/+/deadletter"
 ALL_ALERTS = f"{ROOT}/alerts/#"
 ALL_CASE_ACTIONS = f"{ROOT}/+/cases"
+ALL_RECEIPTS = f"{ROOT}/+/receipts"
 ALL_RESULTS = f"{ROOT}/+/results"
 ALL_DEVICES = f"{DEVICE_ROOT}/#"
 
@@ -117,8 +124,12 @@ def station_prefix(station_id: str) -> str:
 
 def station_grants(station_id: str) -> list[tuple[str, str]]:
     """The broker ACL lines of a station's user: publish under its own prefix (readings, status,
-    case actions, ...), read its own visit results and nothing else."""
-    return [("write", station_prefix(station_id)), ("read", results(station_id))]
+    case actions, ...), read its own visit results and receipts and nothing else."""
+    return [
+        ("write", station_prefix(station_id)),
+        ("read", results(station_id)),
+        ("read", receipts(station_id)),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +156,7 @@ def parse(topic: str) -> ParsedTopic:
     channel = parts[3]
     if channel == "data" and len(parts) == 6:
         return ParsedTopic(station_id, channel, parts[4], _check_device(parts[5]))
-    if channel in ("batch", "status", "heartbeat", "deadletter", "cases", "results") and len(parts) == 4:
+    channels = ("batch", "status", "heartbeat", "deadletter", "cases", "results", "receipts")
+    if channel in channels and len(parts) == 4:
         return ParsedTopic(station_id, channel)
     raise ValueError(f"topic {topic!r} is not a known channel of the v1 scheme")

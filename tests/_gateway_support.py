@@ -58,7 +58,10 @@ class Central:
         return list(self.influx.rows(query, self.database))
 
     def count(self, measurement: str, field_name: str) -> int:
-        rows = self.rows(f'SELECT count("{field_name}") FROM "{measurement}"')
+        """Points with ``field_name`` in ``measurement``, read from its own retention policy."""
+        from gateway.schema import qualified
+
+        rows = self.rows(f'SELECT count("{field_name}") FROM {qualified(measurement)}')
         return int(rows[0]["count"]) if rows else 0
 
     def logs(self) -> str:
@@ -80,6 +83,6 @@ def start_central(
     passwords[GATEWAY_USER] = f"pw-gateway-{uuid.uuid4().hex[:12]}"
     broker = mosquitto_factory(name="central", users=passwords, acl=station_acl(stations))
     database = f"gw_{uuid.uuid4().hex[:10]}"
-    influx.create_database(database)
+    influx.init_frailwatch(database)  # as `frailwatch influx init`: the ops policy must exist
     capture = Capture(broker.host, broker.port, "#", username=GATEWAY_USER, password=passwords[GATEWAY_USER])
     return Central(broker, influx, database, passwords, log_dir, capture)

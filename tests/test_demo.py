@@ -132,9 +132,10 @@ def test_point_counts_count_points_not_fields(stack: DemoStack) -> None:
         f"grip,station_id={a},participant={PSEUDONYM} max_kg=21.5,right_kg=21.5 1767225600000000000",
         f"grip,station_id={b},participant={PSEUDONYM} max_kg=20.0,right_kg=20.0 1767312000000000000",
         f"gait,station_id={a},participant={PSEUDONYM} gait_speed_mps=0.9 1767225600000000000",
-        "gateway_stats,gateway=g1 written=3i 1767225600000000000",
     ]
     stack.influxdb.write("\n".join(lines), roles.DATABASE)
+    # Gateway stats live in the bounded "ops" policy (and only recent points fit in it).
+    stack.influxdb.write(f"gateway_stats,gateway=g1 written=3i {time.time_ns()}", roles.DATABASE, rp="ops")
     counts = roles.point_counts(stack)
     assert counts == {"grip": 2, "gait": 1, "gateway_stats": 1}
     assert roles.reading_points(counts) == 3  # fleet/derived measurements are not readings
@@ -309,10 +310,8 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
             ]
         assert len(ids) == len(set(ids)) == c["genuine_messages"]
         dump = ""
-        for row in influxdb.rows("SHOW MEASUREMENTS", "frailwatch"):
-            dump += json.dumps(
-                influxdb.query(f'SELECT * FROM "{row["name"]}"', "frailwatch"), ensure_ascii=False
-            )
+        for target in influxdb.everywhere("frailwatch"):  # every measurement of every policy
+            dump += json.dumps(influxdb.query(f"SELECT * FROM {target}", "frailwatch"), ensure_ascii=False)
     finally:
         influxdb.stop()
 

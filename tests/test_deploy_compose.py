@@ -191,7 +191,19 @@ def test_gateways_are_two_replicas_on_one_shared_subscription(config: dict[str, 
     readable = {topic for access, topic in acl[user] if access in ("read", "readwrite")}
     assert {topics.ALL_DATA, topics.ALL_BATCHES, topics.ALL_HEARTBEATS, topics.ALL_STATUS} <= readable
     assert topics.ALL_CASE_ACTIONS in readable and ("write", topics.ALL_RESULTS) in acl[user]
+    assert ("write", topics.ALL_RECEIPTS) in acl[user]
     assert not any(access in ("write", "readwrite") and "+/data" in t for access, t in acl[user])
+
+
+def test_the_committed_acl_is_the_one_definition_rendered_for_the_compose_stations(
+    config: dict[str, Any],
+) -> None:
+    from telemetry.acl import central_acl
+
+    stations = [s["environment"]["FRAILWATCH_EDGE_STATION_ID"] for s in edge_services(config).values()]
+    assert ACL_FILE.read_text() == central_acl(sorted(stations), healthcheck_user="healthcheck"), (
+        "deploy/mosquitto/acl: regenerate it from telemetry.acl.central_acl"
+    )
 
 
 def test_every_mqtt_user_in_the_acl_gets_a_password(config: dict[str, Any]) -> None:
@@ -385,3 +397,48 @@ def test_every_service_command_is_a_real_frailwatch_subcommand(config: dict[str,
                 f"{name}: `frailwatch {' '.join(service['command'])}` does not parse"
             ) from exc
         assert callable(args.handler), name
+
+
+def test_the_simulators_keep_working_a_year_from_now_with_their_own_people(config: dict[str, Any]) -> None:
+    """Each simulator service's command, parsed by the real `frailwatch` parser and run with the
+    clock set a year ahead: all its visits fall before that clock (within its --days), none is
+    pinned to a fixed date, and no two stations' simulators share a member id."""
+    from datetime import UTC, datetime, timedelta
+
+    from edge.simulate.cli import cohort_from
+    from frailwatch.cli import build_parser
+
+    sims = {n: s for n, s in config["services"].items() if s.get("command", [None])[0] == "simulate"}
+    assert len(sims) == len(edge_services(config))
+    ahead = datetime.now(UTC) + timedelta(days=365)
+    members: dict[str, set[str]] = {}
+    for name, service in sims.items():
+        args = build_parser().parse_args(service["command"])
+        assert args.now is None, f"{name}: pinned to --now {args.now}"
+        cohort = cohort_from(args, now=ahead)
+        times = [at for *_, at in cohort.visits()]
+        assert times and max(times) < ahead and min(times) >= ahead - timedelta(days=args.days + 1), name
+        members[name] = {p.member_id for p in cohort.participants}
+    names = sorted(members)
+    for i, one in enumerate(names):
+        for other in names[i + 1 :]:
+            assert not members[one] & members[other], (one, other)
+
+
+def test_edge_agents_have_a_health_check_the_simulators_wait_for(config: dict[str, Any]) -> None:
+    """Each edge service's health check is `frailwatch edge health` (parsed by the real parser, it
+    reaches that handler and reads the spool directory the service's own environment gives), and
+    each station's simulator starts only once its agent is healthy (subscribed: a fresh station
+    broker keeps no reading for an agent that has not subscribed yet)."""
+    from edge.cli import _health
+    from frailwatch.cli import build_parser
+
+    services = config["services"]
+    for name, service in edge_services(config).items():
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and test[1] == "frailwatch", (name, test)
+        args = build_parser().parse_args(test[2:])
+        assert args.handler is _health, name
+        assert "FRAILWATCH_EDGE_SPOOL_DIR" in service["environment"], name
+        station = service["environment"]["FRAILWATCH_EDGE_STATION_ID"]
+        assert services[f"{station}-sim"]["depends_on"][name]["condition"] == "service_healthy"

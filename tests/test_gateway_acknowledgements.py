@@ -141,3 +141,22 @@ def test_counted_once_each_under_concurrent_releases() -> None:
     for thread in threads:
         thread.join()
     assert sorted(broker.acked) == list(range(1, 201)) and acks.in_flight == 0
+
+
+def test_a_delivery_is_durable_once_all_its_work_is_and_then_receipted_whatever_its_connection() -> None:
+    """The receipt hook: called once per delivery, after its last hold and step, before the ack —
+    also for a delivery of an older connection (its writes are durable; only the ack is not sent)."""
+    acks, broker = _tracker()
+    durable: list[int] = []
+    acks.on_durable = lambda d: durable.append(d.mid)
+    delivery, routing = _receive(acks, 1)
+    write = acks.hold((delivery,))
+    acks.then(delivery, lambda: None)
+    routing.release()
+    assert durable == []
+    write.release()
+    assert durable == [1] and broker.acked == [1]
+    _old, routing = _receive(acks, 2)
+    acks.new_connection()
+    routing.release()
+    assert durable == [1, 2] and broker.acked == [1], "durable, receipted, but not acknowledged"

@@ -114,7 +114,7 @@ def test_edge_to_influxdb_matches_the_simulator(
 
         n = len(truths)
         # walkway + IMU per gait test; one balance_features point per balance trial (three SPPB
-        # stances and a recorded one per visit)
+        # stances and two recorded ones, eyes open and closed, per visit)
         features = {
             "gait_features": 2 * n,
             "balance_features": expected["balance"],
@@ -181,15 +181,16 @@ def test_edge_to_influxdb_matches_the_simulator(
                 speed_tolerance = 0.20 if walk["walking_speed_mps"] < 0.4 else 0.08
                 assert row["cadence_spm"] == pytest.approx(walk["cadence_spm"], rel=0.03)
                 assert row["gait_speed_mps"] == pytest.approx(walk["walking_speed_mps"], rel=speed_tolerance)
-            sway = central.rows(
-                "SELECT sway_ellipse95_area_mm2, participant FROM balance_features "
-                f"{where} AND stance = 'side_by_side'"
-            )
-            assert len(sway) == len(mine)
-            for row, truth in zip(sorted(sway, key=lambda r: r["time"]), mine, strict=True):
-                assert truth.recordings is not None
-                area = truth.recordings["balance"]["ellipse95_area_mm2"]
-                assert row["sway_ellipse95_area_mm2"] == pytest.approx(area, rel=0.15)
+            for eyes, recorded in (("open", "balance"), ("closed", "balance_eyes_closed")):
+                sway = central.rows(
+                    "SELECT sway_ellipse95_area_mm2, participant FROM balance_features "
+                    f"{where} AND stance = 'side_by_side' AND eyes = '{eyes}'"
+                )
+                assert len(sway) == len(mine), eyes
+                for row, truth in zip(sorted(sway, key=lambda r: r["time"]), mine, strict=True):
+                    assert truth.recordings is not None
+                    area = truth.recordings[recorded]["ellipse95_area_mm2"]
+                    assert row["sway_ellipse95_area_mm2"] == pytest.approx(area, rel=0.15)
 
         # --- decline cases: for decliners only, one per participant and domain --------------
         events = central.rows(
@@ -208,10 +209,25 @@ def test_edge_to_influxdb_matches_the_simulator(
         ]
         assert {e.event_id for e in published} == {r["event_id"] for r in events}
         # Fleet data from the agent: heartbeats (with its devices) and the retained online status.
-        beats = central.rows('SELECT "spool_depth", "station_id" FROM "station_heartbeat"')
+        beats = central.rows('SELECT "spool_depth", "station_id" FROM "ops"."station_heartbeat"')
         assert beats and {r["station_id"] for r in beats} == {STATION}
         assert central.count("station_device", "messages") > 0
-        assert [r["online"] for r in central.rows('SELECT "online" FROM "station_status"')][-1:] == [1]
+        assert [r["online"] for r in central.rows('SELECT "online" FROM "ops"."station_status"')][-1:] == [1]
+        # Each measurement the gateway wrote is in the retention policy the schema gives it
+        # (operational ones in the bounded "ops"), and in no other.
+        policies = [r["name"] for r in central.rows(f'SHOW RETENTION POLICIES ON "{central.database}"')]
+        assert set(policies) >= set(schema.RETENTION_POLICIES)
+        written = [r["name"] for r in central.rows("SHOW MEASUREMENTS")]
+        assert {"station_heartbeat", "station_device", "station_status", "gateway_stats", "vitals"} <= set(
+            written
+        )
+        for name in written:
+            found = {
+                p: len(central.rows(f'SELECT * FROM "{central.database}"."{p}"."{name}" LIMIT 1'))
+                for p in policies
+            }
+            home = schema.policy_of(name) or schema.FOREVER
+            assert found == {p: int(p == home) for p in policies}, (name, found)
         # No raw identifier reached the central side.
         text = json.dumps([r for r in central.rows('SELECT * FROM "profile"')])
         assert not any(t.member_id in text for t in truths.values())

@@ -131,7 +131,9 @@ def test_two_replicas_share_one_subscription_and_write_each_message_once(central
     assert all(n > 100 for n in received), f"one replica got (almost) nothing: {received}"
     assert sum(received) >= 3000
     # Each replica also reports itself in gateway_stats, tagged with its client id.
-    tags = {r["gateway"] for r in central.rows('SELECT "messages_total", "gateway" FROM "gateway_stats"')}
+    tags = {
+        r["gateway"] for r in central.rows('SELECT "messages_total", "gateway" FROM "ops"."gateway_stats"')
+    }
     assert tags == {"gw-replica-0", "gw-replica-1"}
 
 

@@ -1,4 +1,4 @@
-"""Every dashboard query and alert rule on what the real pipeline writes (issue 7).
+"""Every dashboard query and alert rule on what the real pipeline writes.
 
 Once per module: a seeded cohort from ``edge.simulate`` (half of it declining, some roaming between
 two stations, raw IMU and centre-of-pressure recordings) is published by station devices to two
@@ -153,7 +153,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
 
         def settled() -> bool:
             events = central.rows('SELECT "event_id", "participant" FROM "case_event"')
-            stations_beating = central.rows('SELECT last("uptime_s") FROM "station_heartbeat" GROUP BY *')
+            stations_beating = central.rows(
+                'SELECT last("uptime_s") FROM "ops"."station_heartbeat" GROUP BY *'
+            )
             return (
                 central.count("frailty", "inputs") >= visits
                 and central.count("tug_features", "message_id") >= visits
@@ -344,10 +346,23 @@ def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -
     The device-silent rule's trigger (a device quiet for 2 h in opening hours) cannot happen in a
     test that lasts seconds; tests/test_grafana_queries.py covers its firing on written data.
     """
-    for uid in ("fw-station-offline", "fw-device-silent", "fw-dead-letter-spike"):
+    quiet = (
+        "fw-station-offline",
+        "fw-device-silent",
+        "fw-dead-letter-spike",
+        "fw-gateway-silent",
+        "fw-influxdb-silent",
+        "fw-heartbeat-stale",
+        "fw-spool-backlog",
+        "fw-spool-full",
+    )
+    assert set(quiet) | {"fw-gateway-lag", "fw-case-notice"} == set(RULES)
+    for uid in quiet:
         instances = _evaluate(pipeline, uid)
-        assert instances, f"{uid}: no data from the pipeline"
+        assert [i for i in instances if not i.reason], f"{uid}: no data from the pipeline"
         assert not [i for i in instances if i.firing], (uid, instances)
+    for uid in ("fw-heartbeat-stale", "fw-spool-backlog", "fw-spool-full"):
+        assert {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, uid)} == set(STATIONS), uid
     online = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline")}
     assert online == set(STATIONS)
     devices = {
@@ -358,12 +373,13 @@ def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -
     lag = _evaluate(pipeline, "fw-gateway-lag")
     assert {i.labels[c.GATEWAY_TAG] for i in lag} == gateways
     assert not [i for i in lag if i.firing], lag
+    assert {i.labels[c.GATEWAY_TAG] for i in _evaluate(pipeline, "fw-gateway-silent")} == gateways
 
 
 def test_ingest_lag_is_in_seconds_and_saw_the_month_old_visits(pipeline: Run) -> None:
     """The earlier visits were measured one to six months before the gateway wrote them: the lag
     the panel and the rule read peaks at months, in seconds (a unit check)."""
-    rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "gateway_stats"')
+    rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "ops"."gateway_stats"')
     # Which old visit a 1-s stats sample catches depends on batching: 1 to 6 months, in seconds.
     month = VISIT_EVERY.total_seconds()
     assert 0.99 * month <= rows[0]["max"] <= 6 * month + 3600
@@ -398,15 +414,47 @@ def test_every_opening_and_escalation_is_seen_by_the_case_rule(pipeline: Run) ->
 
 
 def test_station_offline_rule_fires_after_an_agent_stops(pipeline: Run) -> None:
-    """Stop one edge agent (last in this module: it changes the shared fleet). The broker passes
-    its offline status on; ten minutes later (the rule's pending period, replayed minute by
-    minute with no new status) the rule fires for that station and only that one."""
+    """Stop one edge agent (last in this module but one: it changes the shared fleet). The
+    broker passes its offline status on; ten minutes later (the rule's pending period, replayed
+    minute by minute with no new status) the rule fires for that station and only that one."""
     stopped = STATIONS[1]
     assert pipeline.agents[stopped].stop() == 0
-    query = f'SELECT last("online") FROM "station_status" WHERE "station_id" = \'{stopped}\''
+    query = f'SELECT last("online") FROM "ops"."station_status" WHERE "station_id" = \'{stopped}\''
     assert wait_until(lambda: pipeline.central.rows(query)[0]["last"] == 0, 20), pipeline.central.logs()
     later = time.time_ns() // 10**6 + 11 * 60_000
     firing = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline", later) if i.firing}
     assert firing == {stopped}
     soon = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline") if i.firing}
     assert soon == set(), "fired before its 10-minute pending period"
+
+
+def test_when_nothing_arrives_any_more_the_silence_rules_fire_for_what_the_pipeline_had(
+    pipeline: Run,
+) -> None:
+    """Last in this module: stop every agent and the gateway, so nothing arrives any more. Right
+    away nothing fires (pending periods); 12 minutes on (replayed minute by minute) the
+    staleness rules fire for every station and the gateway replica the real pipeline wrote, the
+    InfluxDB rule for the store as a whole — and the spool rules, with no backlog or refusal in
+    the data, stay quiet."""
+    for agent in pipeline.agents.values():
+        agent.stop()
+    gateways = {g.env["FRAILWATCH_GATEWAY_CLIENT_ID"] for g in pipeline.central.gateways}
+    stats = 'SELECT count("messages_total") FROM "ops"."gateway_stats"'
+    written = pipeline.central.rows(stats)[0]["count"]
+    for gateway in pipeline.central.gateways:
+        assert gateway.stop() == 0
+    assert pipeline.central.rows(stats)[0]["count"] >= written
+    stopped_ms = time.time_ns() // 10**6
+
+    def firing(uid: str, at_ms: int) -> list[Instance]:
+        return [i for i in _evaluate(pipeline, uid, at_ms) if i.firing]
+
+    silence = ("fw-heartbeat-stale", "fw-gateway-silent", "fw-influxdb-silent")
+    assert not [uid for uid in silence if firing(uid, stopped_ms)], "fired before its pending period"
+    later = stopped_ms + 12 * 60_000
+    assert {i.labels[c.STATION_TAG] for i in firing("fw-heartbeat-stale", later)} == set(STATIONS)
+    assert {i.labels[c.GATEWAY_TAG] for i in firing("fw-gateway-silent", later)} == gateways
+    (store,) = firing("fw-influxdb-silent", later)
+    assert store.reason == "NoData"
+    for uid in ("fw-spool-backlog", "fw-spool-full"):
+        assert not firing(uid, later), uid

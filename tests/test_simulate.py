@@ -7,6 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ def test_same_seed_same_cohort_other_seed_differs() -> None:
 def test_cohort_is_plausible_and_has_decliners_and_roamers() -> None:
     cohort = Cohort(participants=400, decline_fraction=0.25, roam_fraction=0.3, seed=11)
     people = cohort.participants
-    ages = [2026 - p.birth_year for p in people]
+    ages = [cohort.now.year - p.birth_year for p in people]
     assert min(ages) >= 65 and max(ages) <= 90
     assert {p.sex for p in people} == {"female", "male"}
     men = [p.grip_kg for p in people if p.sex == "male"]
@@ -86,7 +89,10 @@ def _recording_messages(cohort: Cohort) -> list[tuple[Truth, dict[str, Any]]]:
         for message in messages:
             contract, _ = to_message(message.topic, json.dumps(message.document).encode(), "gj-01", KEY)
             if getattr(contract.payload, "recording", None) is not None:
-                payloads[contract.device_kind.value] = contract.payload
+                kind = contract.device_kind.value
+                if getattr(contract.payload, "eyes", "open") == "closed":
+                    kind = "balance_eyes_closed"  # the second centre-of-pressure trial
+                payloads[kind] = contract.payload
                 assert len(json.dumps(message.document)) < 150_000, "a realistic size, not megabytes"
         out.append((truth, payloads))
     return out
@@ -101,7 +107,7 @@ def test_recordings_follow_each_participants_trajectory_and_pass_the_edge() -> N
     assert len(mine) == 3
     seen: list[dict[str, Any]] = []
     for truth, payloads in mine:
-        assert set(payloads) == {"gait", "balance", "sit_to_stand", "tug"}
+        assert set(payloads) == {"gait", "balance", "balance_eyes_closed", "sit_to_stand", "tug"}
         gait, balance, rec = payloads["gait"], payloads["balance"], truth.recordings
         assert rec is not None
         # Lower-back IMU, 100 Hz, ~30 s; the walk's straight speed is the visit's gait speed.
@@ -148,7 +154,7 @@ def test_readings_are_the_same_with_or_without_recordings() -> None:
             or m.document["payload"].get("stance") != "side_by_side"
         ]
         assert stripped == [m.document for m in messages_plain]
-        assert len(messages_rich) == len(messages_plain) + 1
+        assert len(messages_rich) == len(messages_plain) + 2
 
 
 def test_recording_truth_is_what_the_gait_and_balance_analyses_find() -> None:
@@ -172,6 +178,12 @@ def test_recording_truth_is_what_the_gait_and_balance_analyses_find() -> None:
         sway = analyze_balance(balance.recording.as_array().astype(np.float64), 100.0)
         assert abs(sway.ellipse95_area_mm2 / rec["balance"]["ellipse95_area_mm2"] - 1) < 0.02
         assert abs(sway.mean_velocity_mm_s / rec["balance"]["mean_velocity_mm_s"] - 1) < 0.05
+        closed_payload, closed = payloads["balance_eyes_closed"], rec["balance_eyes_closed"]
+        assert closed_payload.eyes == "closed" and closed["eyes"] == "closed"
+        shut = analyze_balance(closed_payload.recording.as_array().astype(np.float64), 100.0)
+        assert abs(shut.ellipse95_area_mm2 / closed["ellipse95_area_mm2"] - 1) < 0.02
+        romberg = shut.mean_velocity_mm_s / sway.mean_velocity_mm_s
+        assert romberg > 1.2 and abs(romberg / closed["romberg_mean_velocity"] - 1) < 0.05
 
 
 def test_cli_publishes_as_devices_with_a_truth_file(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -228,10 +240,12 @@ def test_cli_publishes_as_devices_with_a_truth_file(mosquitto: Mosquitto, tmp_pa
     lines = received.read_text().splitlines()
     visits = [json.loads(line) for line in truth.read_text().splitlines()]
     assert len(visits) == 8
-    # Recordings are on by default: one more (30 s centre-of-pressure) balance reading per visit.
+    # Recordings are on by default: two more (30 s centre-of-pressure, eyes open and closed)
+    # balance readings per visit.
     assert len(lines) == len(visits) * Cohort(participants=1, recordings=True).messages_per_visit
     assert {line.split("/")[2] for line in lines} == set(KINDS)
-    assert all(set(v["recordings"]) == {"gait", "balance", "sit_to_stand", "tug"} for v in visits)
+    recorded = {"gait", "balance", "balance_eyes_closed", "sit_to_stand", "tug"}
+    assert all(set(v["recordings"]) == recorded for v in visits)
     gait = [json.loads(line.split(" ", 1)[1]) for line in lines if line.split("/")[2] == "gait"]
     assert all(g["payload"]["recording"]["fs_hz"] == 100.0 for g in gait)
 
@@ -301,3 +315,205 @@ def test_cli_refuses_an_unusable_recording_rate_with_one_line() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["--recording-hz 5.0 is outside 10–1000 Hz"]
+
+
+# --- the simulator's clock ------------------------------------------------------------------------
+
+A_YEAR = timedelta(days=365)
+
+
+def _run_simulate(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "frailwatch.cli", "simulate", *args],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _subscribe(broker: Mosquitto, out: Path) -> subprocess.Popen[bytes]:
+    sub = subprocess.Popen(
+        ["mosquitto_sub", "-h", broker.host, "-p", str(broker.port), "-t", "fwdev/v1/#", "-q", "1"],
+        stdout=out.open("wb"),
+    )
+    time.sleep(0.5)  # mosquitto_sub has no readiness signal; a fresh broker subscribes fast
+    return sub
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def test_a_cohort_with_its_clock_a_year_ahead_lives_in_that_year() -> None:
+    """The clock injected a year ahead: the simulated year ends the day before it, ages count in
+    its year, and no reading is in its future (with the old fixed 2026-03-02 start and ages from
+    2026, neither held a year on)."""
+    ahead = datetime.now(UTC) + A_YEAR
+    cohort = Cohort(participants=40, days=365, visit_every_days=30, seed=3, now=ahead, recordings=False)
+    assert cohort.now == ahead
+    assert all(65 <= ahead.year - p.birth_year <= 90 for p in cohort.participants)
+    assert all(p.resident_number.startswith(f"{p.birth_year % 100:02d}") for p in cohort.participants)
+    day = datetime(ahead.year, ahead.month, ahead.day, tzinfo=UTC)
+    times = []
+    for visit in cohort.visits():
+        _, messages = cohort.messages(*visit)
+        times += [datetime.fromisoformat(m.document["measured_at"]) for m in messages]
+    assert max(times) < day, "a reading on or after the clock's day"
+    assert min(times) >= day - timedelta(days=365)
+    assert max(times) > day - timedelta(days=30), "the simulated year reaches up to the clock"
+
+
+def test_cli_with_the_clock_a_year_ahead_publishes_that_year(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """`frailwatch simulate --now` (the clock, injected) through a real broker: every reading
+    mosquitto_sub sees lies in the year before that clock, with ages counted in its year."""
+    ahead = (datetime.now(UTC) + A_YEAR).replace(microsecond=0)
+    received = tmp_path / "received.txt"
+    sub = _subscribe(mosquitto, received)
+    try:
+        result = _run_simulate(
+            *("--participants", "3", "--stations", "gj-01", "--days", "365", "--visit-every", "60"),
+            *("--broker", f"gj-01={mosquitto.host}:{mosquitto.port}", "--no-recordings"),
+            *("--now", ahead.isoformat()),
+        )
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+    finally:
+        sub.terminate()
+        sub.wait(5)
+    documents = _documents(received)
+    expected = Cohort(participants=3, stations=["gj-01"], days=365, visit_every_days=60, now=ahead)
+    assert len(documents) == len(expected.visits()) * expected.messages_per_visit
+    times = [datetime.fromisoformat(d["measured_at"]) for d in documents]
+    assert ahead - timedelta(days=366) < min(times) and max(times) < ahead
+    births = [d["payload"]["birth_year"] for d in documents if "birth_year" in d["payload"]]
+    assert births and all(65 <= ahead.year - b <= 90 for b in births)
+
+
+def test_a_years_simulation_passes_a_real_edge_agent_today(
+    mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
+) -> None:
+    """What docker-compose.yml runs (365 days), with the real clock, through `frailwatch edge run`:
+    no reading is refused as more than 24 h in the future (the fixed 2026-03-02 start put the
+    last three months there), every one reaches the central broker."""
+    from tests._edge_support import CentralCapture, EdgeProcess, edge_settings_env, wait_until
+
+    devices, central = mosquitto_factory(name="station"), mosquitto_factory(name="central")
+    capture = CentralCapture(central)
+    agent = EdgeProcess(
+        edge_settings_env("gj-01", devices, central, tmp_path / "spool"), tmp_path / "edge.log"
+    )
+    agent.start()
+    try:
+        assert agent.wait_device_ready(), agent.log()[-3000:]
+        result = _run_simulate(
+            *("--participants", "3", "--stations", "gj-01", "--days", "365", "--visit-every", "60"),
+            *("--broker", f"gj-01={devices.host}:{devices.port}", "--no-recordings"),
+        )
+        assert result.returncode == 0, result.stderr
+        sent = int(result.stderr.split("published ")[1].split()[0])
+        expected = Cohort(participants=3, stations=["gj-01"], days=365, visit_every_days=60)
+        assert sent == len(expected.visits()) * expected.messages_per_visit
+
+        def letters() -> list[dict[str, Any]]:
+            return [json.loads(m.payload) for m in capture.snapshot() if m.topic.endswith("/deadletter")]
+
+        assert wait_until(lambda: len(capture.data()) + len(letters()) >= sent, 40), agent.log()[-3000:]
+        assert letters() == [], "readings refused"
+        assert len({d["message_id"] for d in capture.data()}) == sent
+    finally:
+        agent.stop()
+        capture.close()
+
+
+def test_stations_simulated_apart_never_share_a_member_id(
+    mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path
+) -> None:
+    """One simulator per station, as docker-compose.yml runs them (own seed each): different
+    people, so no member id in common (before, both drew M1000000, M1000001, ...)."""
+    seen: dict[str, set[str]] = {}
+    for seed, station in enumerate(("gwangsan-01", "nam-01"), start=1):
+        broker = mosquitto_factory(name=station)
+        received = tmp_path / f"{station}.txt"
+        sub = _subscribe(broker, received)
+        try:
+            result = _run_simulate(
+                *("--participants", "5", "--stations", station, "--days", "30", "--seed", str(seed)),
+                *("--broker", f"{station}={broker.host}:{broker.port}", "--no-recordings"),
+            )
+            assert result.returncode == 0, result.stderr
+            time.sleep(0.5)
+        finally:
+            sub.terminate()
+            sub.wait(5)
+        seen[station] = {d["participant_id"] for d in _documents(received)}
+    assert len(seen["gwangsan-01"]) == len(seen["nam-01"]) == 5
+    assert not seen["gwangsan-01"] & seen["nam-01"]
+
+
+def test_a_roaming_participant_keeps_one_member_id_at_every_station() -> None:
+    cohort = Cohort(participants=40, stations=["gj-01", "gj-02"], roam_fraction=0.5, days=120, seed=9)
+    ids = [p.member_id for p in cohort.participants]
+    assert len(set(ids)) == len(ids)
+    stations_of: dict[str, set[str]] = {}
+    for visit in cohort.visits():
+        _, messages = cohort.messages(*visit)
+        for m in messages:
+            stations_of.setdefault(m.document["participant_id"], set()).add(m.station_id)
+    roamers = {p.member_id for p in cohort.participants if p.roams}
+    assert roamers and all(stations_of[r] == {"gj-01", "gj-02"} for r in roamers if len(stations_of[r]) > 1)
+    assert any(len(stations_of[r]) > 1 for r in roamers)
+    assert all(len(stations_of[p.member_id]) == 1 for p in cohort.participants if not p.roams)
+
+
+def test_each_visit_sends_eyes_open_and_eyes_closed_stances_for_a_romberg_ratio(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Through a real broker: every visit has a 30 s side-by-side centre-of-pressure trial with
+    eyes open and one with eyes closed; the balance analysis of the two gives the Romberg ratio
+    the truth file states (eyes closed sway more)."""
+    import numpy as np
+
+    from processing.balance import analyze_balance
+    from telemetry.recording import Recording
+
+    received = tmp_path / "received.txt"
+    truth = tmp_path / "truth.jsonl"
+    sub = _subscribe(mosquitto, received)
+    try:
+        result = _run_simulate(
+            *("--participants", "2", "--stations", "gj-01", "--days", "60", "--visit-every", "30"),
+            *("--broker", f"gj-01={mosquitto.host}:{mosquitto.port}", "--truth", str(truth)),
+            *("--decline-fraction", "0.5", "--seed", "4"),
+        )
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+    finally:
+        sub.terminate()
+        sub.wait(5)
+    trials: dict[tuple[str, str], dict[str, Any]] = {}
+    for d in _documents(received):
+        payload = d["payload"]
+        if payload.get("recording") is not None and "stance" in payload:
+            key = (d["participant_id"], d["visit_id"])
+            assert payload["stance"] == "side_by_side" and payload["hold_time_s"] == 30.0
+            assert payload["eyes"] not in trials.setdefault(key, {}), "one trial per eyes state"
+            trials[key][payload["eyes"]] = payload
+    truths = sorted(_documents(truth), key=lambda t: (t["member_id"], t["visit"]))
+    assert len(trials) == len(truths) == 4
+    # visit ids carry the visit's time (v-<station>-<YYYYmmddHHMM>-<hex>): sorted = visit order
+    for (_member, _visit_id), t in zip(sorted(trials), truths, strict=True):
+        both = trials[(_member, _visit_id)]
+        assert _member == t["member_id"] and set(both) == {"open", "closed"}
+        sway = {
+            eyes: analyze_balance(
+                Recording.model_validate(p["recording"]).as_array().astype(np.float64), 100.0
+            )
+            for eyes, p in both.items()
+        }
+        opened = t["recordings"]["balance"]
+        assert abs(sway["open"].mean_velocity_mm_s / opened["mean_velocity_mm_s"] - 1) < 0.05
+        ratio = sway["closed"].mean_velocity_mm_s / sway["open"].mean_velocity_mm_s
+        assert ratio > 1.2, "eyes closed must sway more"
+        stated = t["recordings"]["balance_eyes_closed"]["romberg_mean_velocity"]
+        assert abs(ratio / stated - 1) < 0.05

@@ -5,11 +5,19 @@ Baselines follow Korean community norms (KFACS/AWGS 2019 ranges): grip ~ 28±6 k
 A configurable share of participants declines across visits: gait speed −0.05 to −0.15 m/s per
 visit, grip loss, slower chair stands and longer TUG, shorter balance holds, more sway.
 
+Time is relative to the simulator's clock (``now``, the system clock unless given): the
+simulated ``days`` are the days before ``now``'s UTC day, so every reading is in the past
+whenever the simulator runs, and birth years are ``now``'s year minus the age. Member ids carry the
+participant's home station (``M-<station>-<n>``), so cohorts simulated separately for different
+stations (one simulator per station, as in docker-compose.yml) never share an id; only a roaming
+participant, on purpose, is seen at several stations under one id.
+
 With ``recordings=True`` (the ``frailwatch simulate`` default; off by default in this API so
 existing callers keep their small, fast visits), gait, sit-to-stand and TUG readings carry a
-lower-back IMU recording and an extra 30 s balance reading carries the centre of pressure, made
-by the NumPy-only signal models (:mod:`edge.simulate.recordings`); their realised truth is in
-``Truth.recordings``. About 220 kB of device JSON and 0.23 s of CPU per visit at 100 Hz. Off,
+lower-back IMU recording and two extra 30 s balance readings carry the centre of pressure, side
+by side with eyes open and with eyes closed (the pair a Romberg ratio needs), made by the
+NumPy-only signal models (:mod:`edge.simulate.recordings`); their realised truth is in
+``Truth.recordings``. About 290 kB of device JSON and 0.25 s of CPU per visit at 100 Hz. Off,
 every visit sends the scalar readings only (load tests).
 """
 
@@ -55,6 +63,7 @@ class Participant:
     gait_loss_per_visit: float
     home_station: str
     roams: bool
+    index: int  # position in the cohort: seeds the participant's per-visit random streams
 
 
 @dataclass(frozen=True)
@@ -88,10 +97,17 @@ class DeviceMessage:
 
 
 def _participant(
-    rng: np.random.Generator, n: int, stations: list[str], decline_fraction: float, roam_fraction: float
+    rng: np.random.Generator,
+    n: int,
+    stations: list[str],
+    decline_fraction: float,
+    roam_fraction: float,
+    year: int,
 ) -> Participant:
+    """Participant ``n``, ``age`` years old in ``year`` (the simulator's present)."""
     sex = "female" if rng.random() < 0.55 else "male"
     age = int(rng.integers(65, 91))
+    birth_year = year - age
     male = sex == "male"
     height = float(rng.normal(166 if male else 152, 5.5))
     bmi = float(rng.normal(24, 2.8))
@@ -99,15 +115,17 @@ def _participant(
     gait = float(np.clip(rng.normal(1.25 - 0.012 * (age - 65), 0.15), 0.45, 1.7))
     five = float(np.clip(rng.normal(9.5 + 0.12 * (age - 65), 1.8), 5.5, 25))
     declining = bool(rng.random() < decline_fraction)
+    home = stations[n % len(stations)]
     return Participant(
-        member_id=f"M{1_000_000 + n}",
-        resident_number=f"{1935 + (90 - age) % 100:04d}"[2:]
+        # The home station in the id: simulators run apart for other stations draw other ids.
+        member_id=f"M-{home}-{n:05d}",
+        resident_number=f"{birth_year % 100:02d}"
         + f"{int(rng.integers(1, 13)):02d}{int(rng.integers(1, 29)):02d}-"
         + f"{1 if male else 2}{int(rng.integers(100000, 999999))}",
         name=f"참가자{n:04d}",
         phone=f"010-{int(rng.integers(1000, 9999))}-{int(rng.integers(1000, 9999))}",
         sex=sex,
-        birth_year=2026 - age,
+        birth_year=birth_year,
         height_cm=round(height, 1),
         weight_kg=round(bmi * (height / 100) ** 2, 1),
         grip_kg=round(grip, 1),
@@ -116,13 +134,26 @@ def _participant(
         tug_s=round(float(np.clip(3 / gait * 2 + 3, 6, 30)), 2),
         declining=declining,
         gait_loss_per_visit=round(float(rng.uniform(0.05, 0.15)), 3) if declining else 0.0,
-        home_station=stations[n % len(stations)],
+        home_station=home,
         roams=bool(rng.random() < roam_fraction),
+        index=n,
     )
 
 
+def default_start(now: datetime, days: int) -> datetime:
+    """09:30 Korean time (00:30 UTC) ``days`` days before ``now``'s UTC day: the simulated days
+    end the day before ``now``, so no reading lies in the simulator's future."""
+    day = now.astimezone(UTC).date() - timedelta(days=days)
+    return datetime(day.year, day.month, day.day, 0, 30, tzinfo=UTC)
+
+
 class Cohort:
-    """M participants visiting N stations over D days (one visit every ``visit_every_days``)."""
+    """M participants visiting N stations over D days (one visit every ``visit_every_days``).
+
+    ``now`` is the simulator's clock reading (default: the system clock): the D days end the day
+    before it (:func:`default_start`) and ages are counted in its year. ``start`` overrides the
+    first day (tests that need fixed dates).
+    """
 
     def __init__(
         self,
@@ -133,27 +164,30 @@ class Cohort:
         decline_fraction: float = 0.2,
         roam_fraction: float = 0.2,
         seed: int = 1,
-        start: datetime = datetime(2026, 3, 2, 0, 30, tzinfo=UTC),
+        start: datetime | None = None,
         recordings: bool = False,
         recording_fs_hz: float = 100.0,
+        now: datetime | None = None,
     ) -> None:
+        self.now = (now if now is not None else datetime.now(UTC)).astimezone(UTC)
         self.stations = stations or ["gj-01", "gj-02"]
         self.recordings = recordings
         self.recording_fs_hz = recording_fs_hz
         self.days = days
         self.visit_every_days = visit_every_days
-        self.start = start
+        self.start = start if start is not None else default_start(self.now, days)
         self.seed = seed
         rng = np.random.default_rng(seed)
         self.participants = [
-            _participant(rng, n, self.stations, decline_fraction, roam_fraction) for n in range(participants)
+            _participant(rng, n, self.stations, decline_fraction, roam_fraction, self.now.year)
+            for n in range(participants)
         ]
 
     @property
     def messages_per_visit(self) -> int:
         """One reading per device kind, two more balance stances (the SPPB needs all three) and,
-        with recordings, a 30 s centre-of-pressure trial."""
-        return len(KINDS) + 2 + (1 if self.recordings else 0)
+        with recordings, two 30 s centre-of-pressure trials (eyes open, eyes closed)."""
+        return len(KINDS) + 2 + (2 if self.recordings else 0)
 
     def visits(self) -> list[tuple[Participant, int, str, datetime]]:
         """(participant, visit index, station, time) in time order."""
@@ -188,7 +222,7 @@ class Cohort:
     ) -> tuple[Truth, list[DeviceMessage]]:
         """Every device kind's reading for one visit, as the devices publish them."""
         truth = self.truth(p, visit, station, at)
-        rng = np.random.default_rng([self.seed, int(p.member_id[1:]), visit])
+        rng = np.random.default_rng([self.seed, 1_000_000 + p.index, visit])
         # No member id in it; hex, as a zero-padded decimal reads as a phone number (0x-xxx-xxxx).
         visit_id = f"v-{station}-{at:%Y%m%d%H%M}-{int(rng.integers(1 << 30)):08x}"
         payloads: dict[str, dict[str, Any]] = {
@@ -241,8 +275,8 @@ class Cohort:
             ]
         }
         if self.recordings:
-            truth, sway = self._with_recordings(p, visit, truth, payloads)
-            extra["balance"].append(sway)
+            truth, sways = self._with_recordings(p, visit, at, truth, payloads)
+            extra["balance"] += sways
         out = []
         for i, kind in enumerate(KINDS):
             device_id = f"{kind.replace('_', '-')}-{station}"
@@ -266,24 +300,37 @@ class Cohort:
         return truth, out
 
     def _with_recordings(
-        self, p: Participant, visit: int, truth: Truth, payloads: dict[str, dict[str, Any]]
-    ) -> tuple[Truth, dict[str, Any]]:
+        self, p: Participant, visit: int, at: datetime, truth: Truth, payloads: dict[str, dict[str, Any]]
+    ) -> tuple[Truth, list[dict[str, Any]]]:
         """Attach raw recordings to the performance tests (in place) and their truth; returns the
-        extra reading: a 30 s side-by-side balance trial with the centre of pressure."""
+        extra readings: 30 s side-by-side balance trials with the centre of pressure, eyes open
+        then eyes closed (the truth of the closed one carries the Romberg ratios)."""
         from edge.simulate import recordings as rec  # NumPy signal models, loaded only when used
 
         # Its own stream, so the scalar readings are the same with recordings on or off.
-        rng = np.random.default_rng([self.seed, int(p.member_id[1:]), visit, 1])
-        fs, age = self.recording_fs_hz, 2026 - p.birth_year
-        made = {
-            "gait": rec.gait(truth.gait_speed_mps, p.height_cm, p.declining, fs, rng),
-            "balance": rec.balance(age, p.declining, visit, fs, rng),
-            "sit_to_stand": rec.sit_to_stand(truth.five_rep_s, fs, rng),
-            "tug": rec.tug(truth.tug_s, truth.gait_speed_mps, p.height_cm, fs, rng),
-        }
+        rng = np.random.default_rng([self.seed, 1_000_000 + p.index, visit, 1])
+        fs, age = self.recording_fs_hz, at.year - p.birth_year
+        made = {"gait": rec.gait(truth.gait_speed_mps, p.height_cm, p.declining, fs, rng)}
+        sway_seed = int(rng.integers(1 << 31))  # one stander: the same sway pattern eyes open and closed
+        made["balance"] = rec.balance(age, p.declining, visit, fs, sway_seed)
+        made["sit_to_stand"] = rec.sit_to_stand(truth.five_rep_s, fs, rng)
+        made["tug"] = rec.tug(truth.tug_s, truth.gait_speed_mps, p.height_cm, fs, rng)
+        made["balance_eyes_closed"] = rec.balance(age, p.declining, visit, fs, sway_seed, eyes="closed")
         for kind in ("gait", "sit_to_stand", "tug"):
             payloads[kind] = {**payloads[kind], **made[kind].payload_json()}
-        sway = {"stance": "side_by_side", "eyes": "open", "hold_time_s": rec.SWAY_S}
-        sway["target_time_s"] = rec.SWAY_S
-        trial = {**sway, **made["balance"].payload_json()}
-        return replace(truth, recordings={kind: r.truth for kind, r in made.items()}), trial
+        trials = [
+            {
+                "stance": "side_by_side",
+                "eyes": eyes,
+                "hold_time_s": rec.SWAY_S,
+                "target_time_s": rec.SWAY_S,
+                **made[kind].payload_json(),
+            }
+            for kind, eyes in (("balance", "open"), ("balance_eyes_closed", "closed"))
+        ]
+        truths = {kind: r.truth for kind, r in made.items()}
+        truths["balance_eyes_closed"] = {
+            **truths["balance_eyes_closed"],
+            **rec.romberg(truths["balance"], truths["balance_eyes_closed"]),
+        }
+        return replace(truth, recordings=truths), trials

@@ -59,8 +59,15 @@ def require_roles() -> None:
 
 
 def init_database(stack: DemoStack) -> None:
+    """The database and its retention policies, as ``frailwatch influx init`` makes them."""
     assert stack.influxdb is not None
-    stack.influxdb.create_database(DATABASE)
+    stack.influxdb.init_frailwatch(DATABASE)
+
+
+def qualified(measurement: str) -> str:
+    """The InfluxQL FROM target of a measurement in its retention policy (gateway.schema)."""
+    schema = _role("gateway.schema", "the gateway's schema module")
+    return str(schema.qualified(measurement))
 
 
 class GatewayProbe:
@@ -318,7 +325,7 @@ def point_counts(stack: DemoStack) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in stack.influxdb.rows("SHOW MEASUREMENTS", DATABASE):
         name = row["name"]
-        result = stack.influxdb.rows(f'SELECT count(*) FROM "{name}"', DATABASE)
+        result = stack.influxdb.rows(f"SELECT count(*) FROM {qualified(name)}", DATABASE)
         counts[name] = max(
             (int(v) for r in result for k, v in r.items() if k.startswith("count_")), default=0
         )

@@ -156,6 +156,9 @@ def _raise_for_write(response: httpx.Response) -> None:
     if 200 <= status < 300:
         return
     message = _error_text(response)
+    if "retention policy not found" in message:
+        # Not the data's fault: the database lacks the schema's policies (ops, ...).
+        message += " (create the schema's retention policies: frailwatch influx init)"
     if status >= 500 or status in _NOT_THE_DATA:
         raise InfluxUnavailable(f"InfluxDB answered {status}: {message}", status)
     if 400 <= status < 500:
