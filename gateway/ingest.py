@@ -139,7 +139,7 @@ class Ingest:
             self.letters.refuse(delivery, refusal, table)
         if routed.measured_ns is not None:
             delivery.measured_ns = routed.measured_ns
-        delivery.message_ids = tuple(item.message.message_id for item in routed.followups)
+        delivery.message_ids = tuple(routed.accepted)
         for item in routed.recorded:
             entry = (delivery, item, self.acks.hold((delivery,)))
             recorded.setdefault(item.message.device_kind, []).append(entry)

@@ -42,6 +42,7 @@ class Routed:
     label: str | None = None  # the messages metric's kind label (None: not counted)
     points: list[Point] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # ids of every accepted device message
     followups: list[FollowUp] = field(default_factory=list)  # accepted messages with follow-up work
     recorded: list[FollowUp] = field(default_factory=list)  # those with a recording to analyse
     measured_ns: int | None = None  # measured_at of the last accepted reading
@@ -129,6 +130,7 @@ class Router:
 
     def _accept(self, message: Message, routed: Routed) -> None:
         at = message_time_ns(message)
+        routed.accepted.append(message.message_id)
         routed.points.extend(reading_points(message, at))
         routed.measured_ns = at - at % 1000  # measured_at itself (the last 3 digits are the id's)
         wanted = self.wants(message)

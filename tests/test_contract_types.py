@@ -30,6 +30,7 @@ from telemetry.devices import MESSAGE_TYPES
 from telemetry.envelope import WireModel
 from telemetry.events import DeadLetter
 from telemetry.examples import EXAMPLE_PSEUDONYM, EXAMPLE_STATION, example_messages
+from telemetry.receipts import Receipt, digest
 from telemetry.results import VisitResult
 from telemetry.station import DeviceSeen, Heartbeat, StationStatus
 from tests._station_support import visit_result
@@ -95,6 +96,13 @@ def _platform_examples() -> dict[type[BaseModel], BaseModel]:
             evidence=evidence,
             note="retest at the next visit",
             follow_up_on=date(2026, 6, 1),
+        ),
+        Receipt: Receipt(
+            station_id=EXAMPLE_STATION,
+            at=AT,
+            gateway="frailwatch-gateway-1",
+            message_ids=["example-vitals-0001"],
+            digests=[digest(b"{}")],
         ),
         # Measures with both kinds of band, all four scores, history, comparisons and an open case.
         VisitResult: visit_result(b"types-test-key-0123456789abcdef", AT),
@@ -269,6 +277,8 @@ def test_the_schemas_give_every_kind_of_field() -> None:
         ("VisitResult", "measures.0.bands.0.cutoff"),
         ("VisitResult", "measures.0.bands.0.kind"),
         ("VisitResult", "measures.2.bands.0.points"),
+        ("Receipt", "message_ids.0"),
+        ("Receipt", "digests.0"),
         ("VisitResult", "scores.sppb.total"),
         ("VisitResult", "open_cases.0.evidence.baseline.gait_speed_mps"),
     ]:
