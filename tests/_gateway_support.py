@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telemetry.acl import OPS_USER
 from tests._drill_support import (
     GATEWAY_USER,
     Capture,
@@ -81,8 +82,11 @@ def start_central(
 ) -> Central:
     passwords = {station: f"pw-{station}-{uuid.uuid4().hex[:8]}" for station in stations}
     passwords[GATEWAY_USER] = f"pw-gateway-{uuid.uuid4().hex[:12]}"
+    passwords[OPS_USER] = f"pw-ops-{uuid.uuid4().hex[:12]}"
     broker = mosquitto_factory(name="central", users=passwords, acl=station_acl(stations))
     database = f"gw_{uuid.uuid4().hex[:10]}"
     influx.init_frailwatch(database)  # as `frailwatch influx init`: the ops policy must exist
-    capture = Capture(broker.host, broker.port, "#", username=GATEWAY_USER, password=passwords[GATEWAY_USER])
+    # The wildcard capture watches as the read-only operator does (the gateway user only writes
+    # what it publishes, it does not read it back).
+    capture = Capture(broker.host, broker.port, "#", username=OPS_USER, password=passwords[OPS_USER])
     return Central(broker, influx, database, passwords, log_dir, capture)

@@ -328,7 +328,9 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
     # The outage: the spools filled while the broker was down and drained after.
     outage = summary["uplink_outage"]
     assert outage["readings_during_outage"] > 0
-    assert max(d for _, d in outage["filling"]) == outage["readings_during_outage"]
+    # The spools hold what arrived during the outage, and what the broker took just before it but
+    # no gateway had confirmed yet (a spooled reading leaves on its receipt).
+    assert max(d for _, d in outage["filling"]) >= outage["readings_during_outage"]
     assert outage["drained_after_s"] is not None and outage["drain"][-1][1] == 0
 
     # Cases for the simulated decliners, none for the steady participants; one chart each.

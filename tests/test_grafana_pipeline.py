@@ -158,6 +158,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
             )
             return (
                 central.count("frailty", "inputs") >= visits
+                and central.count("frailty", "sppb_total") >= visits  # every visit complete
                 and central.count("tug_features", "message_id") >= visits
                 and decliners <= {r["participant"] for r in events}
                 and central.count("dead_letter", "size_bytes") >= 3
