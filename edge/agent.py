@@ -15,6 +15,8 @@ store (with the name a registration device sent, which never leaves the box); a 
 (:mod:`edge.downlink`) keeps the visit results the gateway sends; counsellors' case actions are
 spooled like readings (:meth:`EdgeAgent.spool_case_event`) and go out on ``fw/v1/<station>/cases``;
 with ``page_enabled`` the page itself runs in a thread of this process (:mod:`edge.page.server`).
+The heartbeat carries the page's follow-up counts (opened → linked → followed up, overdue) for the
+clinical dashboard, whether or not the page is served.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -40,6 +43,8 @@ from edge import __version__
 from edge.downlink import ResultsDownlink
 from edge.health import AgentStatus, status_every_s, status_path, write_status
 from edge.intake import to_intake
+from edge.page.followup import FollowUpCounts, cached
+from edge.page.followup import counts as follow_up_counts
 from edge.pseudonyms import PseudonymStore
 from edge.settings import EdgeSettings
 from edge.spool import Spool, Spooled, SpoolFull
@@ -115,6 +120,7 @@ class EdgeAgent:
         self.station_store = StationStore(settings.spool_dir / "station.sqlite3")
         self.downlink = ResultsDownlink(settings, self.station_store, self._dead_letter)
         self.page: Any = None  # edge.page.server.PageServer when page_enabled
+        self._follow_up: tuple[tuple[int, Any], FollowUpCounts] | None = None  # (store version, day)
         self.counters = Counters()
         self._started = time.monotonic()
         self._stop = threading.Event()
@@ -495,7 +501,29 @@ class EdgeAgent:
         )
         return head + b",".join(row.payload for row in group) + b"]}"
 
+    def follow_up_counts(self) -> FollowUpCounts | None:
+        """The station page's follow-up counts, recomputed only when the station store has changed
+        or the station-local day has; None (not reported) if they cannot be computed."""
+        tz = ZoneInfo(self.settings.page_timezone)
+        today = datetime.now(tz).date()
+        key = (self.station_store.changes, today)
+        if self._follow_up is not None and self._follow_up[0] == key:
+            return self._follow_up[1]
+        try:
+            computed = follow_up_counts(
+                self.station_store.all_cases(),
+                cached(self.station_store.last_visit_at),
+                today,
+                lambda at: at.astimezone(tz).date(),
+            )
+        except Exception:  # the heartbeat goes out without them; the page shows the error itself
+            log.exception("could not count the station's follow-ups for the heartbeat")
+            return None
+        self._follow_up = (key, computed)
+        return computed
+
     def heartbeat(self) -> Heartbeat:
+        follow_up = self.follow_up_counts()
         with self._lock:
             c = self.counters
             return Heartbeat(
@@ -514,6 +542,10 @@ class EdgeAgent:
                 uplink_refused_total=c.refused,
                 uplink_refusals=dict(list(c.refusals.items())[:32]),
                 devices=list(c.devices.values())[:256],
+                cases_opened=follow_up.funnel.opened if follow_up else None,
+                cases_linked=follow_up.funnel.linked if follow_up else None,
+                cases_followed_up=follow_up.funnel.followed_up if follow_up else None,
+                overdue_follow_ups=follow_up.overdue if follow_up else None,
             )
 
     def run(self) -> None:

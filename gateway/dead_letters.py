@@ -109,6 +109,11 @@ class DeadLetters:
     def refuse(self, delivery: Delivery, refusal: Refusal, table: PointTable) -> None:
         """Add the letter's point to ``table`` (the caller writes it with the delivery as owner) and
         publish the letter; the delivery waits for the PUBACK."""
+        table.add(self.letter(delivery, refusal), delivery.seq)
+
+    def letter(self, delivery: Delivery, refusal: Refusal) -> Point:
+        """Publish the letter (the delivery waits for the PUBACK) and return its point, for the
+        caller to write with the delivery as owner."""
         reason = refusal.reason
         if reason is Reason.STORAGE_REJECTED:
             delivery.storage_rejected = True
@@ -131,5 +136,5 @@ class DeadLetters:
         at, digest = letter_identity(delivery.payload, delivery.topic, reason.value, refusal.path)
         if at is None:
             at = letter_time_ns(schema.time_ns(delivery.received_at), digest)
-        table.add(letter_point(letter, at, self.gateway, digest), delivery.seq)
         self.session.publish(delivery, topics.GATEWAY_DEADLETTER, codec.encode(letter))
+        return letter_point(letter, at, self.gateway, digest)

@@ -143,7 +143,8 @@ class Ingest:
         for item in routed.recorded:
             entry = (delivery, item, self.acks.hold((delivery,)))
             recorded.setdefault(item.message.device_kind, []).append(entry)
-        self.pipeline.follow(delivery, routed.followups)
+        items = [*routed.followups, *routed.actions]
+        self.pipeline.follow(delivery, [i for i in items if self.pipeline.wants(i.message)])
         return len(table) > before
 
     def _analyse(self, kind: DeviceKind, items: Recorded) -> None:

@@ -66,6 +66,11 @@ class Metrics:
             "case events published on fw/v1/alerts/cases/<station>",
             registry=r,
         )
+        self.results = Counter(
+            "frailwatch_gateway_visit_results",
+            "visit results published on fw/v1/<station>/results",
+            registry=r,
+        )
         self._last = (time.monotonic(), 0.0)
         self.lag_s = 0.0
         self._lag_peak_s: float | None = None  # the worst lag written since the last stats point

@@ -48,6 +48,7 @@ def subscriptions(group: str) -> list[str]:
         topics.ALL_BATCHES,
         topics.ALL_HEARTBEATS,
         topics.ALL_STATION_DEADLETTERS,
+        topics.ALL_CASE_ACTIONS,
     )
     return [*(topics.shared(group, f) for f in filters), topics.ALL_STATUS]
 

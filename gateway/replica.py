@@ -61,13 +61,14 @@ class Gateway:
             self.transport, settings, self.acks, self.metrics, self.letters.refuse, self._stopping
         )
         self.pipeline = Pipeline(
-            default_stages(),
+            default_stages(settings),
             InfluxReader(self.transport),
             self.storage,
             self.session,
             self.acks,
             self.metrics,
             self._stopping,
+            letter=self.letters.letter,
         )
         self.ingest = Ingest(
             settings,

@@ -11,6 +11,8 @@ channel's contract model and checks that the station the payload claims is the t
   one with a recording is also handed on for analysis (:mod:`gateway.recordings`).
 - ``heartbeat`` and ``status``: the station's points (:mod:`gateway.stations`).
 - ``deadletter``: an edge's :class:`telemetry.DeadLetter`, stored as its ``dead_letter`` point.
+- ``cases``: a counsellor's action, a :class:`telemetry.cases.CaseEvent`; no points of its own —
+  it is a follow-up, checked against the case-event log by :mod:`gateway.stages.case_actions`.
 
 A contract error becomes a :class:`gateway.dead_letters.Refusal` with the error's reason and path.
 Our own letters (``fw/v1/gateway/deadletter`` matches the edges' filter) are ignored. No I/O.
@@ -29,6 +31,7 @@ from gateway.readings import has_recording, message_time_ns, reading_points
 from gateway.recordings import ANALYSES
 from gateway.stations import heartbeat_points, status_point
 from telemetry import codec, topics
+from telemetry.cases import CaseEvent
 from telemetry.devices import Message
 from telemetry.errors import ContractError, Reason
 from telemetry.events import DeadLetter
@@ -43,8 +46,9 @@ class Routed:
     points: list[Point] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)  # ids of every accepted device message
-    followups: list[FollowUp] = field(default_factory=list)  # accepted messages with follow-up work
-    recorded: list[FollowUp] = field(default_factory=list)  # those with a recording to analyse
+    followups: list[FollowUp[Message]] = field(default_factory=list)  # accepted, with follow-up work
+    actions: list[FollowUp[CaseEvent]] = field(default_factory=list)  # an accepted case action
+    recorded: list[FollowUp[Message]] = field(default_factory=list)  # those with a recording to analyse
     measured_ns: int | None = None  # measured_at of the last accepted reading
 
 
@@ -88,6 +92,10 @@ class Router:
                 letter = codec.decode_as(DeadLetter, delivery.payload)
                 if _same_station(letter.station_id, parsed.station_id, routed):
                     routed.points.append(edge_letter_point(letter, delivery, self.gateway))
+            elif channel == "cases":
+                action = codec.decode_as(CaseEvent, delivery.payload)
+                if _same_station(action.station_id, parsed.station_id, routed):
+                    routed.actions.append(FollowUp(action))
         except ContractError as error:
             routed.refusals.append(Refusal(error.reason, error.detail, error.path))
         return routed

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from frailwatch.settings import RoleSettings, load_settings
+from processing.scoring.tug import CUTOFF_RANGE_S, TUG_FALL_RISK_S
 
 
 class GatewaySettings(RoleSettings):
@@ -89,6 +90,20 @@ class GatewaySettings(RoleSettings):
     )
     receipt_interval_s: float = Field(
         default=0.1, gt=0, le=10, description="receipts are gathered and sent per station every N s"
+    )
+
+    # --- clinical choices and checks ---------------------------------------------------------
+    tug_fall_risk_s: float = Field(
+        default=TUG_FALL_RISK_S,
+        ge=CUTOFF_RANGE_S[0],
+        le=CUTOFF_RANGE_S[1],
+        description="TUG at or above this is raised fall risk (Shumway-Cook 2000; 12 s in some guidelines):"
+        " the visit scores', the visit result's band and the case detector's cut-off",
+    )
+    case_action_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="how far a station's case action may be stamped in the future, or before its case opened",
     )
 
     def influx_settings(self) -> Any:

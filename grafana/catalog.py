@@ -107,6 +107,11 @@ HEARTBEAT = s.STATION_HEARTBEAT.name
 SPOOL_DEPTH = _field(s.STATION_HEARTBEAT, "spool_depth", "short")
 SPOOL_OLDEST = _field(s.STATION_HEARTBEAT, "oldest_spooled_age_s")
 UPTIME = _field(s.STATION_HEARTBEAT, "uptime_s")
+# Follow-up as each station counts it (edge.page.followup, reported in its heartbeat).
+CASES_OPENED = _field(s.STATION_HEARTBEAT, "cases_opened", "short")
+CASES_LINKED = _field(s.STATION_HEARTBEAT, "cases_linked", "short")
+CASES_FOLLOWED_UP = _field(s.STATION_HEARTBEAT, "cases_followed_up", "short")
+OVERDUE_FOLLOW_UPS = _field(s.STATION_HEARTBEAT, "overdue_follow_ups", "short")
 SPOOL_FULL_REFUSED = _field(s.STATION_HEARTBEAT, "refused_spool_full_total", "short")
 STATION_ONLINE = _field(s.STATION_STATUS, "online", "bool_on_off")  # 1 online, 0 offline (Last Will)
 DEVICE_TAGS = s.STATION_DEVICE.tags

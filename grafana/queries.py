@@ -94,6 +94,16 @@ SPPB_DISTRIBUTION = raw_values(c.SPPB)
 GRIP_DISTRIBUTION = raw_values(c.GRIP)
 CHAIR_DISTRIBUTION = raw_values(c.CHAIR_STAND)
 FRAILTY_OVER_TIME = over_time("count", c.FRAILTY_LEVEL, c.FRAILTY_CATEGORY_TAG, fill="0")
+# Follow-up: InfluxQL cannot compare a follow-up date with the visits after it, so each station
+# reports its own counts in its heartbeat (edge.page.followup, the numbers its page shows); the
+# newest report per station is the funnel, cases opened → linked → followed up, and the overdue.
+_FUNNEL = (c.CASES_OPENED, c.CASES_LINKED, c.CASES_FOLLOWED_UP, c.OVERDUE_FOLLOW_UPS)
+FOLLOW_UP_FUNNEL = (
+    "SELECT "
+    + ", ".join(f"last({_q(f.name)}) AS {_q(f.name)}" for f in _FUNNEL)
+    + f" FROM {c.source(c.HEARTBEAT)} WHERE {STATION_FILTER} AND $timeFilter GROUP BY {_q(c.STATION_TAG)}"
+)
+OVERDUE_OVER_TIME = over_time("max", c.OVERDUE_FOLLOW_UPS, c.STATION_TAG)
 
 # --- participant ----------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "station": ("스테이션 임상 현황", "Station (clinical lead)"),
     "station.desc": (
-        "방문·측정 건수와 AWGS 2019 기준 분포",
-        "Visits, measurements and distributions against AWGS 2019 cut-offs",
+        "방문·측정 건수, AWGS 2019 기준 분포, 사례 추적 관리",
+        "Visits, measurements, distributions against AWGS 2019 cut-offs, and case follow-up",
     ),
     "participant": ("참여자 추이", "Participant"),
     "participant.desc": (
@@ -72,6 +72,21 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Five chair stands distribution (≥ 12 s low)",
     ),
     "p.frailty_time": ("노쇠 단계 추이", "Frailty categories over time"),
+    "p.follow_up": ("추적 관리: 발견 → 연계 → 추적 완료", "Follow-up: cases opened → linked → followed up"),
+    "p.follow_up.desc": (
+        "측정소가 아는 사례(발견), 그중 사회적 처방으로 연계된 사례, 그중 종결되었거나 추적 날짜 이후 "
+        "다시 방문한 사례(추적 완료), 추적 날짜가 지났는데 방문하지 않은 사례(지연). 각 측정소가 "
+        "하트비트로 보고한 최신 값으로, 측정소 화면의 숫자와 같습니다.",
+        "Cases the station knows (opened), of those linked to a social prescription, of those resolved or "
+        "seen again on or after the follow-up date (followed up), and open cases past their follow-up date "
+        "without that visit (overdue). The newest counts each station reported in its heartbeat: the "
+        "numbers its own page shows.",
+    ),
+    "p.overdue": ("추적 지연 사례 수", "Overdue follow-ups"),
+    "p.overdue.desc": (
+        "추적 날짜가 지났는데 그 뒤 방문하지 않은 열린 사례 수 (측정소 보고)",
+        "Open cases past their follow-up date without a visit since (as each station reports)",
+    ),
     # participant panels
     "p.gait_speed": ("보행 속도", "Gait speed"),
     "p.cadence": ("분당 걸음 수", "Cadence"),

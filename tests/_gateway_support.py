@@ -90,3 +90,48 @@ def start_central(
     # what it publishes, it does not read it back).
     capture = Capture(broker.host, broker.port, "#", username=OPS_USER, password=passwords[OPS_USER])
     return Central(broker, influx, database, passwords, log_dir, capture)
+
+
+# --- the follow-up stages without MQTT: messages, their points, one stage run ------------------------
+
+
+def stage_message(
+    kind: Any,
+    at: Any,
+    n: int,
+    visit: str | None = "visit-now",
+    station: str = "gj-01",
+    participant: str | None = None,
+    **payload: Any,
+) -> Any:
+    """The contract example of ``kind`` at ``at`` with its own id, without a recording (so its reported
+    values are its features), changed by ``payload``."""
+    from telemetry.examples import example_messages
+
+    base: Any = example_messages()[kind]
+    changes = {
+        k: v for k, v in {"recording": None, **payload}.items() if k in type(base.payload).model_fields
+    }
+    update: dict[str, Any] = {
+        "measured_at": at,
+        "visit_id": visit,
+        "station_id": station,
+        "message_id": f"stage-{kind.value}-{station}-{n:04d}",
+        "payload": base.payload.model_copy(update=changes),
+    }
+    if participant is not None:
+        update["participant"] = participant
+    return base.model_copy(update=update)
+
+
+def write_points(influxdb: Any, points: list[Any]) -> None:
+    from gateway.point_table import PointTable
+
+    table = PointTable()
+    table.extend(points)
+    influxdb.write(table.encode())
+
+
+def run_stage(stage: Any, reader: Any, item: Any) -> Any:
+    """One stage on one follow-up: its statements read, its effects returned (nothing written)."""
+    return stage.run(item, reader.query_many(stage.statements(item)))

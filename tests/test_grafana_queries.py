@@ -216,6 +216,11 @@ def fleet_lines(
                         c.SPOOL_DEPTH.name: minute % 7,
                         c.SPOOL_OLDEST.name: backlog_s if backlog_s and first else float(minute % 5),
                         c.UPTIME.name: 3600.0 - 60 * minute,
+                        # The station's follow-up funnel as its page counts it.
+                        c.CASES_OPENED.name: 4,
+                        c.CASES_LINKED.name: 2,
+                        c.CASES_FOLLOWED_UP.name: 1,
+                        c.OVERDUE_FOLLOW_UPS.name: minute % 3,
                         c.SPOOL_FULL_REFUSED.name: 12 if refused else 0,
                     },
                     at,

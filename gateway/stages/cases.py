@@ -22,14 +22,13 @@ from typing import Any
 
 from frailwatch import case_store
 from gateway import schema
-from gateway.followup import Effects, FollowUp
+from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx.reader import Row, literal
-from gateway.stages.visit_scores import TRIGGERS
-from processing.cases import VisitMeasures, assess
+from gateway.stages.visit_scores import scored
+from processing.cases import DetectorSettings, VisitMeasures, assess
 from processing.cases.model import MEASURE_NAMES, MEASURE_RANGES
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
-from telemetry.devices import Message
 
 log = logging.getLogger("frailwatch.gateway")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,6 +77,11 @@ def visit_measures(participant: str, row: Row) -> VisitMeasures | None:
     )
 
 
+def visits_of(participant: str, rows: list[Row]) -> list[VisitMeasures]:
+    """The score points of :func:`visits_statement` that hold something to judge, as visits."""
+    return [v for v in (visit_measures(participant, r) for r in rows) if v is not None]
+
+
 def log_events(rows: list[Row]) -> list[CaseEvent]:
     """The case-event log as read back; a row that no longer decodes is logged and left out."""
     events = []
@@ -92,23 +96,28 @@ def log_events(rows: list[Row]) -> list[CaseEvent]:
 class CaseStage:
     name = "cases"
 
-    def __init__(self, clock: Any = None) -> None:
+    def __init__(self, clock: Any = None, settings: DetectorSettings | None = None) -> None:
         self._now = clock or (lambda: datetime.now(UTC))
+        self._settings = settings
 
-    def applies(self, message: Message) -> bool:
-        return message.device_kind in TRIGGERS
+    def applies(self, message: Subject) -> bool:
+        return scored(message)
 
-    def statements(self, item: FollowUp) -> list[str]:
+    def statements(self, item: FollowUp[Subject]) -> list[str]:
         if not self.applies(item.message):
             return []
         return [visits_statement(item.participant), case_store.query(participant=item.participant)]
 
-    def run(self, item: FollowUp, answers: list[list[Row]]) -> Effects:
+    def run(self, item: FollowUp[Subject], answers: list[list[Row]]) -> Effects:
         if not self.applies(item.message):
             return Effects()
         visit_rows, log_rows = answers
-        visits = [v for v in (visit_measures(item.participant, r) for r in visit_rows) if v is not None]
-        events = assess(visits, log_events(log_rows), processed_at=self._now())
+        events = assess(
+            visits_of(item.participant, visit_rows),
+            log_events(log_rows),
+            processed_at=self._now(),
+            settings=self._settings,
+        )
         return Effects(
             points=[case_store.event_point(e) for e in events],
             alerts=[(topics.case_alert(e.station_id), codec.encode(e)) for e in events],

@@ -15,6 +15,9 @@ with the IMU analysis's ``uncertain`` flag —, best grip, 5× chair stand, TUG,
 eyes-open sway and, with an eyes-closed trial, the Romberg ratio), the participant's sex, and
 ``visit_at``, the visit's newest input time.
 
+The visit-result stage reads and scores the visit the same way (:func:`visit_input_statements`,
+:func:`read_visit`), so the result a station gets holds the score point's scores.
+
 Known limit: two replicas scoring two messages of one visit at the same instant may each miss the
 other's input; the later write wins, and the visit's next message (or a redelivery) repairs it.
 A measurement that arrives after a later one of its visit was scored is judged only for what it
@@ -25,13 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from gateway import schema
-from gateway.followup import Effects, FollowUp
+from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx.reader import Row, literal
 from gateway.point_table import Point
 from processing.scoring import VisitInputs, VisitScores, score_visit
+from processing.scoring.tug import TUG_FALL_RISK_S
+from telemetry.cases import CaseEvent
 from telemetry.devices import Message
 from telemetry.envelope import DeviceKind
 
@@ -168,8 +173,14 @@ VISIT_MEASURES = (
 # --- the stage --------------------------------------------------------------------------------------
 
 
-def visit_statements(message: Message) -> list[str]:
-    """The visit's inputs (one statement per :data:`_INPUTS` entry), the profile, the score point."""
+def scored(message: Subject) -> TypeGuard[Message]:
+    """Whether ``message`` is a device message of a kind that feeds a score."""
+    return not isinstance(message, CaseEvent) and message.device_kind in TRIGGERS
+
+
+def visit_input_statements(message: Message) -> list[str]:
+    """The visit's inputs (one statement per :data:`_INPUTS` entry) and the profile: what
+    :func:`read_visit` takes (the visit-result stage reads the same)."""
     who = f'"{schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
     day = schema.day_start_ns(message.measured_at)
     window = f"time >= {day} AND time < {day + DAY_NS}"
@@ -179,10 +190,53 @@ def visit_statements(message: Message) -> list[str]:
         for i in _INPUTS
     ]
     statements.append(f'SELECT "sex", "birth_year" FROM "profile" WHERE {who} ORDER BY time DESC LIMIT 1')
+    return statements
+
+
+def visit_statements(message: Message) -> list[str]:
+    """:func:`visit_input_statements`, then the visit's score point as it stands."""
+    who = f'"{schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
     existing = _columns(("inputs", schema.FRAILTY_CATEGORY_TAG))
     at = schema.visit_time_ns(message.measured_at, message.visit_id)
-    statements.append(f'SELECT {existing} FROM "{schema.FRAILTY.name}" WHERE {who} AND time = {at}')
-    return statements
+    return [
+        *visit_input_statements(message),
+        f'SELECT {existing} FROM "{schema.FRAILTY.name}" WHERE {who} AND time = {at}',
+    ]
+
+
+@dataclass(frozen=True)
+class VisitRead:
+    """A visit as InfluxDB holds it: everything its rows say, the scoring inputs and scores."""
+
+    given: dict[str, Any]  # scoring inputs and the measures kept on the score point
+    inputs: VisitInputs
+    scores: VisitScores
+    count: int  # input rows
+    newest_ns: int  # time of the newest input: when the visit was (last) measured
+
+
+def read_visit(
+    message: Message, answers: Sequence[list[Row]], tug_fall_risk_s: float = TUG_FALL_RISK_S
+) -> VisitRead | None:
+    """The visit of ``message`` from the answers to :func:`visit_input_statements`, scored with TUG
+    fall risk at ``tug_fall_risk_s``; None when InfluxDB holds none of its inputs."""
+    *inputs, profile = answers
+    visit = [
+        [r for r in rows if message.visit_id is None or r.get("visit_id") == message.visit_id]
+        for rows in inputs
+    ]
+    if not any(visit):
+        return None
+    given = _gathered(_person(message, profile), visit)
+    known = set(VisitInputs.model_fields)
+    scoring = VisitInputs.model_validate({k: v for k, v in given.items() if k in known})
+    return VisitRead(
+        given=given,
+        inputs=scoring,
+        scores=score_visit(scoring, tug_fall_risk_s=tug_fall_risk_s),
+        count=sum(len(rows) for rows in visit),
+        newest_ns=max(int(r["time"]) for rows in visit for r in rows),
+    )
 
 
 def _columns(names: tuple[str, ...]) -> str:
@@ -192,28 +246,25 @@ def _columns(names: tuple[str, ...]) -> str:
 class VisitScoresStage:
     name = "visit scores"
 
-    def applies(self, message: Message) -> bool:
-        return message.device_kind in TRIGGERS
+    def __init__(self, tug_fall_risk_s: float = TUG_FALL_RISK_S) -> None:
+        self.tug_fall_risk_s = tug_fall_risk_s
 
-    def statements(self, item: FollowUp) -> list[str]:
-        return visit_statements(item.message) if self.applies(item.message) else []
+    def applies(self, message: Subject) -> bool:
+        return scored(message)
 
-    def run(self, item: FollowUp, answers: list[list[Row]]) -> Effects:
-        if not self.applies(item.message):
-            return Effects()
+    def statements(self, item: FollowUp[Subject]) -> list[str]:
         message = item.message
-        *inputs, profile, existing = answers
-        visit = [
-            [r for r in rows if message.visit_id is None or r.get("visit_id") == message.visit_id]
-            for rows in inputs
-        ]
-        if not any(visit):
+        return visit_statements(message) if scored(message) else []
+
+    def run(self, item: FollowUp[Subject], answers: list[list[Row]]) -> Effects:
+        message = item.message
+        if not scored(message):
             return Effects()
-        person = _person(message, profile)
-        given = _gathered(person, visit)
-        scores = _score(given)
-        newest = max(int(r["time"]) for rows in visit for r in rows)
-        point = _frailty_point(message, scores, given, sum(len(rows) for rows in visit), newest)
+        *inputs, existing = answers
+        visit = read_visit(message, inputs, self.tug_fall_risk_s)
+        if visit is None:
+            return Effects()
+        point = _frailty_point(message, visit.scores, visit.given, visit.count, visit.newest_ns)
         at = point[1]
         effects = Effects(points=[point])
         # A point filed under another category (the tag is part of the series) goes first.
@@ -242,11 +293,6 @@ def _gathered(person: dict[str, Any], visit: list[list[Row]]) -> dict[str, Any]:
     for spec, rows in zip(_INPUTS, visit, strict=True):
         given.update(spec.inputs(rows))
     return given
-
-
-def _score(given: dict[str, Any]) -> VisitScores:
-    known = set(VisitInputs.model_fields)
-    return score_visit(VisitInputs.model_validate({k: v for k, v in given.items() if k in known}))
 
 
 def _frailty_point(
