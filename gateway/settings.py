@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from frailwatch.settings import RoleSettings, load_settings
@@ -100,11 +100,33 @@ class GatewaySettings(RoleSettings):
         description="TUG at or above this is raised fall risk (Shumway-Cook 2000; 12 s in some guidelines):"
         " the visit scores', the visit result's band and the case detector's cut-off",
     )
+    visit_timezone: str = Field(
+        default="Asia/Seoul", description="a visit is one local day at its station: the stations' time zone"
+    )
+    station_timezones: dict[str, str] = Field(
+        default_factory=dict, description="per-station time zones where they differ (station id -> IANA zone)"
+    )
+    pre_visit_window_h: float = Field(
+        default=24.0, ge=0, le=72, description="a questionnaire up to this long before a visit's day joins it"
+    )
     case_action_clock_skew_s: float = Field(
         default=300.0,
         ge=0,
         description="how far a station's case action may be stamped in the future, or before its case opened",
     )
+
+    @field_validator("visit_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        _zone_or_error(value)
+        return value
+
+    @field_validator("station_timezones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for zone in value.values():
+            _zone_or_error(zone)
+        return value
 
     def influx_settings(self) -> Any:
         """The writer's :class:`gateway.influx.InfluxSettings` built from these fields."""
@@ -134,3 +156,12 @@ class GatewaySettings(RoleSettings):
 def load(config: Path | None = None) -> GatewaySettings:
     """Settings from ``config`` (or FRAILWATCH_GATEWAY_CONFIG) and the environment."""
     return load_settings(GatewaySettings, config)
+
+
+def _zone_or_error(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Seoul)") from None
