@@ -23,6 +23,7 @@ import time
 
 from gateway.acknowledgements import Acknowledgements
 from gateway.dead_letters import DeadLetters
+from gateway.drill import CrashPoint
 from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import make_transport
 from gateway.ingest import Ingest
@@ -69,6 +70,9 @@ class Gateway:
             self.metrics,
             self._stopping,
             letter=self.letters.letter,
+            crash=CrashPoint(settings.drill_crash_at, settings.drill_crash_marker)
+            if settings.drill_crash_at and settings.drill_crash_marker
+            else None,
         )
         self.ingest = Ingest(
             settings,

@@ -109,6 +109,13 @@ class GatewaySettings(RoleSettings):
     pre_visit_window_h: float = Field(
         default=24.0, ge=0, le=72, description="a questionnaire up to this long before a visit's day joins it"
     )
+    drill_crash_at: str | None = Field(
+        default=None,
+        description="drills only: exit at once at this follow-up boundary (before:<stage>, before:ack), once",
+    )
+    drill_crash_marker: Path | None = Field(
+        default=None, description="drills only: the file that makes drill_crash_at happen once"
+    )
     case_action_clock_skew_s: float = Field(
         default=300.0,
         ge=0,
