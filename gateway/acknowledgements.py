@@ -81,11 +81,11 @@ class Acknowledgements:
     def __init__(
         self,
         send_ack: Callable[[int, int], object],
-        on_acked: Callable[[], object] | None = None,
+        on_acked: Callable[[int], object] | None = None,
         on_durable: Callable[[Delivery], object] | None = None,
     ) -> None:
         self._send_ack = send_ack  # paho's client.ack(mid, qos)
-        self._on_acked = on_acked
+        self._on_acked = on_acked  # called with how many were acknowledged (a counter's inc)
         # Everything the delivery caused is durable (whatever connection it came on): its receipt.
         self.on_durable = on_durable
         self._lock = threading.Lock()  # hold counts, steps, in-flight count
@@ -137,44 +137,64 @@ class Acknowledgements:
         with self._lock:
             delivery._steps.append(step)
 
-    def _release(self, hold: Hold) -> None:
+    def release_all(self, holds: Iterable[Hold]) -> None:
+        """Release many holds at once (the chunks of one written batch): one pass under the lock,
+        then the steps and acknowledgements of the deliveries that settled."""
+        holds = list(holds)
         settled = []
         with self._lock:
-            if hold._released:
+            if any(hold._released for hold in holds) or len({id(h) for h in holds}) < len(holds):
                 raise RuntimeError("a hold was released twice")
-            hold._released = True
-            for delivery in hold.deliveries:
-                delivery._holds -= 1
-                if delivery._holds == 0:
-                    settled.append(delivery)
-        for delivery in settled:
-            self._settle(delivery)
+            for hold in holds:
+                hold._released = True
+                for delivery in hold.deliveries:
+                    delivery._holds -= 1
+                    if delivery._holds == 0:
+                        settled.append(delivery)
+        if settled:
+            self._settle(settled)
 
-    def _settle(self, delivery: Delivery) -> None:
+    def _release(self, hold: Hold) -> None:
+        self.release_all((hold,))
+
+    def _settle(self, deliveries: list[Delivery]) -> None:
+        stepped = []
+        done = []
         with self._lock:
-            step = delivery._steps.popleft() if delivery._steps else None
-            if step is not None:
-                delivery._holds += 1  # the step's own: it settles only after the holds the step takes
-        if step is not None:
+            for delivery in deliveries:
+                if delivery._steps:
+                    # The step's own hold: it settles only after the holds the step takes.
+                    delivery._holds += 1
+                    stepped.append((delivery, delivery._steps.popleft()))
+                else:
+                    done.append(delivery)
+        for delivery, step in stepped:
             try:
                 step()
             except Exception:
                 # Never acknowledge work that did not run: left held, the message is redelivered
                 # to some replica after this connection ends.
                 log.exception("a follow-up step failed; its message is left unacknowledged")
-                return
+                continue
             self._release(Hold(self, (delivery,)))
-            return
+        if done:
+            self._acknowledge(done)
+
+    def _acknowledge(self, deliveries: list[Delivery]) -> None:
         if self.on_durable is not None:
-            try:
-                self.on_durable(delivery)
-            except Exception:
-                log.exception("a durable delivery's receipt failed (the station will re-send it)")
+            for delivery in deliveries:
+                try:
+                    self.on_durable(delivery)
+                except Exception:
+                    log.exception("a durable delivery's receipt failed (the station will re-send it)")
+        acked = 0
         with self._ack_lock:
-            current = delivery.generation == self._generation
-            if current and delivery.qos > 0:
-                self._send_ack(delivery.mid, delivery.qos)
+            for delivery in deliveries:
+                if delivery.generation == self._generation:
+                    if delivery.qos > 0:
+                        self._send_ack(delivery.mid, delivery.qos)
+                    acked += 1
         with self._lock:
-            self._in_flight -= 1
-        if current and self._on_acked is not None:
-            self._on_acked()
+            self._in_flight -= len(deliveries)
+        if acked and self._on_acked is not None:
+            self._on_acked(acked)

@@ -32,7 +32,9 @@ from telemetry import topics
 
 log = logging.getLogger("frailwatch.gateway")
 
-Intake = queue.Queue[tuple[Delivery, Hold]]  # a delivery and its routing hold
+# A delivery and its routing hold. SimpleQueue: a C queue, a fraction of queue.Queue's
+# per-message locking on paho's network thread.
+Intake = queue.SimpleQueue[tuple[Delivery, Hold]]
 
 
 def subscriptions(group: str) -> list[str]:

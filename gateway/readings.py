@@ -7,6 +7,9 @@ sit-to-stand and TUG only without a recording, whose analysis (:mod:`gateway.rec
 those features, falling back on the same reported values when it fails. Every point of a message is
 stamped with :func:`message_time_ns` and tagged by :func:`participant_tags`, so a redelivered
 message overwrites its own points.
+
+This runs for every reading, so it reads the payload model's ``__dict__`` (a pydantic model's
+``getattr`` of a name it lacks costs microseconds) and takes the point time once per message.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from gateway import schema
 from gateway.point_table import Point
 from telemetry.devices import (
+    MESSAGE_TYPES,
     BalanceMessage,
     GaitMessage,
     GripMessage,
@@ -28,7 +33,7 @@ from telemetry.devices import (
     SitToStandMessage,
     TugMessage,
 )
-from telemetry.envelope import Envelope
+from telemetry.envelope import DeviceKind, Envelope
 
 
 def participant_tags(message: Envelope) -> dict[str, str]:
@@ -52,20 +57,34 @@ def message_time_ns(message: Envelope) -> int:
 
 
 def has_recording(message: Message) -> bool:
-    return getattr(message.payload, "recording", None) is not None
+    return message.payload.__dict__.get("recording") is not None
 
 
-def reading_points(message: Message) -> list[Point]:
-    """The reading as reported (its kind's measurement) and the features that need no kernel."""
-    spec = schema.READINGS[message.device_kind]
+# Per kind: its measurement, and the payload fields that are fields of it (in payload order).
+def _reading_spec(kind: DeviceKind) -> tuple[schema.Measurement, tuple[str, ...]]:
+    spec = schema.READINGS[kind]
+    payload = MESSAGE_TYPES[kind].model_fields["payload"].annotation
+    assert isinstance(payload, type) and issubclass(payload, BaseModel)
+    return spec, tuple(name for name in payload.model_fields if name in spec.field_names)
+
+
+_READINGS = {kind: _reading_spec(kind) for kind in DeviceKind}
+
+
+def reading_points(message: Message, at: int | None = None) -> list[Point]:
+    """The reading as reported (its kind's measurement) and the features that need no kernel.
+
+    ``at``: the message's point time (:func:`message_time_ns`) when the caller has it already.
+    """
+    spec, names = _READINGS[message.device_kind]
     tags = participant_tags(message)
-    at = message_time_ns(message)
+    if at is None:
+        at = message_time_ns(message)
     env = envelope_fields(message)
-    # The model's own dict: getattr on a pydantic model for a name it lacks is slow.
     data = message.payload.__dict__
-    values = {name: data[name] for name in spec.field_names & data.keys() if data[name] is not None}
+    values = {name: data[name] for name in names if data[name] is not None}
     if "has_recording" in spec.field_names:
-        values["has_recording"] = has_recording(message)
+        values["has_recording"] = data.get("recording") is not None
     if isinstance(message, GripMessage):
         values.update(grip_values(message.payload))
     elif isinstance(message, HrvMessage):

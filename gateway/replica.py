@@ -23,6 +23,7 @@ import time
 
 from gateway.acknowledgements import Acknowledgements
 from gateway.dead_letters import DeadLetters
+from gateway.drill import CrashPoint
 from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import make_transport
 from gateway.ingest import Ingest
@@ -48,7 +49,7 @@ class Gateway:
         self.transport = make_transport(settings.influx_settings())
         client = make_client(settings)
         self.acks = Acknowledgements(client.ack, on_acked=self.metrics.acked.inc)
-        self.intake: Intake = queue.Queue()
+        self.intake: Intake = queue.SimpleQueue()
         self.session = MqttSession(client, settings, self.acks, self.intake, self.metrics, self._stopping)
         self.letters = DeadLetters(settings.client_id, self.session, self.metrics)
         self.receipts: Receipts | None = None
@@ -69,11 +70,14 @@ class Gateway:
             self.metrics,
             self._stopping,
             letter=self.letters.letter,
+            crash=CrashPoint(settings.drill_crash_at, settings.drill_crash_marker)
+            if settings.drill_crash_at and settings.drill_crash_marker
+            else None,
         )
         self.ingest = Ingest(
             settings,
             self.intake,
-            Router(settings.client_id),
+            Router(settings.client_id, self.pipeline.wants),
             self.storage,
             self.letters,
             self.pipeline,

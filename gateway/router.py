@@ -20,14 +20,14 @@ Our own letters (``fw/v1/gateway/deadletter`` matches the edges' filter) are ign
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway import schema
 from gateway.acknowledgements import Delivery
 from gateway.dead_letters import Refusal, edge_letter_point
 from gateway.followup import FollowUp
 from gateway.point_table import Point
-from gateway.readings import has_recording, reading_points
+from gateway.readings import has_recording, message_time_ns, reading_points
 from gateway.recordings import ANALYSES
 from gateway.stations import heartbeat_points, status_point
 from telemetry import codec, topics
@@ -45,17 +45,23 @@ class Routed:
     label: str | None = None  # the messages metric's kind label (None: not counted)
     points: list[Point] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-    followups: list[FollowUp[Message]] = field(default_factory=list)  # every accepted device message
+    accepted: list[str] = field(default_factory=list)  # ids of every accepted device message
+    followups: list[FollowUp[Message]] = field(default_factory=list)  # accepted, with follow-up work
     actions: list[FollowUp[CaseEvent]] = field(default_factory=list)  # an accepted case action
     recorded: list[FollowUp[Message]] = field(default_factory=list)  # those with a recording to analyse
     measured_ns: int | None = None  # measured_at of the last accepted reading
 
 
 class Router:
-    """Routes the messages of one gateway replica (``gateway``: its client id, on edge letters)."""
+    """Routes the messages of one gateway replica (``gateway``: its client id, on edge letters).
 
-    def __init__(self, gateway: str) -> None:
+    ``wants``: whether an accepted message has follow-up work (:meth:`gateway.pipeline.Pipeline.wants`);
+    only those, and those with a recording to analyse, become a :class:`FollowUp`.
+    """
+
+    def __init__(self, gateway: str, wants: Callable[[Message], bool] = lambda _m: True) -> None:
         self.gateway = gateway
+        self.wants = wants
 
     def route(self, delivery: Delivery) -> Routed:
         routed = Routed()
@@ -109,7 +115,7 @@ class Router:
                 )
             )
             return
-        _accept(message, routed)
+        self._accept(message, routed)
 
     def _batch(self, payload: bytes, station: str, routed: Routed) -> None:
         result = codec.decode_batch(payload)
@@ -128,7 +134,21 @@ class Router:
                     )
                 )
                 continue
-            _accept(message, routed)
+            self._accept(message, routed)
+
+    def _accept(self, message: Message, routed: Routed) -> None:
+        at = message_time_ns(message)
+        routed.accepted.append(message.message_id)
+        routed.points.extend(reading_points(message, at))
+        routed.measured_ns = at - at % 1000  # measured_at itself (the last 3 digits are the id's)
+        wanted = self.wants(message)
+        recorded = message.device_kind in ANALYSES and has_recording(message)
+        if wanted or recorded:
+            item = FollowUp(message)
+            if wanted:
+                routed.followups.append(item)
+            if recorded:
+                routed.recorded.append(item)
 
 
 def _same_station(claimed: str, topic_station: str, routed: Routed) -> bool:
@@ -143,12 +163,3 @@ def _same_station(claimed: str, topic_station: str, routed: Routed) -> bool:
         )
     )
     return False
-
-
-def _accept(message: Message, routed: Routed) -> None:
-    routed.points.extend(reading_points(message))
-    routed.measured_ns = schema.time_ns(message.measured_at)
-    item = FollowUp(message)
-    routed.followups.append(item)
-    if has_recording(message) and message.device_kind in ANALYSES:
-        routed.recorded.append(item)

@@ -14,9 +14,9 @@ Point identity (DESIGN "Known traps": same measurement + tag set + timestamp = s
   redelivered message therefore lands on exactly its own points and overwrites them, while two
   different messages of one participant, kind and station in the same microsecond collide only
   when their ids also hash alike (1 in 1000) — no real device produces that.
-- Per-visit scores (``frailty``) are stamped at the start of the visit's UTC day plus a hash of
-  the ``visit_id`` (:func:`visit_time_ns`), so each recomputation as more of the visit arrives
-  overwrites the visit's one score point.
+- Per-visit scores (``frailty``) are stamped at the start of the visit's local day at its station
+  plus a hash of the ``visit_id`` (:func:`gateway.visit_calendar.visit_time_ns`), so each
+  recomputation as more of the visit arrives overwrites the visit's one score point.
 """
 
 from __future__ import annotations
@@ -295,7 +295,8 @@ TUG_FEATURES = Measurement(
 )
 FRAILTY = Measurement(
     "frailty",
-    "scores of one visit, recomputed as its measurements arrive (stamped at the visit: visit_time_ns)",
+    "scores of one visit, recomputed as its measurements arrive (stamped at the visit: "
+    "gateway.visit_calendar.visit_time_ns)",
     (*PARTICIPANT_TAGS, FRAILTY_CATEGORY_TAG),
     (
         F("sppb_total", "int", "", "SPPB 0-12"),
@@ -320,7 +321,7 @@ FRAILTY = Measurement(
         F("sway_ellipse95_area_mm2", "float", "mm²", "sway area, feet together, eyes open"),
         F("romberg_ratio", "float", "", "sway velocity eyes closed / eyes open, feet together"),
     ),
-    timestamp="start of the visit's UTC day + hash(visit_id) ns",
+    timestamp="start of the visit's local day at its station + hash(visit_id) ns",
 )
 CASE_EVENT = Measurement(
     "case_event",
@@ -500,16 +501,6 @@ def id_offset_ns(identifier: str) -> int:
 def point_time_ns(measured_at: datetime, message_id: str) -> int:
     """Timestamp of a message's points: measured_at (µs) + hash(message_id) in the last 3 digits."""
     return _micros(measured_at) * 1000 + id_offset_ns(message_id)
-
-
-def day_start_ns(at: datetime) -> int:
-    day = at.astimezone(UTC).date()
-    return _micros(datetime(day.year, day.month, day.day, tzinfo=UTC)) * 1000
-
-
-def visit_time_ns(measured_at: datetime, visit_id: str | None) -> int:
-    """Timestamp of a visit's scores: start of its UTC day (+ hash(visit_id) ns when it has an id)."""
-    return day_start_ns(measured_at) + (id_offset_ns(visit_id) if visit_id else 0)
 
 
 # --- docs ------------------------------------------------------------------------------------------

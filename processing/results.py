@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from processing.cases import fold
 from processing.cases.identity import log_order
@@ -84,10 +84,12 @@ def build_visit_result(
     open_cases: Sequence[OpenCase] = (),
     uncertain: Collection[str] = frozenset(),
     tug_fall_risk_s: float = TUG_FALL_RISK_S,
+    visit_date: date | None = None,
 ) -> VisitResult:
     """The result of one scored visit.
 
-    ``at``: the visit's latest input time (its UTC day is the visit's day); ``inputs``/``scores``:
+    ``at``: the visit's latest input time; ``visit_date``: the visit's day at its station (the
+    gateway's calendar; default the UTC day of ``at``); ``inputs``/``scores``:
     what ``processing.scoring.score_visit`` was given and returned; ``tug_time_s``: the visit's
     timed up-and-go (not a scoring input); ``history``: the participant's earlier visits at any
     station as the gateway read them (this visit among them is ignored: its values come from
@@ -104,7 +106,7 @@ def build_visit_result(
         participant=participant,
         station_id=station_id,
         visit_id=visit_id,
-        visit_date=at.astimezone(UTC).date(),
+        visit_date=visit_date if visit_date is not None else at.astimezone(UTC).date(),
         at=at,
         processed_at=processed_at,
         sex=inputs.sex,

@@ -175,6 +175,26 @@ def test_dead_letter_raised_during_an_outage_reaches_central_afterwards(rig: Cal
     client.disconnect()
 
 
+def test_a_value_of_the_wrong_type_is_dead_lettered_at_the_station(rig: Callable[..., tuple]) -> None:
+    """A device number sent as JSON text is refused (``wrong_type`` with its path), not coerced and
+    forwarded; the device's next, well-typed reading goes through."""
+    devices, _central, agent, capture = rig()
+    client = device_client(devices)
+    topic, doc = next((t, d) for t, d in _readings(40) if "/vitals/" in t)
+    field = next(k for k in ("systolic_mmhg", "heart_rate_bpm", "spo2_pct") if k in doc["payload"])
+    publish_device(client, topic, dict(doc, payload={**doc["payload"], field: str(doc["payload"][field])}))
+    publish_device(client, topic, doc)
+
+    def letters() -> list[dict]:
+        return [json.loads(m.payload) for m in capture.snapshot() if m.topic == "fw/v1/gj-01/deadletter"]
+
+    assert wait_until(lambda: len(letters()) >= 1 and len(capture.data()) >= 1, 30), agent.log()[-3000:]
+    (letter,) = letters()
+    assert (letter["reason"], letter["path"]) == ("wrong_type", f"payload.{field}")
+    assert len(capture.data()) == 1
+    client.disconnect()
+
+
 def test_spool_full_refusal_is_counted_and_nothing_accepted_is_lost(rig: Callable[..., tuple]) -> None:
     devices, central, agent, capture = rig(spool_max_bytes="20000")
     central.stop()

@@ -103,6 +103,24 @@ def test_delay_bounds_how_long_a_small_chunk_waits(influxdb: InfluxTestDB, acks:
     writer.close()
 
 
+def test_an_urgent_chunk_does_not_wait_for_the_batch_to_fill(influxdb: InfluxTestDB, acks: Acks) -> None:
+    """Follow-up points another job waits for go at once, taking along what is pending."""
+    writer = BatchWriter(
+        V1Transport(influxdb.url, influxdb.database), max_delay_s=5.0, on_written=acks.on_written
+    )
+    started = time.monotonic()
+    writer.submit(_chunk(1), "waiting")
+    writer.submit(_chunk(2), "urgent", urgent=True)
+    while len(acks.written) < 2 and time.monotonic() - started < 10:
+        time.sleep(0.005)
+    assert acks.written == ["waiting", "urgent"]
+    assert time.monotonic() - started < 2  # not the 5 s delay
+    writer.submit(_chunk(3), "later")
+    time.sleep(0.5)
+    assert acks.written == ["waiting", "urgent"]  # the next ordinary chunk waits again
+    writer.close()
+
+
 def test_same_message_twice_is_one_row(influxdb: InfluxTestDB, acks: Acks) -> None:
     writer = BatchWriter(V1Transport(influxdb.url, influxdb.database), on_written=acks.on_written)
     writer.submit(_chunk(5), "first delivery")

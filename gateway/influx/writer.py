@@ -84,6 +84,7 @@ class Chunk:
     submitted_at: float = 0.0
     retention_policy: str | None = None
     parts: _Parts | None = None  # set when the body was split by retention policy
+    urgent: bool = False
 
 
 @dataclass
@@ -199,6 +200,7 @@ class BatchWriter:
         self._pending: deque[Chunk] = deque()
         self._pending_bytes = 0
         self._rp_chunks = 0  # pending chunks with their own retention policy (0: take batches from the head)
+        self._urgent = 0  # pending chunks that do not wait for a batch to fill
         self._busy = 0  # batches taken from _pending and being written
         self._flush_requested = 0
         self._closing = False
@@ -213,12 +215,16 @@ class BatchWriter:
 
     # --- caller side -----------------------------------------------------------------------------
 
-    def submit(self, body: bytes, token: Any, retention_policy: str | None = None) -> None:
+    def submit(
+        self, body: bytes, token: Any, retention_policy: str | None = None, urgent: bool = False
+    ) -> None:
         """Queue ``body`` (line protocol) for writing; blocks while too much is pending.
 
         ``retention_policy``: write this chunk into that RP instead of the transport's (a batch
         holds chunks of one RP only). Without it, the body is split by its measurements' policies
         (``policies``). An empty body is acknowledged with its batch, unwritten.
+        ``urgent``: write it (with whatever else is pending) without waiting ``max_delay_s``,
+        for work that waits on this write before it can go on.
         """
         if body and not body.endswith(b"\n"):
             body += b"\n"
@@ -227,7 +233,7 @@ class BatchWriter:
             [(retention_policy, body)] if retention_policy else split_by_policy(body, self.policies)
         )
         parts = _Parts(len(split)) if len(split) > 1 else None
-        chunks = [Chunk(b, token, count_lines(b), now, rp or None, parts) for rp, b in split]
+        chunks = [Chunk(b, token, count_lines(b), now, rp or None, parts, urgent) for rp, b in split]
         with self._cond:
             while (
                 not self._closing
@@ -242,6 +248,7 @@ class BatchWriter:
                 self._pending_bytes += len(chunk.body)
                 if chunk.retention_policy is not None:
                     self._rp_chunks += 1
+                self._urgent += urgent
             self._update_pending_stats()
             self._cond.notify_all()
 
@@ -297,6 +304,7 @@ class BatchWriter:
                         self._pending_bytes >= self.max_bytes
                         or now >= due
                         or self._flush_requested
+                        or self._urgent
                         or self._closing
                     ):
                         break
@@ -309,6 +317,7 @@ class BatchWriter:
             size = sum(len(c.body) for c in batch)
             self._pending_bytes -= size
             self._rp_chunks -= sum(c.retention_policy is not None for c in batch)
+            self._urgent -= sum(c.urgent for c in batch)
             self._busy += 1
             self._update_pending_stats()
             self._cond.notify_all()  # room for blocked submitters

@@ -15,14 +15,16 @@ from gateway.stages.case_actions import CaseActionStage
 from gateway.stages.cases import CaseStage
 from gateway.stages.visit_result import VisitResultStage
 from gateway.stages.visit_scores import VisitScoresStage
+from gateway.visit_calendar import VisitCalendar
 from processing.cases import DetectorSettings
 
 
 def default_stages(settings: GatewaySettings | None = None) -> list[Stage]:
     s = settings or GatewaySettings()
+    calendar = VisitCalendar(s.visit_timezone, dict(s.station_timezones), s.pre_visit_window_h * 3600)
     return [
-        VisitScoresStage(tug_fall_risk_s=s.tug_fall_risk_s),
+        VisitScoresStage(tug_fall_risk_s=s.tug_fall_risk_s, calendar=calendar),
         CaseStage(settings=DetectorSettings(tug_fall_risk_s=s.tug_fall_risk_s)),
-        VisitResultStage(tug_fall_risk_s=s.tug_fall_risk_s),
+        VisitResultStage(tug_fall_risk_s=s.tug_fall_risk_s, calendar=calendar),
         CaseActionStage(clock_skew_s=s.case_action_clock_skew_s),
     ]

@@ -33,7 +33,8 @@ from gateway import schema
 from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx.reader import Row
 from gateway.stages.cases import log_events, visits_statement
-from gateway.stages.visit_scores import read_visit, scored, visit_input_statements
+from gateway.stages.visit_scores import DEFAULT_CALENDAR, read_visit, scored, visit_input_statements
+from gateway.visit_calendar import VisitCalendar
 from processing.results import build_visit_result, open_cases
 from processing.scoring.tug import TUG_FALL_RISK_S
 from telemetry import codec, topics
@@ -79,9 +80,15 @@ def history(rows: list[Row], before: datetime, this_point_ns: int) -> list[Histo
 class VisitResultStage:
     name = "visit result"
 
-    def __init__(self, clock: Any = None, tug_fall_risk_s: float = TUG_FALL_RISK_S) -> None:
+    def __init__(
+        self,
+        clock: Any = None,
+        tug_fall_risk_s: float = TUG_FALL_RISK_S,
+        calendar: VisitCalendar = DEFAULT_CALENDAR,
+    ) -> None:
         self._now = clock or (lambda: datetime.now(UTC))
         self.tug_fall_risk_s = tug_fall_risk_s
+        self.calendar = calendar
 
     def applies(self, message: Subject) -> bool:
         return scored(message)
@@ -91,7 +98,7 @@ class VisitResultStage:
         if not scored(message):
             return []
         return [
-            *visit_input_statements(message),
+            *visit_input_statements(message, self.calendar),
             visits_statement(message.participant),
             case_store.query(participant=message.participant),
         ]
@@ -101,11 +108,11 @@ class VisitResultStage:
         if not scored(message):
             return Effects()
         *inputs, visit_rows, log_rows = answers
-        visit = read_visit(message, inputs, self.tug_fall_risk_s)
+        visit = read_visit(message, inputs, self.tug_fall_risk_s, self.calendar)
         if visit is None:
             return Effects()
         at = _from_ns(visit.newest_ns)
-        point_ns = schema.visit_time_ns(message.measured_at, message.visit_id)
+        point_ns = visit.at_ns
         result = build_visit_result(
             participant=message.participant,
             station_id=message.station_id,
@@ -119,5 +126,6 @@ class VisitResultStage:
             open_cases=open_cases(log_events(log_rows)),
             uncertain={"gait_speed_mps"} if visit.given.get("gait_uncertain") else frozenset(),
             tug_fall_risk_s=self.tug_fall_risk_s,
+            visit_date=visit.visit_date,
         )
         return Effects(alerts=[(topics.results(result.station_id), codec.encode(result))])
