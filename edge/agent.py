@@ -1,7 +1,7 @@
 """The station edge agent: device broker → pseudonymise → disk spool → central broker.
 
 Two paho-mqtt 2.x clients. The device client uses manual acknowledgement: a device message is
-acknowledged only after its contract message is committed to the spool (DESIGN invariant 1).
+acknowledged only after its contract message is committed to the spool (architecture: "No loss, no double").
 The uplink client publishes spooled rows in order with QoS 1 and a bounded number in flight; a
 row is deleted from the spool only when its PUBACK says 0x00 Success. Any other PUBACK reason
 (0x10 "No matching subscribers": the broker dropped it, e.g. after a restart before the gateways

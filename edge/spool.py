@@ -1,4 +1,4 @@
-"""The on-disk queue between device intake and uplink (DESIGN invariant 1).
+"""The on-disk queue between device intake and uplink (architecture: "No loss, no double").
 
 SQLite in WAL mode with synchronous=FULL: a row is durable when put() returns, so the device
 message can be acknowledged. A row leaves only when the central side has it: on a gateway's

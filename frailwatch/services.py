@@ -149,7 +149,7 @@ class Mosquitto(_Process):
 
     ``users`` (name → password) turns off anonymous access; ``acl`` is the text of an ACL file.
     ``max_queued_messages`` is sized far above Mosquitto's default of 1000, which silently drops
-    QoS 1 messages for a slow subscriber (DESIGN "Known traps").
+    QoS 1 messages for a slow subscriber (architecture: "Known traps").
     """
 
     name = "mosquitto"

@@ -1,10 +1,10 @@
-"""The one InfluxDB schema (DESIGN invariant 5): measurements, tags, fields, units, retention.
+"""The one InfluxDB schema (architecture: "One schema"): measurements, tags, fields, units, retention.
 
 The gateway's points (:mod:`gateway.readings` and its siblings), the dashboards and alert rules
 (``grafana/catalog.py`` is checked against this module by tests/test_grafana_provisioning.py),
 the demo and the docs (:func:`markdown_table`) all read their names from here.
 
-Point identity (DESIGN "Known traps": same measurement + tag set + timestamp = same point):
+Point identity (architecture: "Known traps": same measurement + tag set + timestamp = same point):
 
 - Tags are ``station_id`` and ``participant`` (the HMAC pseudonym) plus a few low-cardinality
   labels (balance ``stance``/``eyes``, gait ``source``). ``visit_id``, ``message_id`` and
@@ -411,7 +411,7 @@ GATEWAY_STATS = Measurement(
 )
 DEAD_LETTER = Measurement(
     "dead_letter",
-    "refused messages with why (DESIGN invariant 7); the excerpt is bounded and redacted",
+    "refused messages with why (architecture: "Kept, not dropped"); the excerpt is bounded and redacted",
     (STATION_TAG, "reason", "source", GATEWAY_TAG),
     (
         F("size_bytes", "int", "bytes"),
@@ -429,7 +429,7 @@ DEAD_LETTER = Measurement(
     ),
     # Kept with the clinical data, not in the bounded "ops": a letter is stamped at the refused
     # message's own time (so a redelivery overwrites it), and a bounded policy would drop at once
-    # the letters of old messages — those of a station draining a months-old spool (invariant 7).
+    # the letters of old messages — those of a station draining a months-old spool (architecture: "Kept, not dropped").
     timestamp="second of the refused message's measured_at/at, else of receipt, + digest as ns",
 )
 

@@ -1,6 +1,6 @@
 """What the dashboards and alert rules read from InfluxDB, taken from ``gateway.schema``.
 
-DESIGN invariant 5: measurement, tag and field names are defined once, in ``gateway.schema``. Each
+architecture: "One schema": measurement, tag and field names are defined once, in ``gateway.schema``. Each
 :class:`Field` here is looked up there (:func:`_field` raises ``KeyError`` on a name the schema
 does not define, so a renamed field fails the build, not a dashboard), and its Grafana unit is
 derived from the schema's unit. Queries read a measurement through :func:`source`: in the

@@ -1,4 +1,4 @@
-"""Decline across visits (DESIGN.md "Decline across visits"): pure rules, no I/O.
+"""Decline across visits (docs/scoring.md): pure rules, no I/O.
 
 :func:`detect_decline` compares a participant's new value of one metric with their own history
 (any station, any order) and returns the events it raises:

@@ -20,7 +20,7 @@ MAX_CLOCK_AHEAD = timedelta(hours=24)
 
 
 class DeviceKind(StrEnum):
-    """The kinds of station device (DESIGN "Device kinds")."""
+    """The kinds of station device (docs/architecture.md)."""
 
     PROFILE = "profile"
     VITALS = "vitals"

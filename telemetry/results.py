@@ -3,7 +3,7 @@
 Once the gateway has scored a visit it publishes a :class:`VisitResult` on
 ``fw/v1/<station>/results`` (QoS 1) for the station where the visit took place. The station's edge
 agent keeps it in its local store and shows it on the station page, where the pseudonym is
-resolved to the person: the result itself carries no name or member id (DESIGN invariant 2).
+resolved to the person: the result itself carries no name or member id (architecture: "Pseudonyms only").
 
 In order: the reference each cut-off comes from (:class:`Reference`); a measure's bands — a
 yes/no cut-off (:class:`CutoffBand`) or an SPPB points band (:class:`PointsBand`); the measures

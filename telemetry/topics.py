@@ -18,7 +18,7 @@ Station-local broker (devices publish, the edge agent consumes)::
     fwdev/v1/<device_kind>/<device_id>
 
 The station id is always in the topic so the broker ACL can confine each station to
-``fw/v1/<its id>/#`` (DESIGN invariant 3), and the gateway checks it against the payload.
+``fw/v1/<its id>/#`` (architecture: "Stations are confined"), and the gateway checks it against the payload.
 """
 
 from __future__ import annotations

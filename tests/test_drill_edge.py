@@ -1,4 +1,4 @@
-"""Edge drills (DESIGN invariants 1 and 2): station broker → ``frailwatch edge run`` → central
+"""Edge drills (architecture: "No loss, no double", "Pseudonyms only"): station broker → ``frailwatch edge run`` → central
 broker → gateway → InfluxDB, every part real, every role a subprocess.
 
 Devices publish readings with raw identifiers at QoS 1; the count that matters is what the edge

@@ -1,4 +1,4 @@
-"""Drills on a running gateway (DESIGN invariants 1, 3, 7): real Mosquitto with per-station
+"""Drills on a running gateway (architecture: "No loss, no double", "Stations are confined", "Kept, not dropped"): real Mosquitto with per-station
 credentials, real InfluxDB, ``frailwatch gateway run`` as a subprocess.
 
 Each drill counts what was published (and acknowledged by the broker) against the points in

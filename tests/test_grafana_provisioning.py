@@ -276,7 +276,7 @@ def test_no_raw_identifier_fields_in_dashboards() -> None:
 
 
 def test_catalog_matches_gateway_schema() -> None:
-    """DESIGN invariant 5: every field, tag and unit the dashboards read is gateway.schema's."""
+    """architecture: "One schema": every field, tag and unit the dashboards read is gateway.schema's."""
     schema = importlib.import_module("gateway.schema")
     for name in ("STATION_TAG", "PARTICIPANT_TAG", "GATEWAY_TAG", "FRAILTY_CATEGORY_TAG"):
         assert getattr(schema, name) == getattr(catalog, name), name

@@ -1,6 +1,6 @@
 """Transports: what goes over the wire (paths, auth per InfluxDB version, gzip), error mapping, and
 reads with bind parameters on the real InfluxDB. The v2 API is checked against a recording HTTP
-server, as no InfluxDB 2 runs here (DESIGN "Known traps": Debian's 1.6 answers it with 404)."""
+server, as no InfluxDB 2 runs here (architecture: "Known traps": Debian's 1.6 answers it with 404)."""
 
 from __future__ import annotations
 

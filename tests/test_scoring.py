@@ -1,5 +1,5 @@
 """Frailty and sarcopenia scoring: every published cut-off at the boundary and just either side of
-it (DESIGN.md "Domain facts"), partial-input rules, and whole visits through score_visit."""
+it (docs/scoring.md), partial-input rules, and whole visits through score_visit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Broker-level security (DESIGN invariant 3) on a real Mosquitto: per-station credentials, an ACL
+"""Broker-level security (architecture: "Stations are confined") on a real Mosquitto: per-station credentials, an ACL
 confining each station to ``fw/v1/<station>/#``, no anonymous or wrong-password access, and a TLS
 listener with a CA generated in the test. The observer is a wildcard subscriber with the gateway's
 credentials, so "nothing arrived" means the broker dropped it, not that nobody listened.
@@ -51,7 +51,7 @@ def test_station_cannot_publish_into_another_stations_topics(broker: Mosquitto) 
         station_a.disconnect()
         assert len(arrived) == len(own)
         assert observer.on(lambda m: m.topic.startswith("fw/v1/gj-02/")) == []
-    # MQTT 5 tells the sender; MQTT 3.1.1 would drop it silently (DESIGN "Known traps").
+    # MQTT 5 tells the sender; MQTT 3.1.1 would drop it silently (architecture: "Known traps").
     assert codes[: len(forged)] == [NOT_AUTHORISED] * len(forged)
     assert all(code < 0x80 for code in codes[len(forged) :])
 

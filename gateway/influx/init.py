@@ -1,6 +1,6 @@
 """``frailwatch influx init``: the database and its retention policies, created idempotently.
 
-The policies come from the one schema (:mod:`gateway.schema`, DESIGN invariant 5):
+The policies come from the one schema (:mod:`gateway.schema`, architecture: "One schema"):
 ``RETENTION_POLICIES`` (name → duration) with ``FOREVER`` as the default RP, so clinical data
 (readings, features, scores, events) is kept indefinitely; ``ops`` (90 d unless
 ``ops_retention`` says otherwise) holds the operational measurements the writer routes there

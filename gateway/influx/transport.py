@@ -1,7 +1,7 @@
 """Two ways to reach InfluxDB behind one synchronous, thread-safe interface.
 
 - :class:`V1Transport`: the v1 HTTP API (``/write``, ``/query``, ``/ping``), served by InfluxDB
-  1.x, by 2.x (≥ 2.5 with virtual DBRP mappings) and by 3.x. Auth per version (DESIGN "Scale"):
+  1.x, by 2.x (≥ 2.5 with virtual DBRP mappings) and by 3.x. Auth per version (architecture: "Scale"):
   1.x takes user/password (sent as HTTP Basic, never as ``u``/``p`` in the URL where logs would
   see it) and rejects a ``Token`` header; 2.x takes ``Authorization: Token …``; 3.x takes either.
 - :class:`V2Transport`: the v2 write API (``/api/v2/write``) through ``influxdb-client`` for

@@ -10,7 +10,7 @@ The cut-off is a choice of the programme, so it is a parameter with 13.5 s as de
 - 12 s in some guidelines: CDC STEADI (Stopping Elderly Accidents, Deaths & Injuries; Stevens &
   Phelan 2013), "Assessment: Timed Up & Go (TUG)": ≥ 12 s is at risk for falling.
 
-DESIGN.md "Domain facts": ≥ 13.5 s raised fall risk, ≥ 12 s in some guidelines, configurable.
+docs/scoring.md: ≥ 13.5 s raised fall risk, ≥ 12 s in some guidelines, configurable.
 """
 
 from __future__ import annotations
