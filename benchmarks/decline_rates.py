@@ -95,7 +95,7 @@ TARGETS = {  # kind → (K visits, share detected within K)
 }
 FALSE_CASES_TARGET = 0.05
 CASES_PER_DECLINER_TARGET = 2.0
-# Today's rules judge what the gateway feeds them (gateway.schema.DECLINE_METRICS) that we simulate.
+# Today's rules judge what the gateway feeds them (gateway.influx_schema.DECLINE_METRICS) that we simulate.
 TODAY_METRICS = (
     "gait_speed_mps",
     "sppb_total",

@@ -44,7 +44,7 @@ from typing import Any
 
 from benchmarks.common import print_table, write_result
 from benchmarks.pipeline import GatewayProcess, batch, gait_recordings, publish_all, vitals
-from frailwatch.services import InfluxDB, Mosquitto, free_port
+from runtime.local_servers import InfluxDB, Mosquitto, free_port
 
 NODE_RED_VERSION = "4"
 PACKAGES = (f"node-red@{NODE_RED_VERSION}", "node-red-contrib-influxdb")

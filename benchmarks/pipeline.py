@@ -1,7 +1,7 @@
 """End to end: MQTT publish → ``frailwatch gateway run`` → acknowledged InfluxDB write.
 
 One run on this machine, every server real (Mosquitto and InfluxDB 1.x from
-:mod:`frailwatch.services`, loopback, temp dirs), the gateway as its own process, configured by
+:mod:`runtime.local_servers`, loopback, temp dirs), the gateway as its own process, configured by
 environment exactly as in production, and messages published at QoS 1 by ``mosquitto_pub``
 (:class:`LinePublisher`):
 
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import print_table, write_result
-from frailwatch.services import InfluxDB, Mosquitto, free_port
+from runtime.local_servers import InfluxDB, Mosquitto, free_port
 from telemetry.recording import IMU_CHANNELS, IMU_UNITS
 
 TARGETS = {

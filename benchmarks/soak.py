@@ -29,7 +29,7 @@ from typing import Any
 
 from benchmarks.common import print_table, write_result
 from benchmarks.pipeline import LinePublisher, publish_all
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import DeviceKind, encode
 from telemetry.examples import example_messages
 

@@ -39,7 +39,7 @@ from benchmarks.pipeline import GatewayProcess
 from edge.agent import EdgeAgent
 from edge.page.accounts import Accounts
 from edge.settings import EdgeSettings
-from frailwatch.services import InfluxDB, Mosquitto, free_port
+from runtime.local_servers import InfluxDB, Mosquitto, free_port
 from telemetry.pseudonym import pseudonymise
 from telemetry.results import visit_ref
 

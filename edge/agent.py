@@ -50,7 +50,7 @@ from edge.settings import EdgeSettings
 from edge.spool import Spool, Spooled, SpoolFull
 from edge.station_store import StationStore
 from edge.visit_values import local_values
-from frailwatch.mqtt import mqtt5_client
+from runtime.mqtt_client import mqtt5_client
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
 from telemetry.errors import ContractError, Reason

@@ -22,7 +22,7 @@ from paho.mqtt.properties import Properties
 
 from edge.settings import EdgeSettings
 from edge.station_store import StationStore
-from frailwatch.mqtt import mqtt5_client
+from runtime.mqtt_client import mqtt5_client
 from telemetry import topics
 from telemetry.errors import ContractError, Reason
 from telemetry.results import VisitResult, decode_result

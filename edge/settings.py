@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from frailwatch.settings import RoleSettings, load_settings
+from runtime.settings import RoleSettings, load_settings
 from telemetry.envelope import StationId
 
 ProgrammeKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]

@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from frailwatch.demo.run import DemoError, DemoOptions, run_demo
+        from demo.run import DemoError, DemoOptions, run_demo
     except ModuleNotFoundError as exc:
         print(
             f"frailwatch demo: missing dependency {exc.name}; install the extras: uv sync --all-extras",

@@ -3,7 +3,7 @@
 The gateway receives with manual acknowledgements (paho ``manual_ack_set(True)``) on a persistent
 session, so the broker keeps every message until :meth:`Acknowledgements` sends its PUBACK; a
 crash at any instant leaves the unacknowledged ones with the broker, which redelivers them, and
-deterministic point identity (:mod:`gateway.schema`) makes the replay overwrite rather than
+deterministic point identity (:mod:`gateway.influx_schema`) makes the replay overwrite rather than
 duplicate.
 
 A :class:`Delivery` is one MQTT message from receipt to acknowledgement. Each part of the work

@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import recordings
+from gateway import signal_features
 from gateway.acknowledgements import Acknowledgements, Delivery, Hold
 from gateway.dead_letters import DeadLetters, Refusal
 from gateway.followup import FollowUp
@@ -149,7 +149,7 @@ class Ingest:
 
     def _analyse(self, kind: DeviceKind, items: Recorded) -> None:
         try:
-            outcomes = recordings.analyse(kind, [item.message for _, item, _ in items], self._workers)
+            outcomes = signal_features.analyse(kind, [item.message for _, item, _ in items], self._workers)
             table = PointTable()
             owners: list[Delivery] = []
             for (delivery, item, _), outcome in zip(items, outcomes, strict=True):

@@ -1,6 +1,6 @@
 """The gateway's MQTT 5 session with the central broker.
 
-:func:`make_client` builds the paho client (:func:`frailwatch.mqtt.mqtt5_client`: credentials, TLS
+:func:`make_client` builds the paho client (:func:`runtime.mqtt_client.mqtt5_client`: credentials, TLS
 when a CA is set) with manual acknowledgements, our own publishes sent at once (no inflight or
 queue limit of paho's) and the reconnect delays.
 :class:`MqttSession` connects it with a persistent session (``clean_start=False``, Session
@@ -24,10 +24,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from frailwatch.mqtt import mqtt5_client
 from gateway.acknowledgements import Acknowledgements, Delivery, Hold
 from gateway.metrics import Metrics
 from gateway.settings import GatewaySettings
+from runtime.mqtt_client import mqtt5_client
 from telemetry import topics
 
 log = logging.getLogger("frailwatch.gateway")

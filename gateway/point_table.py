@@ -1,6 +1,6 @@
 """Points on their way to InfluxDB: a :class:`PointTable` of many measurements, encoded column-wise.
 
-A :data:`Point` is (measurement, time ns, tags, fields), named by :mod:`gateway.schema`. The table
+A :data:`Point` is (measurement, time ns, tags, fields), named by :mod:`gateway.influx_schema`. The table
 keeps one column per tag and field of each measurement, each column in the schema's type, and
 encodes a whole column at a time with :func:`gateway.influx.lineprotocol.encode`. Every point
 remembers its *owner* (the MQTT message it came from), so a body InfluxDB refuses can be cut back
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.influx.lineprotocol import encode
 
 Point = tuple[str, int, dict[str, str], dict[str, Any]]  # measurement, time ns, tags, fields
@@ -32,7 +32,7 @@ class _Columns:
     one list comprehension over the rows then, instead of appending and padding every column for
     every point as it arrives."""
 
-    spec: schema.Measurement
+    spec: influx_schema.Measurement
     times: list[int] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
     tag_rows: list[Mapping[str, str]] = field(default_factory=list)
@@ -66,7 +66,7 @@ class _Columns:
         return encode(self.spec.name, np.asarray(times, dtype=np.int64), tags, fields)
 
 
-def _typed(spec: schema.Measurement, key: str, values: list[Any]) -> np.ndarray | list[Any]:
+def _typed(spec: influx_schema.Measurement, key: str, values: list[Any]) -> np.ndarray | list[Any]:
     """A column in the schema's type, so InfluxDB never sees one field with two types."""
     kind = spec.field(key).type if key in spec.field_names else "str"
     if kind == "float":
@@ -103,7 +103,7 @@ class PointTable:
         measurement, time_ns, tags, fields = point
         columns = self._by_measurement.get(measurement)
         if columns is None:
-            columns = self._by_measurement[measurement] = _Columns(schema.MEASUREMENTS[measurement])
+            columns = self._by_measurement[measurement] = _Columns(influx_schema.MEASUREMENTS[measurement])
         columns.add(time_ns, tags, fields, owner)
         self.rows += 1
 

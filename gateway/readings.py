@@ -3,7 +3,7 @@
 :func:`reading_points` gives the reading as reported (its kind's measurement, with the grip and
 HRV summaries) and the feature points its reported values make (:func:`reported_features`:
 walkway gait speed, balance hold time, stopwatch sit-to-stand and TUG times) — for balance,
-sit-to-stand and TUG only without a recording, whose analysis (:mod:`gateway.recordings`) gives
+sit-to-stand and TUG only without a recording, whose analysis (:mod:`gateway.signal_features`) gives
 those features, falling back on the same reported values when it fails. Every point of a message is
 stamped with :func:`message_time_ns` and tagged by :func:`participant_tags`, so a redelivered
 message overwrites its own points.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.point_table import Point
 from telemetry.devices import (
     MESSAGE_TYPES,
@@ -37,7 +37,7 @@ from telemetry.envelope import DeviceKind, Envelope
 
 
 def participant_tags(message: Envelope) -> dict[str, str]:
-    return {schema.STATION_TAG: message.station_id, schema.PARTICIPANT_TAG: message.participant}
+    return {influx_schema.STATION_TAG: message.station_id, influx_schema.PARTICIPANT_TAG: message.participant}
 
 
 def balance_tags(message: BalanceMessage) -> dict[str, str]:
@@ -53,7 +53,7 @@ def envelope_fields(message: Envelope) -> dict[str, Any]:
 
 
 def message_time_ns(message: Envelope) -> int:
-    return schema.point_time_ns(message.measured_at, message.message_id)
+    return influx_schema.point_time_ns(message.measured_at, message.message_id)
 
 
 def has_recording(message: Message) -> bool:
@@ -61,8 +61,8 @@ def has_recording(message: Message) -> bool:
 
 
 # Per kind: its measurement, and the payload fields that are fields of it (in payload order).
-def _reading_spec(kind: DeviceKind) -> tuple[schema.Measurement, tuple[str, ...]]:
-    spec = schema.READINGS[kind]
+def _reading_spec(kind: DeviceKind) -> tuple[influx_schema.Measurement, tuple[str, ...]]:
+    spec = influx_schema.READINGS[kind]
     payload = MESSAGE_TYPES[kind].model_fields["payload"].annotation
     assert isinstance(payload, type) and issubclass(payload, BaseModel)
     return spec, tuple(name for name in payload.model_fields if name in spec.field_names)
@@ -144,15 +144,15 @@ def reported_features(message: Message, at: int, tags: dict[str, str], env: dict
             "walk_distance_m": message.payload.walk_distance_m,
             "walk_time_s": message.payload.walk_time_s,
         }
-        return [(schema.GAIT_FEATURES.name, at, {**tags, "source": "walkway"}, {**values, **env})]
+        return [(influx_schema.GAIT_FEATURES.name, at, {**tags, "source": "walkway"}, {**values, **env})]
     if isinstance(message, BalanceMessage):
         fields = {"hold_time_s": message.payload.hold_time_s, **env}
-        return [(schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)]
+        return [(influx_schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)]
     if isinstance(message, SitToStandMessage):
         payload = message.payload
         values = {"chair_stand_5x_s": payload.five_rep_time_s, "count_30s": payload.count_30s}
-        return [(schema.STS_FEATURES.name, at, tags, {**values, "unable": payload.unable, **env})]
+        return [(influx_schema.STS_FEATURES.name, at, tags, {**values, "unable": payload.unable, **env})]
     if isinstance(message, TugMessage):
         values = {"tug_time_s": message.payload.total_time_s, "walking_aid": message.payload.walking_aid}
-        return [(schema.TUG_FEATURES.name, at, tags, {**values, **env})]
+        return [(influx_schema.TUG_FEATURES.name, at, tags, {**values, **env})]
     return []

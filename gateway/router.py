@@ -8,7 +8,7 @@ channel's contract model and checks that the station the payload claims is the t
   (else ``topic_mismatch``); ``batch``: a :class:`telemetry.MessageBatch`, each reading on its own
   (a refused position or a reading claiming another station costs only itself). An accepted
   reading gives its points (:mod:`gateway.readings`) and a :class:`gateway.followup.FollowUp`;
-  one with a recording is also handed on for analysis (:mod:`gateway.recordings`).
+  one with a recording is also handed on for analysis (:mod:`gateway.signal_features`).
 - ``heartbeat`` and ``status``: the station's points (:mod:`gateway.stations`).
 - ``deadletter``: an edge's :class:`telemetry.DeadLetter`, stored as its ``dead_letter`` point.
 - ``cases``: a counsellor's action, a :class:`telemetry.cases.CaseEvent`; no points of its own —
@@ -28,7 +28,7 @@ from gateway.dead_letters import Refusal, edge_letter_point
 from gateway.followup import FollowUp
 from gateway.point_table import Point
 from gateway.readings import has_recording, message_time_ns, reading_points
-from gateway.recordings import ANALYSES
+from gateway.signal_features import ANALYSES
 from gateway.stations import heartbeat_points, status_point
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from frailwatch.settings import RoleSettings, load_settings
 from processing.scoring.tug import CUTOFF_RANGE_S, TUG_FALL_RISK_S
+from runtime.settings import RoleSettings, load_settings
 
 
 class GatewaySettings(RoleSettings):

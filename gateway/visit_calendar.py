@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from gateway.schema import id_offset_ns
+from gateway.influx_schema import id_offset_ns
 
 DAY_NS = 86_400 * 10**9
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,11 +1,12 @@
-"""What the dashboards and alert rules read from InfluxDB, taken from ``gateway.schema``.
+"""What the dashboards and alert rules read from InfluxDB, taken from ``gateway.influx_schema``.
 
-architecture: "One schema": measurement, tag and field names are defined once, in ``gateway.schema``. Each
+architecture: "One schema": measurement, tag and field names are defined once, in
+``gateway.influx_schema``. Each
 :class:`Field` here is looked up there (:func:`_field` raises ``KeyError`` on a name the schema
 does not define, so a renamed field fails the build, not a dashboard), and its Grafana unit is
 derived from the schema's unit. Queries read a measurement through :func:`source`: in the
 retention policy the gateway writes it to (operational measurements: ``"ops"."<name>"``).
-``gateway.schema`` is light (pydantic and the ``telemetry`` contract; no MQTT, InfluxDB client or
+``gateway.influx_schema`` is light (pydantic and the ``telemetry`` contract; no MQTT, InfluxDB client or
 Numba), so building dashboards needs none of the gateway's runtime dependencies.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway import schema as s
+from gateway import influx_schema as s
 from telemetry.envelope import DeviceKind
 
 STATION_TAG = s.STATION_TAG
@@ -40,7 +41,7 @@ def source(measurement: str) -> str:
 
 
 def grafana_unit(unit: str) -> str:
-    """The Grafana unit id for a unit of ``gateway.schema`` (``suffix:`` is Grafana's custom unit)."""
+    """The Grafana unit id for a unit of ``gateway.influx_schema`` (``suffix:`` is Grafana's custom unit)."""
     if unit in _GRAFANA_UNITS:
         return _GRAFANA_UNITS[unit]
     return f"suffix: {unit}" if unit else "none"
@@ -130,7 +131,7 @@ DEAD_LETTER_SIZE = _field(s.DEAD_LETTER, "size_bytes")
 READING_MEASUREMENTS: tuple[str, ...] = tuple(m.name for m in s.READINGS.values())
 READING_ID = "message_id"
 if any(READING_ID not in m.field_names for m in s.READINGS.values()):
-    raise KeyError(f"a readings measurement of gateway.schema has no {READING_ID!r} field")
+    raise KeyError(f"a readings measurement of gateway.influx_schema has no {READING_ID!r} field")
 
 PARTICIPANT_METRICS: tuple[Field, ...] = (
     GAIT_SPEED,
@@ -146,5 +147,5 @@ PARTICIPANT_METRICS: tuple[Field, ...] = (
 
 
 def all_fields() -> tuple[Field, ...]:
-    """Every field a dashboard or rule reads, for the check against ``gateway.schema``."""
+    """Every field a dashboard or rule reads, for the check against ``gateway.influx_schema``."""
     return tuple(value for value in globals().values() if isinstance(value, Field))

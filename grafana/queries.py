@@ -80,13 +80,13 @@ WRITE_RETRIES = over_time("sum", c.WRITE_RETRIES, c.GATEWAY_TAG, where=None)
 DEAD_LETTERS = over_time("count", c.DEAD_LETTER_SIZE, "reason")
 
 # --- station --------------------------------------------------------------------------------
-# Every reading carries its message_id (gateway.schema ENVELOPE_FIELDS): one count per message,
+# Every reading carries its message_id (gateway.influx_schema ENVELOPE_FIELDS): one count per message,
 # where count(*) would give a column per field of every kind.
 MEASUREMENTS_BY_KIND = (
     f"SELECT count({_q(c.READING_ID)}) FROM {READINGS_REGEX} WHERE {STATION_FILTER} AND $timeFilter "
     f"GROUP BY {_q(c.STATION_TAG)}"
 )
-# One score point per visit (gateway.schema FRAILTY), with ``inputs`` whatever could be scored;
+# One score point per visit (gateway.influx_schema FRAILTY), with ``inputs`` whatever could be scored;
 # frailty_level is missing when the visit lacked the K-FRAIL/Fried items, so it undercounts.
 SCORED_VISITS = over_time("count", c.SCORE_INPUTS, c.STATION_TAG, fill="0")
 GAIT_DISTRIBUTION = raw_values(c.GAIT_SPEED)

@@ -386,15 +386,6 @@ DEAD_LETTER_MEASUREMENT = "dead_letter"
 READINGS_MEASUREMENT = "vitals"  # good traffic is vitals; the readiness probe uses grip, counted apart
 
 
-def gateway_missing() -> str | None:
-    """Why the gateway cannot be run yet, or None when it can."""
-    import importlib.util
-
-    if importlib.util.find_spec("gateway.cli") is None:
-        return "BLOCKED: gateway/cli.py (issue 6) has not landed; `frailwatch gateway run` is unavailable"
-    return None
-
-
 def gateway_env(
     broker: Any, influx_url: str, database: str, password: str | None, client_id: str
 ) -> dict[str, str]:
@@ -415,7 +406,7 @@ def gateway_env(
 def count_points(server: Any, database: str, measurement: str) -> int:
     """Points in ``measurement`` (the largest per-field count: every point has its main field),
     read from the retention policy the schema writes it to."""
-    from gateway.schema import qualified
+    from gateway.influx_schema import qualified
 
     rows = server.rows(f"SELECT COUNT(*) FROM {qualified(measurement)}", database)
     if not rows:
@@ -450,7 +441,7 @@ class Pipeline:
         return count_points(self.influx, self.database, measurement)
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        from gateway.schema import qualified
+        from gateway.influx_schema import qualified
 
         return list(self.influx.rows(f"SELECT * FROM {qualified(DEAD_LETTER_MEASUREMENT)}", self.database))
 
@@ -510,14 +501,6 @@ def start_pipeline(
 # --- the edge side: station broker → edge agent → central broker ------------------------------------
 
 PSEUDONYM_KEY = "drill-pseudonym-key-" + "k" * 24  # ≥ 16 bytes; must never appear in any log
-
-
-def edge_missing() -> str | None:
-    import importlib.util
-
-    if importlib.util.find_spec("edge.cli") is None:
-        return "BLOCKED: edge/cli.py (issue 5) has not landed; `frailwatch edge run` is unavailable"
-    return None
 
 
 def edge_env(

@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 
 EDGE_KEY = "edge-test-key-0123456789abcdef"
 

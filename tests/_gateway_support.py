@@ -60,7 +60,7 @@ class Central:
 
     def count(self, measurement: str, field_name: str) -> int:
         """Points with ``field_name`` in ``measurement``, read from its own retention policy."""
-        from gateway.schema import qualified
+        from gateway.influx_schema import qualified
 
         rows = self.rows(f'SELECT count("{field_name}") FROM {qualified(measurement)}')
         return int(rows[0]["count"]) if rows else 0

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from edge.simulate.cohort import Cohort
-from frailwatch import case_store
-from frailwatch.services import InfluxDB, Mosquitto
+from gateway.influx import case_log
 from gateway.influx.transport import V1Transport
 from processing.cases import fold
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import decode_as, topics
 from telemetry.cases import CaseEvent, CaseEventKind
 from telemetry.pseudonym import pseudonymise
@@ -123,7 +123,7 @@ def test_two_replicas_and_redeliveries_give_one_case_per_declining_domain(
     time.sleep(3.0)  # let every replica finish what it holds
 
     transport = V1Transport(central.influx.url, central.database)
-    log = case_store.read(transport)
+    log = case_log.read(transport)
     transport.close()
     cases = fold(log)
     per_domain: dict[tuple[str, str], set[str]] = {}

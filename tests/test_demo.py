@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from frailwatch.demo import roles
-from frailwatch.demo.charts import plot_trend
-from frailwatch.demo.observer import Observer
-from frailwatch.demo.processes import Processes, RoleFailed
-from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
-from frailwatch.demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit
-from frailwatch.services import InfluxDB, require_binary
+from demo import roles
+from demo.charts import plot_trend
+from demo.observer import Observer
+from demo.processes import Processes, RoleFailed
+from demo.stack import OPS_USER, DemoStack, station_ids
+from demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit
+from runtime.local_servers import InfluxDB, require_binary
 from telemetry import topics
 from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
 from telemetry.events import DeadLetter
@@ -406,8 +406,8 @@ def test_simulated_visit_carries_what_sppb_and_kfrail_need() -> None:
 def test_cases_are_counted_against_the_simulators_truth_as_the_benchmark_counts() -> None:
     """A decliner is found by a case in their declining domain opened after the onset; a case in
     another domain or before the onset, and every steady participant's case, is a false case."""
-    from frailwatch.demo.outcomes import count
-    from frailwatch.demo.summary import DemoSummary, StationCounts
+    from demo.outcomes import count
+    from demo.summary import DemoSummary, StationCounts
 
     onset = T0 + timedelta(days=75)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from _deploy_support import MAKE_CERTS, CommittedBroker, make_password_file
 
-from frailwatch.services import require_binary
+from runtime.local_servers import require_binary
 
 USERS = {
     "gateway": "gw-secret-1",

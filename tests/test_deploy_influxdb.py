@@ -5,7 +5,7 @@ The script runs under bash exactly as the image would run it, with the compose f
 for the influxdb service, but the `influx` CLI on its PATH is a recording stand-in that answers
 `list` as an empty (or, the second time, a fully set-up) server and `create` with an id. What is
 checked is what the script asks InfluxDB 2 to do: a bucket and a DBRP mapping per retention
-policy of gateway/schema.py with the durations the schema and compose give, the default mapping
+policy of gateway/influx_schema.py with the durations the schema and compose give, the default mapping
 on the clinical bucket, the gateway's and Grafana's v1 users scoped to exactly those buckets, and
 nothing created twice. Whether InfluxDB 2.7 accepts these commands is not verified here.
 """
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from _deploy_support import DEPLOY, ENV_EXAMPLE, read_env_file, resolved_compose
 
-from gateway import schema
+from gateway import influx_schema
 
 SCRIPT = DEPLOY / "influxdb" / "10-frailwatch.sh"
 CLINICAL_ID = "0a1b2c3d4e5f6a7b"
@@ -100,19 +100,25 @@ def test_one_bucket_and_mapping_per_schema_policy_and_users_scoped_to_them(
     # duration, which for ops is the schema's own default (90d)
     assert created == {
         f"{database}/{policy}": influx_env[f"FW_INFLUX_{policy.upper()}_RETENTION"]
-        for policy in schema.RETENTION_POLICIES
-        if policy != schema.FOREVER
+        for policy in influx_schema.RETENTION_POLICIES
+        if policy != influx_schema.FOREVER
     }
-    assert influx_env["FW_INFLUX_OPS_RETENTION"] == schema.RETENTION_POLICIES[schema.OPS]
-    ids = {f"{database}/{p}": f"id-{database}-{p}" for p in schema.RETENTION_POLICIES if p != schema.FOREVER}
+    assert influx_env["FW_INFLUX_OPS_RETENTION"] == influx_schema.RETENTION_POLICIES[influx_schema.OPS]
+    ids = {
+        f"{database}/{p}": f"id-{database}-{p}"
+        for p in influx_schema.RETENTION_POLICIES
+        if p != influx_schema.FOREVER
+    }
     mappings = {
         _flag(c, "--rp")[0]: (_flag(c, "--bucket-id")[0], "--default" in c)
         for c in calls
         if c[:3] == ["v1", "dbrp", "create"]
     }
-    assert set(mappings) == set(schema.RETENTION_POLICIES)
-    assert mappings[schema.FOREVER] == (CLINICAL_ID, True), "clinical data: the image's bucket, the default"
-    for policy in set(schema.RETENTION_POLICIES) - {schema.FOREVER}:
+    assert set(mappings) == set(influx_schema.RETENTION_POLICIES)
+    assert mappings[influx_schema.FOREVER] == (CLINICAL_ID, True), (
+        "clinical data: the image's bucket, the default"
+    )
+    for policy in set(influx_schema.RETENTION_POLICIES) - {influx_schema.FOREVER}:
         assert mappings[policy] == (ids[f"{database}/{policy}"], False)
     assert all(_flag(c, "--db") == [database] for c in calls if c[:3] == ["v1", "dbrp", "create"])
     users = {_flag(c, "--username")[0]: c for c in calls if c[:3] == ["v1", "auth", "create"]}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto, require_binary
+from runtime.local_servers import InfluxDB, Mosquitto, require_binary
 from telemetry.acl import central_acl
 from tests._drill_support import (
     GATEWAY_USER,

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import decode_as, encode, topics
 from telemetry.cases import CaseEvent
 from telemetry.devices import GripTrial, Hand

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edge.simulate import Cohort
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 from telemetry import decode_batch
 from telemetry.pseudonym import pseudonymise
 from tests._edge_support import (

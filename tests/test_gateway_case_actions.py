@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from edge.case_actions import act, from_snapshot
-from frailwatch import case_store
-from gateway import schema
+from gateway import influx_schema
 from gateway.followup import FollowUp
+from gateway.influx import case_log
 from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import V1Transport
 from gateway.readings import reading_points
@@ -72,7 +72,7 @@ def served(influxdb: InfluxTestDB, reader: InfluxReader, transport: V1Transport)
         visit_id=grip.visit_id,
         evidence=Evidence(rule="cutoff:gait_speed_mps", statistic=0.82, threshold=1.0),
     )
-    case_store.append(transport, [opened])
+    case_log.append(transport, [opened])
     return opened
 
 
@@ -88,7 +88,7 @@ def _station_action(
     **fields: object,
 ) -> CaseEvent:
     """The action as the station page makes it, on the case as the gateway's latest result said."""
-    (snapshot,) = open_cases(case_store.read(transport, participant=EXAMPLE_PSEUDONYM))
+    (snapshot,) = open_cases(case_log.read(transport, participant=EXAMPLE_PSEUDONYM))
     return act(
         from_snapshot(EXAMPLE_PSEUDONYM, snapshot),
         kind,
@@ -113,7 +113,9 @@ def test_an_acknowledgement_is_appended_with_the_logs_severity_and_published(
     assert effects.refusals == []  # type: ignore[attr-defined]
     ((name, _at, tags, fields),) = effects.points  # type: ignore[attr-defined]
     assert (
-        name == schema.CASE_EVENT.name and tags["event"] == "acknowledged" and tags["severity"] == "warning"
+        name == influx_schema.CASE_EVENT.name
+        and tags["event"] == "acknowledged"
+        and tags["severity"] == "warning"
     )
     assert (
         fields["event_id"] == sent.event_id and fields["actor"] == STAFF and fields["state"] == "acknowledged"
@@ -125,7 +127,7 @@ def test_an_acknowledgement_is_appended_with_the_logs_severity_and_published(
         microsecond=sent.processed_at.microsecond // 1000 * 1000
     )
     write_points(influxdb, effects.points)  # type: ignore[attr-defined]
-    (case,) = open_cases(case_store.read(transport, participant=EXAMPLE_PSEUDONYM))
+    (case,) = open_cases(case_log.read(transport, participant=EXAMPLE_PSEUDONYM))
     assert case.state is CaseState.ACKNOWLEDGED and case.last_event is CaseEventKind.ACKNOWLEDGED
     # The station re-sends it (a lost PUBACK): acknowledged again, no second point, alert again.
     again = _run(reader, sent)
@@ -151,14 +153,14 @@ def test_prescription_follow_up_and_resolution_fold_into_the_case(
         effects = _run(reader, _station_action(transport, kind, nonce=f"form-{n}", **fields))
         assert effects.refusals == [], effects.refusals  # type: ignore[attr-defined]
         write_points(influxdb, effects.points)  # type: ignore[attr-defined]
-    (case,) = open_cases(case_store.read(transport, participant=EXAMPLE_PSEUDONYM))
+    (case,) = open_cases(case_log.read(transport, participant=EXAMPLE_PSEUDONYM))
     assert case.state is CaseState.ACKNOWLEDGED and case.prescription is not None
     assert case.prescription.programme == "exercise" and case.follow_up_on == NOW.date() + timedelta(days=30)
     resolve = _station_action(
         transport, CaseEventKind.RESOLVED, nonce="form-r", reason=ResolveReason.EXPLAINED
     )
     write_points(influxdb, _run(reader, resolve).points)  # type: ignore[attr-defined]
-    assert open_cases(case_store.read(transport, participant=EXAMPLE_PSEUDONYM)) == []
+    assert open_cases(case_log.read(transport, participant=EXAMPLE_PSEUDONYM)) == []
     late = resolve.model_copy(
         update={
             "event_id": "c" * 24,

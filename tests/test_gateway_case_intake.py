@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from edge.case_actions import act, from_snapshot
-from frailwatch import case_store
-from frailwatch.services import InfluxDB, Mosquitto, free_port, require_binary
-from gateway import schema
+from gateway import influx_schema
+from gateway.influx import case_log
 from gateway.influx.transport import V1Transport
 from processing.cases import case_id, detection_event_id
+from runtime.local_servers import InfluxDB, Mosquitto, free_port, require_binary
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
 from telemetry.examples import EXAMPLE_PSEUDONYM
@@ -62,7 +62,7 @@ def _open_case(central: Central, at: datetime) -> None:
         station_id="gj-01",
         evidence=Evidence(rule="cutoff:gait_speed_mps", statistic=0.8, threshold=1.0),
     )
-    case_store.append(V1Transport(central.influx.url, central.database), [opened])
+    case_log.append(V1Transport(central.influx.url, central.database), [opened])
 
 
 def _visit(at: datetime, station: str = "gj-01") -> list[tuple[str, bytes]]:
@@ -186,7 +186,7 @@ def test_results_go_down_and_actions_come_up_checked(central: Central) -> None:
     station.close()
     other.close()
     # Everything was acknowledged: nothing stays in flight.
-    stats = f'SELECT last("in_flight") FROM {schema.qualified("gateway_stats")}'
+    stats = f'SELECT last("in_flight") FROM {influx_schema.qualified("gateway_stats")}'
     assert wait_until(lambda: central.rows(stats)[0]["last"] == 0, 10)
 
 

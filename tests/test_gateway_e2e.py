@@ -1,4 +1,4 @@
-"""End to end (issue 6): simulated station devices and ``mosquitto_pub`` as an independent device →
+"""End to end: simulated station devices and ``mosquitto_pub`` as an independent device →
 station broker → ``frailwatch edge run`` → central broker → ``frailwatch gateway run`` → InfluxDB.
 
 Checked against the simulator's ground truth: every message exactly once (by message id), the
@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
-from frailwatch.services import InfluxDB, Mosquitto, require_binary
-from gateway import schema
+from gateway import influx_schema
+from runtime.local_servers import InfluxDB, Mosquitto, require_binary
 from telemetry import decode_as, topics
 from telemetry.cases import CaseEvent
 from telemetry.pseudonym import pseudonymise
@@ -53,7 +53,7 @@ def _pseudonym(member_id: str) -> str:
 
 
 def _ns(iso: str) -> int:
-    return schema.time_ns(datetime.fromisoformat(iso))
+    return influx_schema.time_ns(datetime.fromisoformat(iso))
 
 
 def _by_participant(rows: list[dict[str, Any]], value: str) -> dict[str, list[float]]:
@@ -225,7 +225,7 @@ def test_edge_to_influxdb_matches_the_simulator(
         # Each measurement the gateway wrote is in the retention policy the schema gives it
         # (operational ones in the bounded "ops"), and in no other.
         policies = [r["name"] for r in central.rows(f'SHOW RETENTION POLICIES ON "{central.database}"')]
-        assert set(policies) >= set(schema.RETENTION_POLICIES)
+        assert set(policies) >= set(influx_schema.RETENTION_POLICIES)
         written = [r["name"] for r in central.rows("SHOW MEASUREMENTS")]
         assert {"station_heartbeat", "station_device", "station_status", "gateway_stats", "vitals"} <= set(
             written
@@ -235,7 +235,7 @@ def test_edge_to_influxdb_matches_the_simulator(
                 p: len(central.rows(f'SELECT * FROM "{central.database}"."{p}"."{name}" LIMIT 1'))
                 for p in policies
             }
-            home = schema.policy_of(name) or schema.FOREVER
+            home = influx_schema.policy_of(name) or influx_schema.FOREVER
             assert found == {p: int(p == home) for p in policies}, (name, found)
         # No raw identifier reached the central side.
         text = json.dumps([r for r in central.rows('SELECT * FROM "profile"')])

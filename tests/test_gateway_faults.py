@@ -1,4 +1,4 @@
-"""The gateway under faults (issue 6), every part real: ``kill -9`` mid-stream, InfluxDB stopped
+"""The gateway under faults, every part real: ``kill -9`` mid-stream, InfluxDB stopped
 mid-stream, two replicas on one shared subscription, a forged station (``mosquitto_pub`` as an
 independent client) and redelivered messages. Counts are by message: 0 lost, 0 duplicated.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto, free_port, require_binary
+from runtime.local_servers import InfluxDB, Mosquitto, free_port, require_binary
 from telemetry import DeadLetter, Recording, decode_as, encode, topics
 from telemetry.examples import example_messages
 from tests._drill_support import probe_message, wait_until

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import encode
 from telemetry.examples import example_messages
 from tests._drill_support import client, wait_until

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from frailwatch import case_store
-from gateway import schema
+from gateway import influx_schema
 from gateway.followup import FollowUp
+from gateway.influx import case_log
 from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import V1Transport
 from gateway.point_table import Point, PointTable
@@ -72,7 +72,7 @@ def test_the_visit_point_carries_what_the_case_detector_judges_whichever_message
     assert points[0] == points[1] == points[2]
     ((name, at, _tags, fields),) = points[0]
     assert name == "frailty" and fields["inputs"] == 3 and fields["kfrail_score"] is not None
-    assert at == visit_time_ns(schema.time_ns(SEOUL_DAY), "visit-now")
+    assert at == visit_time_ns(influx_schema.time_ns(SEOUL_DAY), "visit-now")
     assert fields["grip_max_kg"] == grip.payload.max_kg and fields["tug_time_s"] == 11.5
     # The visit's time is its newest input (ms), not the day-start the point is filed under.
     assert fields["visit_at"] == message_time_ns(questionnaire) // 1_000_000
@@ -106,7 +106,7 @@ def test_a_visit_is_one_local_day_at_its_station_not_one_utc_day(
         _score(influxdb, reader, message)
     (point,) = _frailty_points(reader)
     assert point["inputs"] == 2 and point["kfrail_score"] is not None
-    assert int(point["time"]) == schema.time_ns(SEOUL_DAY)
+    assert int(point["time"]) == influx_schema.time_ns(SEOUL_DAY)
 
 
 @pytest.mark.parametrize("questionnaire_first", [True, False])
@@ -121,7 +121,7 @@ def test_a_questionnaire_filled_in_the_evening_before_joins_the_visit(
     # questionnaire-only visit left on the evening before.
     (point,) = _frailty_points(reader)
     assert point["inputs"] == 2 and point["kfrail_score"] is not None and point["visit_id"] == "visit-pre"
-    assert int(point["time"]) == visit_time_ns(schema.time_ns(SEOUL_DAY), "visit-pre")
+    assert int(point["time"]) == visit_time_ns(influx_schema.time_ns(SEOUL_DAY), "visit-pre")
 
 
 def test_a_questionnaire_days_before_is_a_visit_of_its_own(
@@ -142,7 +142,7 @@ def test_a_point_under_another_category_is_deleted_before_the_write(
     stage = VisitScoresStage()
     (point,) = _run(stage, reader, FollowUp(questionnaire)).points
     assert _run(stage, reader, FollowUp(questionnaire)).before_write == []
-    stale = (point[0], point[1], {**point[2], schema.FRAILTY_CATEGORY_TAG: "not-this-one"}, point[3])
+    stale = (point[0], point[1], {**point[2], influx_schema.FRAILTY_CATEGORY_TAG: "not-this-one"}, point[3])
     _write(influxdb, [stale])
     (delete,) = _run(stage, reader, FollowUp(questionnaire)).before_write
     reader.execute(delete)
@@ -173,14 +173,16 @@ def test_the_case_stage_opens_a_case_from_stored_visits_once(
     opened = [e for e in events if e.event is CaseEventKind.OPENED]
     assert [e.domain for e in opened] == [Domain.STRENGTH], events
     assert [topic for topic, _ in effects.alerts] == [topics.case_alert(grip.station_id)] * len(events)
-    assert len(effects.points) == len(events) and all(p[0] == schema.CASE_EVENT.name for p in effects.points)
+    assert len(effects.points) == len(events) and all(
+        p[0] == influx_schema.CASE_EVENT.name for p in effects.points
+    )
     # Stamped at processing time (late data notifies), the visit's own time kept in the event.
     assert opened[0].processed_at == NOW + timedelta(minutes=10) and opened[0].at <= NOW
     # Once the events are in the log, running the stage again (a redelivery) adds nothing.
     _write(influxdb, effects.points)
     again = _run(cases, reader, item)
     assert again.points == [] and again.alerts == []
-    assert {e.event_id for e in case_store.read(V1Transport(influxdb.url, influxdb.database))} == {
+    assert {e.event_id for e in case_log.read(V1Transport(influxdb.url, influxdb.database))} == {
         e.event_id for e in events
     }
 

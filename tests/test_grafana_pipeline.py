@@ -29,8 +29,7 @@ from typing import Any
 import pytest
 
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
-from frailwatch import case_store
-from frailwatch.services import InfluxDB, Mosquitto
+from gateway.influx import case_log
 from gateway.influx.transport import V1Transport
 from grafana import alerting
 from grafana import catalog as c
@@ -46,6 +45,7 @@ from grafana.evaluate import (
 )
 from grafana.provisioning import dashboard_json
 from processing.cases import fold
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry.cases import CaseEvent, CaseState, Domain
 from telemetry.pseudonym import pseudonymise
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
@@ -87,7 +87,7 @@ class Run:
     def log(self) -> list[CaseEvent]:
         transport = V1Transport(self.central.influx.url, self.central.database)
         try:
-            return case_store.read(transport)
+            return case_log.read(transport)
         finally:
             transport.close()
 

@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from frailwatch.services import InfluxDB
-from gateway import schema
+from gateway import influx_schema
 from gateway.influx.routing import split_by_policy
 from grafana import alerting
 from grafana import catalog as c
 from grafana.evaluate import DashboardQuery, Variables, dashboard_queries, evaluate_rule, series, substitute
 from grafana.provisioning import write_tree
+from runtime.local_servers import InfluxDB
 from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
 
 STATIONS = ("gwangju-buk-01", "gwangju-seo-02")
@@ -124,7 +124,7 @@ def visit_lines(participant: str, station: str, at_ns: int, decline: float) -> l
     ]
     for kind, (name, value) in READING_FIELDS.items():
         if kind != "grip":  # grip's readings measurement already carries grip_max_kg above
-            # device_id and message_id are fields in gateway.schema (cardinality), not tags
+            # device_id and message_id are fields in gateway.influx_schema (cardinality), not tags
             fields: dict[str, float | int | str] = {
                 name: value,
                 c.READING_ID: f"m-{kind}-{at_ns}",
@@ -178,7 +178,7 @@ def _case_event(
 
 
 def _case_line(event: CaseEvent) -> str:
-    from frailwatch.case_store import encode_events
+    from gateway.influx.case_log import encode_events
 
     return encode_events([event]).decode().rstrip("\n")
 
@@ -291,7 +291,7 @@ class Database:
 
     def write(self, lines: list[str]) -> None:
         body = ("\n".join(lines) + "\n").encode()
-        for policy, part in split_by_policy(body, schema.NON_DEFAULT_POLICIES):
+        for policy, part in split_by_policy(body, influx_schema.NON_DEFAULT_POLICIES):
             self.server.write(part, self.name, rp=policy)
 
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from frailwatch.services import InfluxDB, free_port
 from gateway.influx import cli
 from gateway.influx.init import RAW_RP, init_database, parse_duration, schema_policies
 from gateway.influx.transport import V1Transport, WriteRejected
+from runtime.local_servers import InfluxDB, free_port
 
 SCHEMA_POLICIES, DEFAULT_RP = schema_policies()
 
@@ -28,9 +28,9 @@ def _go_duration(duration: str) -> str:
 
 
 def test_policies_come_from_the_schema() -> None:
-    from gateway import schema
+    from gateway import influx_schema
 
-    assert SCHEMA_POLICIES == schema.RETENTION_POLICIES and DEFAULT_RP == schema.FOREVER
+    assert SCHEMA_POLICIES == influx_schema.RETENTION_POLICIES and DEFAULT_RP == influx_schema.FOREVER
     assert SCHEMA_POLICIES[DEFAULT_RP] == "INF"  # participant data is kept
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.influx.routing import split_by_policy
-from gateway.schema import NON_DEFAULT_POLICIES
+from gateway.influx_schema import NON_DEFAULT_POLICIES
 
 POLICIES = {"station_heartbeat": "ops", "gateway_stats": "ops", "imu_raw": "raw"}
 NAMES = [*POLICIES, "vitals", "station_heartbeats", "gateway", "a\\,b", "gait_features", "imu_raw_1m"]

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from frailwatch.services import free_port
 from gateway.influx.lineprotocol import encode
 from gateway.influx.transport import (
     InfluxSettings,
@@ -25,6 +24,7 @@ from gateway.influx.transport import (
     WriteRejected,
     make_transport,
 )
+from runtime.local_servers import free_port
 from tests._influx_support import CaptureServer, serve_capture
 from tests.conftest import InfluxTestDB
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from frailwatch.services import InfluxDB, free_port
 from gateway.influx.lineprotocol import encode
 from gateway.influx.transport import V1Transport, WriteRejected
 from gateway.influx.writer import BatchWriter, WriterClosed, WriterStats
+from runtime.local_servers import InfluxDB, free_port
 from tests._influx_support import CaptureServer, serve_capture
 from tests.conftest import InfluxTestDB
 
@@ -424,10 +424,10 @@ NOW = (time.time_ns() // 10**9) * 10**9  # within every policy's retention (T0 i
 def _mixed_body(i: int) -> bytes:
     """One gateway-like chunk: clinical and operational points together (as the consumer's
     PointTable encodes a group of messages), every measurement of the schema once."""
-    from gateway import schema
+    from gateway import influx_schema
 
     lines = []
-    for n, m in enumerate(schema.MEASUREMENTS.values()):
+    for n, m in enumerate(influx_schema.MEASUREMENTS.values()):
         tag = m.tags[0]
         lines.append(f"{m.name},{tag}=gj-01 seq={i}i {NOW + i * 1000 + n}\n".encode())
     return b"".join(lines)
@@ -438,7 +438,7 @@ def test_each_measurement_lands_in_its_schema_policy_without_the_caller_naming_i
 ) -> None:
     """`frailwatch influx init`'s policies, the writer's default routing: operational measurements
     in "ops", clinical ones in the default "forever", none in both; each token acknowledged once."""
-    from gateway import schema
+    from gateway import influx_schema
     from gateway.influx.init import init_database
 
     transport = V1Transport(influxdb.url, influxdb.database)
@@ -451,16 +451,16 @@ def test_each_measurement_lands_in_its_schema_policy_without_the_caller_naming_i
     db = influxdb.database
     # dead letters stay with the clinical data: stamped at their message's (possibly old) time
     operational = {"station_heartbeat", "station_device", "station_status", "gateway_stats"}
-    assert set(schema.NON_DEFAULT_POLICIES) == operational
-    for name in schema.MEASUREMENTS:
+    assert set(influx_schema.NON_DEFAULT_POLICIES) == operational
+    for name in influx_schema.MEASUREMENTS:
         where = {
             policy: len(influxdb.rows(f'SELECT seq FROM "{db}"."{policy}"."{name}"'))
-            for policy in schema.RETENTION_POLICIES
+            for policy in influx_schema.RETENTION_POLICIES
         }
         expected = "ops" if name in operational else "forever"
         assert where == {p: (8 if p == expected else 0) for p in where}, name
         # and the schema's own FROM target for dashboards reads exactly those points
-        assert len(influxdb.rows(f"SELECT seq FROM {schema.qualified(name)}")) == 8, name
+        assert len(influxdb.rows(f"SELECT seq FROM {influx_schema.qualified(name)}")) == 8, name
 
 
 def test_a_refused_part_of_a_mixed_body_rejects_its_token_once_and_never_acknowledges_it(

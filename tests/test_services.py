@@ -9,7 +9,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto, ServiceError
+from runtime.local_servers import InfluxDB, Mosquitto, ServiceError
 from telemetry import DeviceKind, decode, encode, topics
 from telemetry.examples import example_messages
 

@@ -22,8 +22,8 @@ from edge.simulate.cohort import MEASURED_RANGE
 from edge.simulate.declines import DECLINE_KINDS
 from edge.simulate.measurement import station_offsets
 from edge.simulate.publish import stream
-from frailwatch.services import Mosquitto
 from processing.cases.measurement_error import MEASUREMENT_ERROR
+from runtime.local_servers import Mosquitto
 from telemetry.errors import ContractError
 
 KEY = b"simulation-test-key-0123456789"

@@ -26,9 +26,9 @@ import pytest
 
 from edge.page.accounts import Accounts
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
-from frailwatch.services import InfluxDB, Mosquitto, free_port
 from grafana import queries
 from grafana.evaluate import Variables, series, substitute
+from runtime.local_servers import InfluxDB, Mosquitto, free_port
 from telemetry.pseudonym import pseudonymise
 from tests._cdp import Browser, Page, chromium_binary
 from tests._drill_support import EdgeStandIn, wait_until

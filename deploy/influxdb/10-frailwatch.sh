@@ -3,7 +3,7 @@
 # DOCKER_INFLUXDB_INIT_MODE=setup, with the influx CLI already pointed at the new server and
 # DOCKER_INFLUXDB_INIT_BUCKET_ID exported). The same layout `frailwatch influx init` makes on 1.x:
 #
-#  1. one bucket per retention policy of gateway/schema.py, each mapped to the InfluxQL
+#  1. one bucket per retention policy of gateway/influx_schema.py, each mapped to the InfluxQL
 #     database/policy the gateway writes (v1 /write rp=) and Grafana reads ("ops"."<measurement>"):
 #       frailwatch      (the image's bucket)  -> frailwatch/forever, the default: clinical data and dead letters, kept
 #       frailwatch/ops  (FW_INFLUX_OPS_RETENTION, 90d) -> frailwatch/ops: heartbeats, station devices

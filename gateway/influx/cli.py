@@ -1,6 +1,6 @@
 """``frailwatch influx init``: create the database and retention policies (idempotent).
 
-The policies are gateway.schema's RETENTION_POLICIES: ``forever`` (INF, the default: clinical
+The policies are gateway.influx_schema's RETENTION_POLICIES: ``forever`` (INF, the default: clinical
 data), ``ops`` (bounded, 90d unless --ops-retention or FRAILWATCH_GATEWAY_INFLUX_OPS_RETENTION says
 otherwise: heartbeats, station devices and status, gateway stats) and a short
 ``raw`` policy for raw signals (--raw-retention).

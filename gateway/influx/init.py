@@ -1,6 +1,6 @@
 """``frailwatch influx init``: the database and its retention policies, created idempotently.
 
-The policies come from the one schema (:mod:`gateway.schema`, architecture: "One schema"):
+The policies come from the one schema (:mod:`gateway.influx_schema`, architecture: "One schema"):
 ``RETENTION_POLICIES`` (name → duration) with ``FOREVER`` as the default RP, so clinical data
 (readings, features, scores, events) is kept indefinitely; ``ops`` (90 d unless
 ``ops_retention`` says otherwise) holds the operational measurements the writer routes there
@@ -28,7 +28,7 @@ __all__ = ["OPS_RP", "RAW_RP", "InitReport", "init_database", "parse_duration", 
 RAW_RP = "raw"
 OPS_RP = "ops"
 DEFAULT_RAW_RETENTION = "30d"  # when the schema declares no raw policy
-_FALLBACK = ({"forever": "INF"}, "forever")  # only if gateway.schema cannot be imported
+_FALLBACK = ({"forever": "INF"}, "forever")  # only if gateway.influx_schema cannot be imported
 _DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _UNITS_NS = {
@@ -64,12 +64,12 @@ def _show_duration_ns(text: str) -> int:
 
 
 def schema_policies() -> tuple[dict[str, str], str]:
-    """(name → duration, default name) as :mod:`gateway.schema` declares them."""
+    """(name → duration, default name) as :mod:`gateway.influx_schema` declares them."""
     try:
-        from gateway import schema
+        from gateway import influx_schema
     except ImportError:
         return dict(_FALLBACK[0]), _FALLBACK[1]
-    return dict(schema.RETENTION_POLICIES), str(schema.FOREVER)
+    return dict(influx_schema.RETENTION_POLICIES), str(influx_schema.FOREVER)
 
 
 def _ident(name: str) -> str:

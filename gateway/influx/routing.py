@@ -2,7 +2,8 @@
 
 The v1 ``/write`` API takes one retention policy per request (``rp=``), so a body mixing
 clinical and operational points must become one body per policy. The policy of a line is its
-measurement's, looked up in a mapping (the writer's default: :data:`gateway.schema.NON_DEFAULT_POLICIES`);
+measurement's, looked up in a mapping (the writer's default:
+:data:`gateway.influx_schema.NON_DEFAULT_POLICIES`);
 a measurement the mapping does not name goes to the database's default policy (None).
 
 The routed lines are found by one regular-expression scan for a newline followed by a routed

@@ -193,7 +193,7 @@ class BatchWriter:
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
         if policies is None:
-            from gateway.schema import NON_DEFAULT_POLICIES
+            from gateway.influx_schema import NON_DEFAULT_POLICIES
 
             policies = NON_DEFAULT_POLICIES
         self.policies = dict(policies)  # measurement -> retention policy (others: the default)

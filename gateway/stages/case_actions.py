@@ -22,7 +22,7 @@ in order, each refusal a dead letter with its own reason:
    actor, times and fields — carries everything the station sent; a field the action does not
    have (evidence, a visit id, an assignee on an acknowledgement) is ``invalid``.
 
-An accepted action is written to ``case_event`` (:func:`frailwatch.case_store.event_point`) and
+An accepted action is written to ``case_event`` (:func:`gateway.influx.case_log.event_point`) and
 published on ``fw/v1/alerts/cases/<station>``; its message is acknowledged once both are durable.
 """
 
@@ -32,10 +32,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frailwatch import case_store
-from gateway import schema
+from gateway import influx_schema
 from gateway.dead_letters import Refusal
 from gateway.followup import Effects, FollowUp, Subject
+from gateway.influx import case_log
 from gateway.influx.reader import Row, literal
 from gateway.stages.cases import log_events
 from processing.cases import (
@@ -59,9 +59,9 @@ _SAME_ACTION = ("case_id", "event", "actor", "station_id")
 
 def serves_statement(participant: str, station: str) -> str:
     """One score point of ``participant`` at ``station``, if the station ever served them."""
-    who = f'"{schema.PARTICIPANT_TAG}" = {literal(participant)}'
-    where = f'"{schema.STATION_TAG}" = {literal(station)}'
-    return f'SELECT "inputs" FROM "{schema.FRAILTY.name}" WHERE {who} AND {where} LIMIT 1'
+    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(participant)}'
+    where = f'"{influx_schema.STATION_TAG}" = {literal(station)}'
+    return f'SELECT "inputs" FROM "{influx_schema.FRAILTY.name}" WHERE {who} AND {where} LIMIT 1'
 
 
 def _build(case: Case, event: CaseEvent) -> CaseEvent:
@@ -119,7 +119,7 @@ class CaseActionStage:
             return []
         return [
             serves_statement(event.participant, event.station_id),
-            case_store.query(participant=event.participant),
+            case_log.query(participant=event.participant),
         ]
 
     def run(self, item: FollowUp[Subject], answers: list[list[Row]]) -> Effects:
@@ -135,7 +135,7 @@ class CaseActionStage:
         alert = (topics.case_alert(accepted.station_id), codec.encode(accepted))
         if repeat:
             return Effects(alerts=[alert])  # the same action again: no second point
-        return Effects(points=[case_store.event_point(accepted)], alerts=[alert])
+        return Effects(points=[case_log.event_point(accepted)], alerts=[alert])
 
     def _judge(
         self, event: CaseEvent, serving: bool, log: list[CaseEvent]

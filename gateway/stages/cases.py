@@ -6,7 +6,7 @@ point carries the visit's scores *and* the measures the detector judges, see
 :mod:`gateway.stages.visit_scores`), and the participant's case-event log. Each point becomes a
 :class:`processing.cases.VisitMeasures`; :func:`processing.cases.assess` — the same function
 ``frailwatch cases replay`` runs — returns the events the log does not hold yet; each is written
-to ``case_event`` (:mod:`frailwatch.case_store`) and published on ``fw/v1/alerts/cases/<station>``.
+to ``case_event`` (:mod:`gateway.influx.case_log`) and published on ``fw/v1/alerts/cases/<station>``.
 
 Stateless and safe to repeat: assess never returns an event whose id is in the log, so a
 redelivered message writes nothing new, and case and event ids are derived from the data, so two
@@ -20,9 +20,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frailwatch import case_store
-from gateway import schema
+from gateway import influx_schema
 from gateway.followup import Effects, FollowUp, Subject
+from gateway.influx import case_log
 from gateway.influx.reader import Row, literal
 from gateway.stages.visit_scores import scored
 from processing.cases import DetectorSettings, VisitMeasures, assess
@@ -39,9 +39,9 @@ _COLUMNS = ("visit_id", "visit_at", "sex", "gait_uncertain", *_MEASURES)
 
 def visits_statement(participant: str) -> str:
     """Every visit score point of ``participant``, with its station."""
-    columns = ", ".join(f'"{c}"' for c in (*_COLUMNS, schema.STATION_TAG))
-    who = f'"{schema.PARTICIPANT_TAG}" = {literal(participant)}'
-    return f'SELECT {columns} FROM "{schema.FRAILTY.name}" WHERE {who}'
+    columns = ", ".join(f'"{c}"' for c in (*_COLUMNS, influx_schema.STATION_TAG))
+    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(participant)}'
+    return f'SELECT {columns} FROM "{influx_schema.FRAILTY.name}" WHERE {who}'
 
 
 def visit_measures(participant: str, row: Row) -> VisitMeasures | None:
@@ -68,7 +68,7 @@ def visit_measures(participant: str, row: Row) -> VisitMeasures | None:
     sex = row.get("sex") if row.get("sex") in ("female", "male") else None
     return VisitMeasures(
         participant=participant,
-        station_id=str(row[schema.STATION_TAG]),
+        station_id=str(row[influx_schema.STATION_TAG]),
         visit_id=str(visit_id),
         at=at,
         sex=sex,
@@ -87,7 +87,7 @@ def log_events(rows: list[Row]) -> list[CaseEvent]:
     events = []
     for row in rows:
         try:
-            events.append(case_store.event_from_row(row))
+            events.append(case_log.event_from_row(row))
         except (ValueError, KeyError, TypeError) as exc:
             log.error("case_event row %s unreadable, left out: %s", row.get("event_id"), str(exc)[:200])
     return events
@@ -106,7 +106,7 @@ class CaseStage:
     def statements(self, item: FollowUp[Subject]) -> list[str]:
         if not self.applies(item.message):
             return []
-        return [visits_statement(item.participant), case_store.query(participant=item.participant)]
+        return [visits_statement(item.participant), case_log.query(participant=item.participant)]
 
     def run(self, item: FollowUp[Subject], answers: list[list[Row]]) -> Effects:
         if not self.applies(item.message):
@@ -119,6 +119,6 @@ class CaseStage:
             settings=self._settings,
         )
         return Effects(
-            points=[case_store.event_point(e) for e in events],
+            points=[case_log.event_point(e) for e in events],
             alerts=[(topics.case_alert(e.station_id), codec.encode(e)) for e in events],
         )

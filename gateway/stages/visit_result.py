@@ -28,9 +28,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frailwatch import case_store
-from gateway import schema
+from gateway import influx_schema
 from gateway.followup import Effects, FollowUp, Subject
+from gateway.influx import case_log
 from gateway.influx.reader import Row
 from gateway.stages.cases import log_events, visits_statement
 from gateway.stages.visit_scores import DEFAULT_CALENDAR, read_visit, scored, visit_input_statements
@@ -68,7 +68,7 @@ def history(rows: list[Row], before: datetime, this_point_ns: int) -> list[Histo
             HistoryVisit.model_validate(
                 {
                     "at": at,
-                    "station_id": row[schema.STATION_TAG],
+                    "station_id": row[influx_schema.STATION_TAG],
                     "visit_id": row.get("visit_id"),
                     "values": values,
                 }
@@ -100,7 +100,7 @@ class VisitResultStage:
         return [
             *visit_input_statements(message, self.calendar),
             visits_statement(message.participant),
-            case_store.query(participant=message.participant),
+            case_log.query(participant=message.participant),
         ]
 
     def run(self, item: FollowUp[Subject], answers: list[list[Row]]) -> Effects:

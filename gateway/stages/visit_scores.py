@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeGuard
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx.reader import Row, literal
 from gateway.point_table import Point
@@ -188,14 +188,14 @@ DEFAULT_CALENDAR = VisitCalendar()
 def _window(message: Message, calendar: VisitCalendar) -> tuple[int, int]:
     """What may belong to the message's visit: from a pre-visit window before its day to the end
     of the next day (a questionnaire's visit may be tomorrow)."""
-    day = calendar.day_start_ns(message.station_id, schema.time_ns(message.measured_at))
+    day = calendar.day_start_ns(message.station_id, influx_schema.time_ns(message.measured_at))
     return day - calendar.pre_visit_ns, day + 2 * DAY_NS + 3 * 3600 * 10**9
 
 
 def visit_input_statements(message: Message, calendar: VisitCalendar = DEFAULT_CALENDAR) -> list[str]:
     """The visit's inputs (one statement per :data:`_INPUTS` entry) and the profile: what
     :func:`read_visit` takes (the visit-result stage reads the same)."""
-    who = f'"{schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
+    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
     start, end = _window(message, calendar)
     window = f"time >= {start} AND time < {end}"
     statements = [
@@ -210,12 +210,12 @@ def visit_input_statements(message: Message, calendar: VisitCalendar = DEFAULT_C
 def visit_statements(message: Message, calendar: VisitCalendar = DEFAULT_CALENDAR) -> list[str]:
     """:func:`visit_input_statements`, then the participant's score points around the visit's day
     as they stand (its own, and a pre-visit questionnaire's of the day before)."""
-    who = f'"{schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
-    existing = _columns(("inputs", "visit_id", schema.FRAILTY_CATEGORY_TAG))
+    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
+    existing = _columns(("inputs", "visit_id", influx_schema.FRAILTY_CATEGORY_TAG))
     start, end = _window(message, calendar)
     return [
         *visit_input_statements(message, calendar),
-        f'SELECT {existing} FROM "{schema.FRAILTY.name}" WHERE {who} AND time >= {start - DAY_NS} '
+        f'SELECT {existing} FROM "{influx_schema.FRAILTY.name}" WHERE {who} AND time >= {start - DAY_NS} '
         f"AND time < {end}",
     ]
 
@@ -284,7 +284,7 @@ def _visit_day(message: Message, mine: list[list[Row]], calendar: VisitCalendar)
     the pre-visit window before the next day, the next day when that day has the visit's
     measurements."""
     station = message.station_id
-    at = schema.time_ns(message.measured_at)
+    at = influx_schema.time_ns(message.measured_at)
     own = calendar.day_start_ns(station, at)
     if message.device_kind is not DeviceKind.QUESTIONNAIRE:
         return own
@@ -332,17 +332,17 @@ class VisitScoresStage:
         point = _frailty_point(message, visit)
         at = point[1]
         effects = Effects(points=[point])
-        who = f'"{schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
+        who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
         # A point filed under another category (the tag is part of the series) goes first, and the
         # questionnaire-only point a pre-visit questionnaire left on its own day.
-        category = point[2][schema.FRAILTY_CATEGORY_TAG]
+        category = point[2][influx_schema.FRAILTY_CATEGORY_TAG]
         here = [row for row in existing if int(row["time"]) == at]
         stale = [t for t in visit.stale_ns if any(int(row["time"]) == t for row in existing)]
-        if any((row.get(schema.FRAILTY_CATEGORY_TAG) or "") != category for row in here):
+        if any((row.get(influx_schema.FRAILTY_CATEGORY_TAG) or "") != category for row in here):
             stale.append(at)
         for t in stale:
             effects.before_write.append(
-                f'DELETE FROM "{schema.FRAILTY.name}" WHERE {who} AND time >= {t} AND time <= {t}'
+                f'DELETE FROM "{influx_schema.FRAILTY.name}" WHERE {who} AND time >= {t} AND time <= {t}'
             )
         return effects
 
@@ -386,8 +386,8 @@ def _frailty_point(message: Message, visit: VisitRead) -> Point:
         **{name: given.get(name) for name in VISIT_MEASURES},
     }
     tags = {
-        schema.STATION_TAG: message.station_id,
-        schema.PARTICIPANT_TAG: message.participant,
-        schema.FRAILTY_CATEGORY_TAG: str(frail.category) if frail is not None else "",
+        influx_schema.STATION_TAG: message.station_id,
+        influx_schema.PARTICIPANT_TAG: message.participant,
+        influx_schema.FRAILTY_CATEGORY_TAG: str(frail.category) if frail is not None else "",
     }
-    return (schema.FRAILTY.name, visit.at_ns, tags, fields)
+    return (influx_schema.FRAILTY.name, visit.at_ns, tags, fields)

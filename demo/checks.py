@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from frailwatch.demo.roles import qualified
-from frailwatch.demo.stack import DATABASE, DemoStack
-from frailwatch.demo.summary import Consistency, PrivacyScan
+from demo.roles import qualified
+from demo.stack import DATABASE, DemoStack
+from demo.summary import Consistency, PrivacyScan
 
 # Identifier characters: a member id followed by another digit is another member id, not a leak.
 _EDGE = "0-9A-Za-z"

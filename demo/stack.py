@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 
 GATEWAY_USER = "gateway"
 OPS_USER = "ops"  # read-only, for the demo's observer and for people poking at --keep-running

@@ -2,7 +2,7 @@
 
 Every moving part is the real one: Debian's Mosquitto and InfluxDB, the gateway and edge agents
 started through ``frailwatch gateway``/``frailwatch edge`` as an operator would, devices
-publishing raw readings on each station's own broker. See :mod:`frailwatch.demo.roles` for the
+publishing raw readings on each station's own broker. See :mod:`demo.roles` for the
 seam to those roles.
 """
 
@@ -22,14 +22,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from frailwatch.demo import checks, outcomes, roles
-from frailwatch.demo.charts import plot_trend
-from frailwatch.demo.observer import Observer
-from frailwatch.demo.processes import RoleFailed
-from frailwatch.demo.report import print_summary
-from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
-from frailwatch.demo.summary import DemoSummary, SimulatedPerson, StationCounts, UplinkOutage
-from frailwatch.services import ServiceError
+from demo import checks, outcomes, roles
+from demo.charts import plot_trend
+from demo.observer import Observer
+from demo.processes import RoleFailed
+from demo.report import print_summary
+from demo.stack import OPS_USER, DemoStack, station_ids
+from demo.summary import DemoSummary, SimulatedPerson, StationCounts, UplinkOutage
+from runtime.local_servers import ServiceError
 
 OUTAGE_AT = 0.35  # share of the device messages published before the uplink goes down
 OUTAGE_MIN_S = 4.0  # long enough that every station spools while the broker is away
@@ -104,10 +104,6 @@ def _run(options: DemoOptions) -> DemoSummary:
     own_state = options.state_dir is None
     state_dir = options.state_dir or Path(tempfile.mkdtemp(prefix="frailwatch-demo-"))
     stations = station_ids(options.stations)
-    try:
-        roles.require_roles()
-    except roles.RoleMissing as exc:
-        raise DemoError(str(exc)) from exc
     stack = DemoStack(state_dir, stations)
     with contextlib.ExitStack() as cleanup:
         if own_state and not options.keep_running:

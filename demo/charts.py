@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from frailwatch.demo.report import change_text, signed_value
-from frailwatch.demo.summary import CaseRecord, ParticipantTrend
+from demo.report import change_text, signed_value
+from demo.summary import CaseRecord, ParticipantTrend
 
 ONSET = "#7f8c8d"
 GAIT_SPEED_CUTOFF_MPS = 1.0  # AWGS 2019 low performance, 6 m usual gait speed

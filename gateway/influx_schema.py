@@ -411,7 +411,7 @@ GATEWAY_STATS = Measurement(
 )
 DEAD_LETTER = Measurement(
     "dead_letter",
-    "refused messages with why (architecture: "Kept, not dropped"); the excerpt is bounded and redacted",
+    "refused messages with why (architecture: 'Kept, not dropped'); the excerpt is bounded and redacted",
     (STATION_TAG, "reason", "source", GATEWAY_TAG),
     (
         F("size_bytes", "int", "bytes"),
@@ -429,7 +429,8 @@ DEAD_LETTER = Measurement(
     ),
     # Kept with the clinical data, not in the bounded "ops": a letter is stamped at the refused
     # message's own time (so a redelivery overwrites it), and a bounded policy would drop at once
-    # the letters of old messages — those of a station draining a months-old spool (architecture: "Kept, not dropped").
+    # the letters of old messages — those of a station draining a months-old spool
+    # (architecture: "Kept, not dropped").
     timestamp="second of the refused message's measured_at/at, else of receipt, + digest as ns",
 )
 

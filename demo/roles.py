@@ -4,13 +4,12 @@ Everything that depends on how those roles are built is here, so the rest of the
 observer, outage, summary, charts) does not. The roles are used through their public entry points:
 ``frailwatch gateway run`` and ``frailwatch edge run`` configured by environment (as in
 docker-compose.yml), the simulator's Python API (``edge.simulate``) and the schema module
-(``gateway.schema``). When a role is not in this checkout the demo stops with a clear message.
+(``gateway.influx_schema``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import sqlite3
 import time
@@ -18,16 +17,17 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from frailwatch.demo.observer import Observer
-from frailwatch.demo.processes import Processes
-from frailwatch.demo.stack import DATABASE, GATEWAY_USER, DemoStack
-from frailwatch.demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit, utc
-from frailwatch.services import free_port
+from demo.observer import Observer
+from demo.processes import Processes
+from demo.stack import DATABASE, GATEWAY_USER, DemoStack
+from demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit, utc
+from edge.simulate.cohort import Cohort
+from gateway import influx_schema
+from runtime.local_servers import free_port
 from telemetry.cases import SEVERITY_RANK, CaseEvent, CaseEventKind
 from telemetry.envelope import DeviceKind
 
@@ -35,25 +35,6 @@ __all__ = ["DATABASE", "Processes"]
 
 HEARTBEAT_S = 1  # fast heartbeats: the demo reads spool depth from them
 READING_MEASUREMENTS = frozenset(kind.value for kind in DeviceKind)
-
-
-class RoleMissing(RuntimeError):
-    """A role the demo needs is not installed in this checkout."""
-
-
-def _role(module: str, what: str) -> ModuleType:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        raise RoleMissing(f"the demo needs {what} ({module}), which is not in this checkout: {exc}") from exc
-
-
-def require_roles() -> None:
-    """Fail early, naming what is missing, before any server starts."""
-    _role("edge.cli", "the edge agent")
-    _role("edge.simulate.cohort", "the device simulator")
-    _role("gateway.cli", "the gateway")
-    _role("gateway.schema", "the gateway's schema module")
 
 
 # --- servers and processes --------------------------------------------------------------------
@@ -66,9 +47,8 @@ def init_database(stack: DemoStack) -> None:
 
 
 def qualified(measurement: str) -> str:
-    """The InfluxQL FROM target of a measurement in its retention policy (gateway.schema)."""
-    schema = _role("gateway.schema", "the gateway's schema module")
-    return str(schema.qualified(measurement))
+    """The InfluxQL FROM target of a measurement in its retention policy (gateway.influx_schema)."""
+    return influx_schema.qualified(measurement)
 
 
 class GatewayProbe:
@@ -221,8 +201,7 @@ def plan_visits(
 ) -> VisitPlan:
     """All device messages of the simulated cohort, in time order, from the edge's simulator (with
     its realistic measurement error), with a few faulty readings slipped in (:data:`FAULTS`)."""
-    simulate = _role("edge.simulate.cohort", "the device simulator")
-    cohort = simulate.Cohort(
+    cohort = Cohort(
         participants=participants,
         stations=stations,
         days=days,
@@ -374,8 +353,7 @@ def reading_points(points: dict[str, int]) -> int:
 
 
 def _station_tag() -> str:
-    schema = _role("gateway.schema", "the gateway's schema module")
-    return str(getattr(schema, "STATION_TAG", "station_id"))
+    return influx_schema.STATION_TAG
 
 
 def reading_points_by_station(stack: DemoStack) -> dict[str, int]:
@@ -428,10 +406,9 @@ def cases(observed: list[CaseEvent]) -> list[CaseRecord]:
 def participant_trend(stack: DemoStack, participant: str, its_cases: list[CaseRecord]) -> ParticipantTrend:
     """Gait speed, SPPB and grip per visit, read back from InfluxDB through the schema module."""
     assert stack.influxdb is not None
-    schema = _role("gateway.schema", "the gateway's schema module")
-    series: dict[str, tuple[str, str]] = schema.TREND_FIELDS  # Visit field -> (measurement, field)
-    tag = _station_tag()
-    pseudonym_tag = str(getattr(schema, "PARTICIPANT_TAG", "participant"))
+    series = influx_schema.TREND_FIELDS  # Visit field -> (measurement, field)
+    tag = influx_schema.STATION_TAG
+    pseudonym_tag = influx_schema.PARTICIPANT_TAG
     visits: dict[str, Visit] = {}
     for visit_field, (measurement, influx_field) in series.items():
         query = (

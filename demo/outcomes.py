@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from frailwatch.demo.summary import CaseRecord, DeclinerGroup, DemoSummary, SimulatedPerson
+from demo.summary import CaseRecord, DeclinerGroup, DemoSummary, SimulatedPerson
 
 YEAR_S = 365.25 * 86_400
 

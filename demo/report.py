@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from frailwatch.demo.summary import CaseRecord, DemoSummary
+from demo.summary import CaseRecord, DemoSummary
 
 # metric -> (label, unit)
 METRICS = {
