@@ -493,13 +493,8 @@ class EdgeAgent:
         return groups
 
     def _batch_bytes(self, group: list[Spooled]) -> bytes:
-        # Spooled payloads are already contract-valid message JSON; splice rather than re-encode.
-        head = (
-            b'{"message_type":"batch","schema_version":1,"station_id":"'
-            + self.station.encode()
-            + b'","messages":['
-        )
-        return head + b",".join(row.payload for row in group) + b"]}"
+        # Spooled payloads are already contract-valid message JSON: spliced, not re-encoded.
+        return codec.splice_batch(self.station, [row.payload for row in group])
 
     def follow_up_counts(self) -> FollowUpCounts | None:
         """The station page's follow-up counts, recomputed only when the station store has changed

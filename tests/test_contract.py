@@ -18,6 +18,7 @@ from telemetry import (
     decode_batch,
     encode,
     encode_batch,
+    splice_batch,
     topics,
 )
 from telemetry.examples import example_messages
@@ -172,6 +173,16 @@ def test_oversize_message_is_refused_before_parsing() -> None:
     from telemetry import MAX_MESSAGE_BYTES
 
     assert _refused(b" " * (MAX_MESSAGE_BYTES + 1)).reason is Reason.OVERSIZE
+
+
+def test_a_spliced_batch_is_the_encoded_batch() -> None:
+    """The edge splices spooled message bytes into a batch: it must decode as encode_batch's does."""
+    good = [EXAMPLES[DeviceKind.VITALS], EXAMPLES[DeviceKind.GRIP], EXAMPLES[DeviceKind.GAIT]]
+    spliced = splice_batch("gj-01", [encode(m) for m in good])
+    assert json.loads(spliced) == json.loads(encode_batch("gj-01", good))
+    result = decode_batch(spliced)
+    assert result.errors == [] and result.messages == good
+    assert json.loads(splice_batch('a"b', []))["station_id"] == 'a"b'  # quoted, not pasted
 
 
 def test_batch_keeps_good_messages_when_one_is_bad() -> None:
