@@ -358,7 +358,7 @@ class EdgeAgent:
             except queue.Empty:
                 return
             topics_gone = self.spool.confirm(receipt.message_ids, receipt.digests)
-            readings = sum(1 for topic in topics_gone if _carries_readings(topic))
+            readings = sum(1 for topic in topics_gone if topics.carries_readings(topic))
             with self._lock:
                 self.counters.forwarded += readings
 
@@ -388,7 +388,7 @@ class EdgeAgent:
                 else:
                     for seq in sent.seqs:
                         self.spool.delete(seq)
-                    if _carries_readings(sent.topic):  # readings, not letters or case actions
+                    if topics.carries_readings(sent.topic):  # readings, not letters or case actions
                         with self._lock:
                             self.counters.forwarded += len(sent.seqs)
                 if sent.probe:
@@ -661,10 +661,6 @@ class EdgeAgent:
         self.station_store.close()
 
 
-def _carries_readings(topic: str) -> bool:
-    return "/data/" in topic or topic.endswith("/batch")
-
-
 def _is_reading(row: Spooled) -> bool:
-    """A device reading (batchable), as opposed to a spooled dead letter."""
-    return "/data/" in row.topic
+    """A device reading (batchable), as opposed to a spooled dead letter or case action."""
+    return topics.channel_of(row.topic) == "data"

@@ -233,6 +233,31 @@ def test_topics_round_trip_and_refuse_foreign_shapes() -> None:
         topics.data("gj-01/#", "gait", "x")
 
 
+def test_the_quick_topic_readers_agree_with_parse() -> None:
+    """station_of / channel_of / carries_readings (hot paths of edge and gateway) say what parse says."""
+    good = [
+        topics.data("gj-01", "gait", "imu-3"),
+        topics.batch("gj-01"),
+        topics.heartbeat("nam-01"),
+        topics.station_deadletter("buk-01"),
+        topics.case_actions("gj-01"),
+    ]
+    for topic in good:
+        parsed = topics.parse(topic)
+        assert topics.station_of(topic) == parsed.station_id
+        assert topics.channel_of(topic) == parsed.channel
+        assert topics.carries_readings(topic) is (parsed.channel in ("data", "batch"))
+    for foreign in [
+        "fw/v2/gj-01/batch",
+        "fw/v1/alerts/cases/gj-01",
+        "fw/v1/GJ/batch",
+        "x",
+        topics.GATEWAY_DEADLETTER,
+    ]:
+        assert topics.station_of(foreign) is None
+        assert not topics.carries_readings(foreign)
+
+
 def test_pseudonyms_are_keyed_stable_and_normalised() -> None:
     key = b"k" * 32
     a = pseudonymise(key, "480312-2345678")
