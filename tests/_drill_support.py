@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from _waiting import wait_until as wait_until  # re-exported: the drills import it from here
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -365,18 +366,6 @@ class EdgeStandIn:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.25) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # a server mid-restart answers with errors; keep polling
-            pass
-        time.sleep(interval_s)
-    return False
 
 
 # --- a running pipeline: central broker → gateway → InfluxDB ---------------------------------------

@@ -14,14 +14,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from _waiting import wait_until as wait_until  # re-exported: the edge tests import it from here
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -223,12 +222,3 @@ def device_client(broker: Mosquitto) -> mqtt.Client:
 def publish_device(client: mqtt.Client, topic: str, document: dict[str, Any]) -> None:
     """Publish as a device does (QoS 1) and wait for the station broker's PUBACK."""
     client.publish(topic, json.dumps(document).encode(), qos=1).wait_for_publish(10)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every_s)
-    return condition()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _gateway_support import Central, start_central
 from hypothesis import HealthCheck, settings
 
 from runtime.local_servers import InfluxDB, Mosquitto
@@ -104,3 +105,15 @@ def influxdb_factory(tmp_path: Path) -> Iterator[Callable[[], InfluxDB]]:
     yield make
     for server in servers:
         server.kill()
+
+
+@pytest.fixture
+def central(
+    mosquitto_factory: Callable[..., Mosquitto], influxdb_server: InfluxDB, tmp_path: Path
+) -> Iterator[Central]:
+    """A central broker with the deployment's ACL, an InfluxDB database and a gateway capture
+    (:func:`_gateway_support.start_central`), closed and dropped after the test."""
+    c = start_central(mosquitto_factory, influxdb_server, tmp_path)
+    yield c
+    c.close()
+    influxdb_server.query(f'DROP DATABASE "{c.database}"', method="POST")

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _analyze_support import run_analyze, write_csv
 
 from processing.balance import cli
 from processing.synthetic.balance import SwayTruth, simulate_sway
@@ -33,12 +33,7 @@ JSON_KEYS = (
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "frailwatch.cli", "analyze", "balance", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_analyze("balance", *args)
 
 
 def _run_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -51,18 +46,11 @@ def _run_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.Comp
     return subprocess.CompletedProcess(args, code, out, err)
 
 
-def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
-    np.savetxt(
-        path, np.column_stack(columns), delimiter=",", header=",".join(header), comments="", fmt="%.6f"
-    )
-    return path
-
-
 @pytest.fixture(scope="module")
 def cop_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cop = simulate_sway(TRUTH, FS, seed=1).cop_mm
     t = np.arange(cop.shape[0]) / FS
-    return _write(tmp_path_factory.mktemp("balance") / "cop.csv", ["time_s", "cop_x", "cop_y"], [t, cop])
+    return write_csv(tmp_path_factory.mktemp("balance") / "cop.csv", ["time_s", "cop_x", "cop_y"], [t, cop])
 
 
 def test_json_has_the_contract_keys_and_the_truth(cop_csv: Path) -> None:

@@ -13,35 +13,23 @@ and every reading is stored once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import decode_as, encode, topics
 from telemetry.cases import CaseEvent
 from telemetry.devices import GripTrial, Hand
 from telemetry.examples import example_messages
 from telemetry.results import VisitResult
 from tests._drill_support import wait_until
-from tests._gateway_support import Central, start_central
+from tests._gateway_support import Central
 
 pytestmark = pytest.mark.drill
 NOW = datetime.now(UTC).replace(microsecond=0)
 STRONG, WEAK = 40.0, 21.0
-
-
-@pytest.fixture
-def central(
-    mosquitto_factory: Callable[..., Mosquitto], influxdb_server: InfluxDB, tmp_path: Path
-) -> Iterator[Central]:
-    c = start_central(mosquitto_factory, influxdb_server, tmp_path)
-    yield c
-    c.close()
-    influxdb_server.query(f'DROP DATABASE "{c.database}"', method="POST")
 
 
 def _grip(n: int, days_ago: int, kg: float) -> tuple[str, bytes]:

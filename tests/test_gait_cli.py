@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _analyze_support import run_analyze, write_csv
 
 from processing.synthetic.gait import WalkTruth, simulate_walk
 
@@ -18,19 +19,7 @@ TRUTH = WalkTruth(n_steps=24, turn_every_m=4.0, sensor_orientation_deg=(90.0, 10
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "frailwatch.cli", "analyze", "gait", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
-def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
-    np.savetxt(
-        path, np.column_stack(columns), delimiter=",", header=",".join(header), comments="", fmt="%.6f"
-    )
-    return path
+    return run_analyze("gait", *args)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +27,7 @@ def walk_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     walk = simulate_walk(TRUTH, 100.0, seed=1)
     t = np.arange(walk.acc.shape[0]) / 100.0
     header = ["time_s", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
-    return _write(tmp_path_factory.mktemp("gait") / "walk.csv", header, [t, walk.acc, walk.gyr])
+    return write_csv(tmp_path_factory.mktemp("gait") / "walk.csv", header, [t, walk.acc, walk.gyr])
 
 
 def test_json_output_has_the_contract_fields_and_the_truth(walk_csv: Path) -> None:
@@ -67,7 +56,7 @@ def test_json_output_has_the_contract_fields_and_the_truth(walk_csv: Path) -> No
 
 def test_table_output_and_sampling_rate_from_fs(tmp_path: Path) -> None:
     walk = simulate_walk(TRUTH, 50.0, seed=1)
-    path = _write(tmp_path / "w.csv", ["acc_x", "acc_y", "acc_z"], [walk.acc])
+    path = write_csv(tmp_path / "w.csv", ["acc_x", "acc_y", "acc_z"], [walk.acc])
     done = _run("--input", str(path), "--fs", "50", "--height-m", "1.7")
     assert done.returncode == 0, done.stderr
     rows = dict(line.split(None, 1) for line in done.stdout.strip().splitlines())
@@ -90,25 +79,25 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path) -> None:
     standing = np.tile([0.0, 0.0, 9.81], (3000, 1)) + np.random.default_rng(0).normal(0, 0.02, (3000, 3))
     cases = {
         "missing column": (
-            _write(tmp_path / "a.csv", ["time_s", "acc_x", "acc_y"], [t, walk.acc[:, :2]]),
+            write_csv(tmp_path / "a.csv", ["time_s", "acc_x", "acc_y"], [t, walk.acc[:, :2]]),
             "missing column(s) acc_z",
         ),
         "NaN": (
-            _write(tmp_path / "b.csv", ["time_s", "acc_x", "acc_y", "acc_z"], [t, nan_acc]),
+            write_csv(tmp_path / "b.csv", ["time_s", "acc_x", "acc_y", "acc_z"], [t, nan_acc]),
             "not_finite",
         ),
         "too short": (
-            _write(tmp_path / "c.csv", ["time_s", "acc_x", "acc_y", "acc_z"], [t[:80], walk.acc[:80]]),
+            write_csv(tmp_path / "c.csv", ["time_s", "acc_x", "acc_y", "acc_z"], [t[:80], walk.acc[:80]]),
             "too_short",
         ),
         "no walking": (
-            _write(
+            write_csv(
                 tmp_path / "d.csv", ["time_s", "acc_x", "acc_y", "acc_z"], [np.arange(3000) / 100.0, standing]
             ),
             "no_walking",
         ),
         "not a number": (_bad(tmp_path, "e.csv", "acc_x,acc_y,acc_z\n1,2,3\n1,x,3\n"), "line 3: acc_y"),
-        "no rate": (_write(tmp_path / "f.csv", ["acc_x", "acc_y", "acc_z"], [walk.acc]), "--fs"),
+        "no rate": (write_csv(tmp_path / "f.csv", ["acc_x", "acc_y", "acc_z"], [walk.acc]), "--fs"),
         "no file": (tmp_path / "absent.csv", "cannot read"),
     }
     for name, (path, expected) in cases.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,16 +35,6 @@ from tests.corpus import example
 pytestmark = pytest.mark.drill
 CASE = case_id(EXAMPLE_PSEUDONYM, Domain.MOBILITY)
 STAFF = "counsellor.kim"
-
-
-@pytest.fixture
-def central(
-    mosquitto_factory: Callable[..., Mosquitto], influxdb_server: InfluxDB, tmp_path: Path
-) -> Iterator[Central]:
-    c = start_central(mosquitto_factory, influxdb_server, tmp_path)
-    yield c
-    c.close()
-    influxdb_server.query(f'DROP DATABASE "{c.database}"', method="POST")
 
 
 def _open_case(central: Central, at: datetime) -> None:

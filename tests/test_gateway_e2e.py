@@ -16,7 +16,7 @@ import json
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,27 +25,17 @@ import pytest
 
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
 from gateway import influx_schema
-from runtime.local_servers import InfluxDB, Mosquitto, require_binary
+from runtime.local_servers import Mosquitto, require_binary
 from telemetry import decode_as, topics
 from telemetry.cases import CaseEvent
 from telemetry.pseudonym import pseudonymise
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
-from tests._gateway_support import Central, start_central
+from tests._gateway_support import Central
 from tests._simulate_support import MAX_FALSE_CASES, false_cases, has_case, surely_found
 
 pytestmark = pytest.mark.drill
 STATION = "gj-01"
 KEY = PSEUDONYM_KEY.encode()
-
-
-@pytest.fixture
-def central(
-    mosquitto_factory: Callable[..., Mosquitto], influxdb_server: InfluxDB, tmp_path: Path
-) -> Iterator[Central]:
-    c = start_central(mosquitto_factory, influxdb_server, tmp_path)
-    yield c
-    c.close()
-    influxdb_server.query(f'DROP DATABASE "{c.database}"', method="POST")
 
 
 def _pseudonym(member_id: str) -> str:

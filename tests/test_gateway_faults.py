@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,16 +26,6 @@ from tests.corpus import OTHER_STATION, example, good_messages
 
 pytestmark = pytest.mark.drill
 OUTAGE_S = 30.0 if os.environ.get("FW_SLOW") == "1" else 10.0
-
-
-@pytest.fixture
-def central(
-    mosquitto_factory: Callable[..., Mosquitto], influxdb_server: InfluxDB, tmp_path: Path
-) -> Iterator[Central]:
-    c = start_central(mosquitto_factory, influxdb_server, tmp_path)
-    yield c
-    c.close()
-    influxdb_server.query(f'DROP DATABASE "{c.database}"', method="POST")
 
 
 def _metric(port: int, name: str) -> float:

@@ -7,31 +7,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import encode
 from telemetry.examples import example_messages
 from tests._drill_support import client, wait_until
-from tests._gateway_support import Central, start_central
+from tests._gateway_support import Central
 
 pytestmark = pytest.mark.drill
 RULE_WINDOW_NS = 15 * 60 * 10**9  # grafana/alerting.py case notice: the last 15 minutes
-
-
-@pytest.fixture
-def central(
-    mosquitto_factory: Callable[..., Mosquitto], influxdb_server: InfluxDB, tmp_path: Path
-) -> Iterator[Central]:
-    c = start_central(mosquitto_factory, influxdb_server, tmp_path)
-    yield c
-    c.close()
-    influxdb_server.query(f'DROP DATABASE "{c.database}"', method="POST")
 
 
 def _questionnaire(at: datetime, visit: str, frail: bool, n: int) -> tuple[str, bytes]:

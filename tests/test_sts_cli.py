@@ -4,33 +4,16 @@ code 2 with one clear line on stderr. Run as real subprocesses, like a user woul
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _analyze_support import IMU_HEADER, run_analyze, write_csv
 
 from processing.synthetic.sts import StsTruth, simulate_sts
 
 STS = StsTruth(n_reps=5, ends_standing=True, sensor_orientation_deg=(90.0, 10.0, 0.0))
-HEADER = ["time_s", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
-
-
-def _run(test: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "frailwatch.cli", "analyze", test, *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
-def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
-    np.savetxt(
-        path, np.column_stack(columns), delimiter=",", header=",".join(header), comments="", fmt="%.6f"
-    )
-    return path
+HEADER = IMU_HEADER
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +24,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sts_json_has_the_contract_keys_and_the_truth(folder: Path) -> None:
     sts = simulate_sts(STS, 100.0, seed=1)
     t = np.arange(sts.acc.shape[0]) / 100.0
-    done = _run("sts", "--input", str(_write(folder / "sts.csv", HEADER, [t, sts.acc, sts.gyr])), "--json")
+    done = run_analyze(
+        "sts", "--input", str(write_csv(folder / "sts.csv", HEADER, [t, sts.acc, sts.gyr])), "--json"
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     for key in ("n_reps", "five_rep_time_s", "rep_durations_s", "count_30s", "mean_rep_time_s", "duration_s"):
@@ -53,7 +38,9 @@ def test_sts_json_has_the_contract_keys_and_the_truth(folder: Path) -> None:
 
 def test_sts_table_with_fs_and_no_gyroscope(folder: Path) -> None:
     sts = simulate_sts(STS, 50.0, seed=1)
-    done = _run("sts", "--input", str(_write(folder / "sts50.csv", HEADER[1:4], [sts.acc])), "--fs", "50")
+    done = run_analyze(
+        "sts", "--input", str(write_csv(folder / "sts50.csv", HEADER[1:4], [sts.acc])), "--fs", "50"
+    )
     assert done.returncode == 0, done.stderr
     rows = dict(line.split(None, 1) for line in done.stdout.strip().splitlines())
     assert rows["n_reps"].strip() == "5"
@@ -73,9 +60,9 @@ def test_bad_files_exit_2_with_one_line(folder: Path, test: str, text: str, mess
     path = folder / f"bad_{abs(hash(text))}.csv"
     path.write_text(text)
     done = (
-        _run(test, "--input", str(path), "--fs", "100")
+        run_analyze(test, "--input", str(path), "--fs", "100")
         if "no --fs" not in message
-        else _run(test, "--input", str(path))
+        else run_analyze(test, "--input", str(path))
     )
     assert done.returncode == 2
     assert message in done.stderr
@@ -85,8 +72,8 @@ def test_bad_files_exit_2_with_one_line(folder: Path, test: str, text: str, mess
 @pytest.mark.parametrize(("test", "reason"), [("sts", "no_repetitions")])
 def test_signal_errors_exit_2_with_their_reason(folder: Path, test: str, reason: str) -> None:
     acc = np.random.default_rng(0).normal(0.0, 0.05, (1000, 3)) + np.array([0.0, 0.0, 9.81])
-    path = _write(folder / f"still_{test}.csv", HEADER[1:4], [acc])
-    done = _run(test, "--input", str(path), "--fs", "100")
+    path = write_csv(folder / f"still_{test}.csv", HEADER[1:4], [acc])
+    done = run_analyze(test, "--input", str(path), "--fs", "100")
     assert done.returncode == 2
     assert f": {reason}: " in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

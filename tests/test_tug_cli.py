@@ -4,33 +4,16 @@ code 2 with one clear line on stderr. Run as real subprocesses, like a user woul
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _analyze_support import IMU_HEADER, run_analyze, write_csv
 
 from processing.synthetic.tug import TugTruth, simulate_tug
 
 TUG = TugTruth(sensor_orientation_deg=(0.0, -90.0, 30.0))
-HEADER = ["time_s", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
-
-
-def _run(test: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "frailwatch.cli", "analyze", test, *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-
-def _write(path: Path, header: list[str], columns: list[np.ndarray]) -> Path:
-    np.savetxt(
-        path, np.column_stack(columns), delimiter=",", header=",".join(header), comments="", fmt="%.6f"
-    )
-    return path
+HEADER = IMU_HEADER
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +24,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tug_json_has_total_time_and_phases(folder: Path) -> None:
     tug = simulate_tug(TUG, 100.0, seed=1)
     t = np.arange(tug.acc.shape[0]) / 100.0
-    done = _run("tug", "--input", str(_write(folder / "tug.csv", HEADER, [t, tug.acc, tug.gyr])), "--json")
+    done = run_analyze(
+        "tug", "--input", str(write_csv(folder / "tug.csv", HEADER, [t, tug.acc, tug.gyr])), "--json"
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     for phase, true in tug.phases_s.items():
@@ -51,13 +36,13 @@ def test_tug_json_has_total_time_and_phases(folder: Path) -> None:
 @pytest.mark.parametrize(("test", "reason"), [("tug", "no_sit_to_stand")])
 def test_signal_errors_exit_2_with_their_reason(folder: Path, test: str, reason: str) -> None:
     acc = np.random.default_rng(0).normal(0.0, 0.05, (1000, 3)) + np.array([0.0, 0.0, 9.81])
-    path = _write(folder / f"still_{test}.csv", HEADER[1:4], [acc])
-    done = _run(test, "--input", str(path), "--fs", "100")
+    path = write_csv(folder / f"still_{test}.csv", HEADER[1:4], [acc])
+    done = run_analyze(test, "--input", str(path), "--fs", "100")
     assert done.returncode == 2
     assert f": {reason}: " in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_missing_file_exits_2(folder: Path) -> None:
-    done = _run("tug", "--input", str(folder / "nope.csv"), "--fs", "100")
+    done = run_analyze("tug", "--input", str(folder / "nope.csv"), "--fs", "100")
     assert done.returncode == 2 and "cannot read" in done.stderr
