@@ -17,7 +17,6 @@ import json
 import logging
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,20 +26,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.common import machine, print_table, write_result
-from edge.agent import EdgeAgent
-from edge.page.accounts import Accounts
-from edge.settings import EdgeSettings
+from benchmarks.station_agent import KEY, STAFF, start_station_agent
 from processing.results import build_visit_result
 from processing.scoring import VisitInputs, score_visit
-from runtime.local_servers import Mosquitto, free_port
+from runtime.local_servers import Mosquitto
 from telemetry import codec, topics
 from telemetry.pseudonym import pseudonymise
 
-KEY = "benchmark-key-0123456789abcdef"
 POLL_S = 2.0  # edge/page/static/page.js
 BUDGET_S = 5.0
 MEMBER, VISIT = "M-77001", "v-bench-visit-0001"
-STAFF = ("bench.staff", "benchmark password")
 
 
 def _readings(at: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
@@ -67,26 +62,7 @@ def run(results: int, workdir: Path) -> dict[str, Any]:
     devices, central = Mosquitto(workdir / "station"), Mosquitto(workdir / "central")
     devices.start()
     central.start()
-    port = free_port()
-    settings = EdgeSettings.model_validate(
-        {
-            "station_id": "gj-01",
-            "device_mqtt_port": devices.port,
-            "uplink_port": central.port,
-            "pseudonym_key": KEY,
-            "spool_dir": workdir / "spool",
-            "page_enabled": True,
-            "page_port": port,
-            "drain_s": 1,
-        }
-    )
-    accounts = Accounts(settings.spool_dir / "staff.sqlite3")
-    accounts.add(*STAFF)
-    accounts.close()
-    agent = EdgeAgent(settings)
-    threading.Thread(target=agent.run, daemon=True).start()
-    while not (agent.device_ready.is_set() and agent.downlink.subscribed.is_set() and agent.page is not None):
-        time.sleep(0.05)
+    agent, port = start_station_agent("gj-01", devices, central, workdir)
     at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).replace(microsecond=0)
     device = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     device.connect(devices.host, devices.port)

@@ -25,7 +25,6 @@ import logging
 import os
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,18 +35,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.common import print_table, write_result
 from benchmarks.pipeline import GatewayProcess
+from benchmarks.station_agent import KEY, STAFF, start_station_agent
 from edge.agent import EdgeAgent
-from edge.page.accounts import Accounts
-from edge.settings import EdgeSettings
-from runtime.local_servers import InfluxDB, Mosquitto, free_port
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry.pseudonym import pseudonymise
 from telemetry.results import visit_ref
 
-KEY = "benchmark-key-0123456789abcdef"
 STATION = "gj-01"
 POLL_S = 2.0  # edge/page/static/page.js
 BUDGET_S = 5.0
-STAFF = ("bench.staff", "benchmark password")
 
 
 def _readings(n: int, at: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
@@ -114,26 +110,7 @@ def run(visits: int, workdir: Path) -> dict[str, Any]:
         server.start()
     influx.init_frailwatch("latency")  # as `frailwatch influx init`: the ops policy too
     gateway = GatewayProcess(central, influx, "latency", workdir / "gateway.log")
-    port = free_port()
-    settings = EdgeSettings.model_validate(
-        {
-            "station_id": STATION,
-            "device_mqtt_port": devices.port,
-            "uplink_port": central.port,
-            "pseudonym_key": KEY,
-            "spool_dir": workdir / "spool",
-            "page_enabled": True,
-            "page_port": port,
-            "drain_s": 1,
-        }
-    )
-    accounts = Accounts(settings.spool_dir / "staff.sqlite3")
-    accounts.add(*STAFF)
-    accounts.close()
-    agent = EdgeAgent(settings)
-    threading.Thread(target=agent.run, daemon=True).start()
-    while not (agent.device_ready.is_set() and agent.downlink.subscribed.is_set() and agent.page is not None):
-        time.sleep(0.05)
+    agent, port = start_station_agent(STATION, devices, central, workdir)
     device = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     device.connect(devices.host, devices.port)
     device.loop_start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telemetry.devices import Message
+from telemetry.devices import QUESTIONNAIRE_ANSWERS, Message
 from telemetry.envelope import DeviceKind
 
 Value = float | bool | str
@@ -77,19 +77,7 @@ def local_values(message: Message) -> tuple[dict[str, Value], list[str]]:
         values = {"rr_intervals": len(payload.rr_intervals_ms)}
         pending.append("hrv_analysis")
     elif kind is DeviceKind.QUESTIONNAIRE:
-        values = {
-            name: getattr(payload, name)
-            for name in (
-                "fatigue",
-                "resistance",
-                "ambulation",
-                "illness_count",
-                "weight_loss_pct_year",
-                "weight_loss_kg_year",
-                "exhaustion_days_per_week",
-                "activity_kcal_week",
-            )
-        }
+        values = {name: getattr(payload, name) for name in QUESTIONNAIRE_ANSWERS}
     elif kind is DeviceKind.HEALTH_SCREENING:
         values = {"screening_date": payload.screening_date.isoformat()}
         for name in ("systolic_mmhg", "diastolic_mmhg", "fasting_glucose_mg_dl", "total_cholesterol_mg_dl"):

@@ -7,6 +7,7 @@ Errors are :class:`InputError`, whose message is the one stderr line (exit code 
 
 from __future__ import annotations
 
+import argparse
 import csv
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,23 @@ FloatColumns = dict[str, npt.NDArray[np.float64]]
 
 class InputError(Exception):
     """The file cannot be read as a recording (its message is the one stderr line)."""
+
+
+def add_analysis_parser(
+    analyses: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    description: str | None,
+) -> argparse.ArgumentParser:
+    """The ``frailwatch analyze <name>`` parser with what every analysis takes: ``--input``, ``--fs``
+    and ``--json``; the analysis adds its own options and its handler."""
+    parser = analyses.add_parser(
+        name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--input", required=True, type=Path, metavar="FILE.csv")
+    parser.add_argument("--fs", type=float, metavar="HZ", help="sampling rate (else from time_s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
 
 
 def read_columns(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> FloatColumns:

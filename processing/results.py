@@ -34,6 +34,7 @@ from telemetry.results import (
     KEY_METRICS,
     MAX_HISTORY,
     MAX_OPEN_CASES,
+    MEASURE_UNITS,
     AwgsPart,
     Band,
     Comparison,
@@ -53,21 +54,7 @@ from telemetry.results import (
 
 _EPS = 1e-9
 # metric -> unit, in the order the page lists them; values come from VisitInputs (TUG apart).
-UNITS: dict[str, str] = {
-    "grip_max_kg": "kg",
-    "gait_speed_mps": "m/s",
-    "walk_time_s": "s",
-    "walk_distance_m": "m",
-    "chair_stand_5x_s": "s",
-    "side_by_side_s": "s",
-    "semi_tandem_s": "s",
-    "tandem_s": "s",
-    "tug_time_s": "s",
-    "asmi_kg_m2": "kg/m²",
-    "weight_kg": "kg",
-    "height_cm": "cm",
-    "bmi_kg_m2": "kg/m²",
-}
+UNITS = MEASURE_UNITS
 
 
 def build_visit_result(

@@ -272,6 +272,10 @@ class QuestionnairePayload(WireModel):
     ] = None
 
 
+#: The questionnaire's answers, in the order of the form (every field but ``kind``).
+QUESTIONNAIRE_ANSWERS: tuple[str, ...] = tuple(n for n in QuestionnairePayload.model_fields if n != "kind")
+
+
 class HealthScreeningPayload(WireModel):
     """National health-screening import (NHIS), entered at the station."""
 

@@ -65,6 +65,25 @@ KEY_METRICS: tuple[KeyMetric, ...] = (
 )
 
 
+#: The measures a visit result lists, in order, with their units (the station page adds the other
+#: device readings it shows at once).
+MEASURE_UNITS: dict[str, str] = {
+    "grip_max_kg": "kg",
+    "gait_speed_mps": "m/s",
+    "walk_time_s": "s",
+    "walk_distance_m": "m",
+    "chair_stand_5x_s": "s",
+    "side_by_side_s": "s",
+    "semi_tandem_s": "s",
+    "tandem_s": "s",
+    "tug_time_s": "s",
+    "asmi_kg_m2": "kg/m²",
+    "weight_kg": "kg",
+    "height_cm": "cm",
+    "bmi_kg_m2": "kg/m²",
+}
+
+
 class Reference(StrEnum):
     """Whose cut-off a band is."""
 

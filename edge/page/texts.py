@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telemetry.results import Comparison, CutoffBand, Measure, PointsBand, Scores
+from telemetry.results import MEASURE_UNITS, Comparison, CutoffBand, Measure, PointsBand, Scores
 
 LANGS = ("ko", "en")
 
@@ -175,19 +175,7 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 
 UNITS: dict[str, str] = {
-    "grip_max_kg": "kg",
-    "gait_speed_mps": "m/s",
-    "walk_time_s": "s",
-    "walk_distance_m": "m",
-    "chair_stand_5x_s": "s",
-    "side_by_side_s": "s",
-    "semi_tandem_s": "s",
-    "tandem_s": "s",
-    "tug_time_s": "s",
-    "asmi_kg_m2": "kg/m²",
-    "weight_kg": "kg",
-    "height_cm": "cm",
-    "bmi_kg_m2": "kg/m²",
+    **MEASURE_UNITS,
     "systolic_mmhg": "mmHg",
     "diastolic_mmhg": "mmHg",
     "heart_rate_bpm": "/min",

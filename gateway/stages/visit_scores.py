@@ -43,7 +43,7 @@ from gateway.visit_calendar import DAY_NS, VisitCalendar, visit_time_ns
 from processing.scoring import VisitInputs, VisitScores, score_visit
 from processing.scoring.tug import TUG_FALL_RISK_S
 from telemetry.cases import CaseEvent
-from telemetry.devices import Message
+from telemetry.devices import QUESTIONNAIRE_ANSWERS, Message
 from telemetry.envelope import DeviceKind
 
 #: Measurements that feed a score: a message of these kinds triggers a recomputation.
@@ -62,16 +62,7 @@ _STANCES = {"side_by_side": "side_by_side_s", "semi_tandem": "semi_tandem_s", "t
 _BODY = ("weight_kg", "height_cm", "bmi_kg_m2", "asmi_kg_m2")
 _SWAY = ("sway_mean_velocity_mm_s", "sway_ellipse95_area_mm2")
 SWAY_STANCE = "side_by_side"  # feet together: the stance whose sway is followed across visits
-_QUESTIONS = (
-    "fatigue",
-    "resistance",
-    "ambulation",
-    "illness_count",
-    "weight_loss_pct_year",
-    "weight_loss_kg_year",
-    "exhaustion_days_per_week",
-    "activity_kcal_week",
-)
+_QUESTIONS = QUESTIONNAIRE_ANSWERS
 
 
 # --- each input measurement's contribution to VisitInputs (rows oldest first) ----------------------

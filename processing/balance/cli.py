@@ -12,29 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from processing.csv_input import InputError, print_table, read_columns, sampling_rate
+from processing.csv_input import InputError, add_analysis_parser, print_table, read_columns, sampling_rate
 
 COP = ("cop_x", "cop_y")
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = analyses.add_parser(
-        "balance",
-        help="standing balance from a centre-of-pressure recording (CSV)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_analysis_parser(
+        analyses, "balance", "standing balance from a centre-of-pressure recording (CSV)", __doc__
     )
-    parser.add_argument("--input", required=True, type=Path, metavar="FILE.csv")
-    parser.add_argument("--fs", type=float, metavar="HZ", help="sampling rate (else from time_s)")
     parser.add_argument("--condition", choices=("eyes_open", "eyes_closed"), help="stance condition")
     parser.add_argument(
         "--lowpass-hz", type=float, default=5.0, metavar="HZ", help="zero-phase low-pass (0: none; default 5)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 

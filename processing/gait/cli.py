@@ -15,24 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
-from processing.csv_input import FloatColumns, InputError, print_table, read_columns, sampling_rate
+from processing.csv_input import (
+    FloatColumns,
+    InputError,
+    add_analysis_parser,
+    print_table,
+    read_columns,
+    sampling_rate,
+)
 
 ACC = ("acc_x", "acc_y", "acc_z")
 GYR = ("gyr_x", "gyr_y", "gyr_z")
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = analyses.add_parser(
-        "gait",
-        help="gait from a lower-back IMU recording (CSV)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--input", required=True, type=Path, metavar="FILE.csv")
-    parser.add_argument("--fs", type=float, metavar="HZ", help="sampling rate (else from time_s)")
+    parser = add_analysis_parser(analyses, "gait", "gait from a lower-back IMU recording (CSV)", __doc__)
     parser.add_argument("--sensor-height-m", type=float, metavar="M", help="sensor height above ground")
     parser.add_argument("--height-m", type=float, metavar="M", help="body height (if sensor height unknown)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 

@@ -10,23 +10,17 @@ stand-up, sit-down or turn): exit code 2 and one line on stderr. Numba is import
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from pydantic import BaseModel
 
+from processing.csv_input import add_analysis_parser
 from processing.imu_cli import FloatArray, report
 
 
 def register(analyses: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = analyses.add_parser(
-        "tug",
-        help="timed up-and-go from a lower-back IMU recording (CSV)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_analysis_parser(
+        analyses, "tug", "timed up-and-go from a lower-back IMU recording (CSV)", __doc__
     )
-    parser.add_argument("--input", required=True, type=Path, metavar="FILE.csv")
-    parser.add_argument("--fs", type=float, metavar="HZ", help="sampling rate (else from time_s)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 
