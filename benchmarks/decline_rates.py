@@ -672,7 +672,7 @@ def main(argv: list[str]) -> int:
     for c in tuning + held_out:
         del c["tally"]
     write_result(
-        "decline_rates",
+        "decline_rates" if worsens else "decline_rates_day_effect_as_before",
         {
             "stable": args.stable,
             "per_kind_and_shape": args.per_kind,
