@@ -58,6 +58,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -561,19 +562,34 @@ TUNING_GRID: dict[Domain, tuple[float, ...]] = {
 }
 
 
+def _tune_cell(seed: int, stable: int, per_kind: int, day_effect_worsens: bool, column: int) -> Tally:
+    """One cohort at one grid column (a worker's job: the cohort is simulated again from its seed)."""
+    settings = DetectorSettings(threshold={d: grid[column] for d, grid in TUNING_GRID.items()})
+    return evaluate_cases(simulate_cohort(seed, stable, per_kind, day_effect_worsens), settings, seed)
+
+
 def tune(
-    seeds: tuple[int, ...], stable: int, per_kind: int, day_effect_worsens: bool = True
+    seeds: tuple[int, ...], stable: int, per_kind: int, day_effect_worsens: bool = True, jobs: int = 1
 ) -> tuple[list[dict[str, Any]], dict[Domain, float]]:
     """Each domain's false-alarm rate and detection over the grid, pooled over the tuning
     ``seeds``; the chosen threshold per domain is the most sensitive one within its budget
-    (:data:`processing.cases.detect.FALSE_ALARM_BUDGET`). Never run on a held-out seed."""
-    cohorts = {seed: simulate_cohort(seed, stable, per_kind, day_effect_worsens) for seed in seeds}
+    (:data:`processing.cases.detect.FALSE_ALARM_BUDGET`). Never run on a held-out seed. ``jobs``
+    worker processes share the (column, seed) runs; the results do not depend on it."""
     columns = len(next(iter(TUNING_GRID.values())))
+    cells = [(seed, column) for column in range(columns) for seed in seeds]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            cell: pool.submit(_tune_cell, cell[0], stable, per_kind, day_effect_worsens, cell[1])
+            for cell in cells
+        }
+        tallies = {}
+        for cell, future in futures.items():
+            tallies[cell] = future.result()
+            print(f"grid column {cell[1] + 1}/{columns}, seed {cell[0]} done", file=sys.stderr, flush=True)
     rows = []
     for column in range(columns):
         thresholds = {d: grid[column] for d, grid in TUNING_GRID.items()}
-        settings = DetectorSettings(threshold=thresholds)
-        result = summarise([evaluate_cases(people, settings, seed) for seed, people in cohorts.items()])
+        result = summarise([tallies[(seed, column)] for seed in seeds])
         for domain, h in thresholds.items():
             row: dict[str, Any] = {
                 "domain": domain.value,
@@ -585,7 +601,6 @@ def tune(
                 if KIND_DOMAIN[kind] is domain:
                     row[kind] = r["detected_within_k"]
             rows.append(row)
-        print(f"grid column {column + 1}/{columns} done", file=sys.stderr, flush=True)
     chosen = {}
     for domain in TUNING_GRID:
         within = [
@@ -612,6 +627,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--only", choices=("tuning", "held-out"), help="run only these cohorts")
     parser.add_argument("--tune", action="store_true", help="the threshold grid on the tuning cohorts")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     parser.add_argument("--no-today", action="store_true", help="skip today's rules (faster)")
     parser.add_argument(
         "--day-effect-as-before",
@@ -623,7 +639,7 @@ def main(argv: list[str]) -> int:
     if set(args.tuning_seeds) & set(args.held_out_seeds):
         parser.error("a seed cannot be both tuning and held-out")
     if args.tune:
-        rows, chosen = tune(args.tuning_seeds, args.stable, args.per_kind, worsens)
+        rows, chosen = tune(args.tuning_seeds, args.stable, args.per_kind, worsens, args.jobs)
         keys = list(dict.fromkeys(key for row in rows for key in row))
         print_table(f"threshold grid, tuning cohorts (seeds {args.tuning_seeds})", rows, keys)
         print(
@@ -632,22 +648,16 @@ def main(argv: list[str]) -> int:
         )
         return 0
     settings = DetectorSettings()
-    tuning = (
-        []
-        if args.only == "held-out"
-        else [
-            run_cohort(seed, args.stable, args.per_kind, settings, False, worsens)
-            for seed in args.tuning_seeds
+    runs = [] if args.only == "held-out" else [(seed, False) for seed in args.tuning_seeds]
+    runs += [] if args.only == "tuning" else [(seed, not args.no_today) for seed in args.held_out_seeds]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [
+            pool.submit(run_cohort, seed, args.stable, args.per_kind, settings, today, worsens)
+            for seed, today in runs
         ]
-    )
-    held_out = (
-        []
-        if args.only == "tuning"
-        else [
-            run_cohort(seed, args.stable, args.per_kind, settings, today=not args.no_today)
-            for seed in args.held_out_seeds
-        ]
-    )
+        done = [f.result() for f in futures]
+    tuning = [c for c in done if c["seed"] in args.tuning_seeds]
+    held_out = [c for c in done if c["seed"] in args.held_out_seeds]
     columns: dict[str, dict[str, Any]] = {}
     if tuning:
         label = ",".join(str(c["seed"]) for c in tuning)

@@ -35,7 +35,16 @@ from processing.cases import (
     resolve,
     set_follow_up,
 )
-from processing.cases.changepoint import Value, composite_z, measure_change, winsorised_baseline
+from processing.cases.changepoint import (
+    VALUE_CLIP_SEM,
+    Series,
+    Value,
+    composite_z,
+    measure_change,
+    values_of,
+    winsorised_baseline,
+    worsening,
+)
 from processing.cases.detect import (
     DEFAULT_THRESHOLDS,
     DOMAIN_METRICS,
@@ -402,6 +411,64 @@ def test_the_composite_has_unit_variance_whatever_subset_each_visit_had() -> Non
     mean = sum(draws) / len(draws)
     variance = sum((d - mean) ** 2 for d in draws) / (len(draws) - 1)
     assert abs(mean) < 0.06 and variance == pytest.approx(1.0, abs=0.08)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_running_windows_agree_with_the_statistic_computed_afresh(seed: int) -> None:
+    """The series keeps running sums per split (and its composite's baseline terms once per
+    split); every window it reports, after every visit, equals the statistic recomputed from the
+    values with the plain formulas (winsorised baseline, clipped mean worsening, change_sd,
+    composite_z) — on a noisy history at three stations with missing measures."""
+    import random
+
+    rng = random.Random(seed)
+    metrics = DOMAIN_METRICS[Domain.MOBILITY]
+    visits = []
+    for v in history(
+        18, decline_at=9, drop=MODERATE, noise=1.5, seed=seed, stations=("st-01", "st-02", "st-03")
+    ):
+        kept = {m: x for m, x in v.measures.items() if m not in metrics or rng.random() > 0.25}
+        visits.append(v.model_copy(update={"measures": kept}))
+    series = Series(Domain.MOBILITY, metrics, window=20, min_baseline=3, max_window=24)
+    series.extend_base(visits[:4])
+    checked = 0
+    for n in range(4, len(visits)):
+        if not series.append(visits[n]):
+            continue
+        for w in series.windows(4.0, 1):
+            before = series.visits[: w.split]
+            after = series.visits[w.split :]
+            changes, together = [], {}
+            for m in metrics:
+                base = winsorised_baseline(m, values_of(m, before)[-20:])
+                window = values_of(m, after)
+                if base is None or base.n < 3 or not window:
+                    continue
+                error = MEASUREMENT_ERROR[m]
+                stations = {
+                    s: sum(1 for x in window if x.station == s) / len(window)
+                    for s in {x.station for x in window}
+                }
+                bound = VALUE_CLIP_SEM * error.sem
+                clipped = sum(max(-bound, min(bound, worsening(error, base.level, x.level))) for x in window)
+                se = change_sd(error, base, stations, len(window))
+                c = w.measures[m]
+                assert c.se == pytest.approx(se, rel=1e-12)
+                assert c.z == pytest.approx(clipped / len(window) / se, rel=1e-12, abs=1e-12)
+                changes.append(c)
+            assert set(w.measures) == {c.metric for c in changes}
+            for i, a in enumerate(changes):
+                for b in changes[i + 1 :]:
+                    together[(a.metric, b.metric)] = sum(
+                        1
+                        for v in after
+                        if v.certain(a.metric) is not None and v.certain(b.metric) is not None
+                    )
+            assert w.composite == pytest.approx(
+                composite_z(Domain.MOBILITY, changes, 4.0, together), rel=1e-12
+            )
+            checked += 1
+    assert checked > 50
 
 
 def test_a_person_hovering_around_a_cut_off_does_not_flap() -> None:

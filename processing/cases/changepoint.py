@@ -29,7 +29,8 @@ unknown baseline level (the changepoint model of Hawkins, Qiu & Kang 2003, J Qua
 35(4):355–366; for Gaussian errors of known SD, 2·log LR = Z² at the best split). Unlike a CUSUM it
 needs no assumed shift size, and it never absorbs the first visits of a sustained shift into the
 baseline: the split at the shift keeps gaining evidence as visits accumulate. The series keeps
-running sums for the window of each recent split, so a visit costs O(splits × measures).
+running sums for the window of each recent split (and the terms of its composite's variance that
+rest on the baselines alone), so a visit costs O(splits × measures).
 :meth:`Series.without_heaviest` is what a window says without its most-worsened visit (the
 detector asks that no single visit carries a case).
 """
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -90,6 +90,10 @@ class MetricBaseline:
     stations: dict[str, float]  # station → fraction of the baseline values
     positions: frozenset[int] = frozenset()  # which visits of the series it rests on
 
+    def unseen_square(self, seen: dict[str, int]) -> float:
+        """Σ of the squared station fractions of the baseline's stations not in ``seen``."""
+        return sum(w * w for s, w in self.stations.items() if s not in seen)
+
 
 def winsorised_baseline(metric: str, values: Sequence[Value]) -> MetricBaseline | None:
     """The winsorised mean of ``values`` (each clipped to their median ± :data:`WINSOR_SEM` SEM):
@@ -97,7 +101,7 @@ def winsorised_baseline(metric: str, values: Sequence[Value]) -> MetricBaseline 
     if not values:
         return None
     error = MEASUREMENT_ERROR[metric]
-    middle = statistics.median(v.level for v in values)
+    middle = _median([v.level for v in values])
     spread = WINSOR_SEM * error.sem
     mean = sum(min(middle + spread, max(middle - spread, v.level)) for v in values) / len(values)
     n = len(values)
@@ -111,6 +115,13 @@ def winsorised_baseline(metric: str, values: Sequence[Value]) -> MetricBaseline 
         stations=stations,
         positions=frozenset(v.position for v in values),
     )
+
+
+def _median(levels: list[float]) -> float:
+    """The median (as statistics.median computes it, without its per-call overhead)."""
+    ordered = sorted(levels)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 def values_of(metric: str, visits: Iterable[VisitMeasures], start: int = 0) -> list[Value]:
@@ -173,33 +184,42 @@ class MeasureChange:
 class _Sums:
     """Running sums of one measure's window values against a fixed baseline."""
 
-    __slots__ = ("clipped", "count", "error", "levels", "stations")
+    __slots__ = ("baseline", "bound", "clipped", "count", "error", "levels", "lower", "stations")
 
-    def __init__(self, error: MeasurementError) -> None:
+    def __init__(self, error: MeasurementError, baseline: MetricBaseline) -> None:
         self.error = error
+        self.baseline = baseline
+        self.bound = VALUE_CLIP_SEM * error.sem
+        self.lower = error.worse == "lower"
         self.count = 0
         self.levels = 0.0
         self.clipped = 0.0
         self.stations: dict[str, int] = {}
 
-    def add(self, value: Value, baseline: MetricBaseline) -> None:
+    def add(self, value: Value) -> None:
         self.count += 1
         self.levels += value.level
-        bound = VALUE_CLIP_SEM * self.error.sem
-        self.clipped += max(-bound, min(bound, worsening(self.error, baseline.level, value.level)))
+        bound = self.bound
+        worse = self.baseline.level - value.level if self.lower else value.level - self.baseline.level
+        self.clipped += max(-bound, min(bound, worse))
         self.stations[value.station] = self.stations.get(value.station, 0) + 1
 
-    def change(self, metric: str, baseline: MetricBaseline) -> MeasureChange:
+    def change(self, metric: str) -> MeasureChange:
         m = self.count
         mean = self.levels / m
-        mix = {s: k / m for s, k in self.stations.items()}
+        baseline, error = self.baseline, self.error
+        # change_sd's station term, without building the window's mix and the union of stations
+        mix = baseline.unseen_square(self.stations)
+        for station, k in self.stations.items():
+            mix += (k / m - baseline.stations.get(station, 0.0)) ** 2
+        se = math.sqrt(error.sem**2 * (1.0 / m + 1.0 / baseline.n) + error.station_sd**2 * mix)
         return MeasureChange(
             metric=metric,
             baseline=baseline,
-            change=worsening(self.error, baseline.level, mean),
+            change=baseline.level - mean if self.lower else mean - baseline.level,
             evidence=self.clipped / m,
-            se=change_sd(self.error, baseline, mix, m),
-            mean=unscale(self.error, mean),
+            se=se,
+            mean=unscale(error, mean),
             m=m,
         )
 
@@ -208,10 +228,10 @@ def measure_change(metric: str, baseline: MetricBaseline, window: Sequence[Value
     """The change of ``window``'s mean against ``baseline`` (None without window values)."""
     if not window:
         return None
-    sums = _Sums(MEASUREMENT_ERROR[metric])
+    sums = _Sums(MEASUREMENT_ERROR[metric], baseline)
     for v in window:
-        sums.add(v, baseline)
-    return sums.change(metric, baseline)
+        sums.add(v)
+    return sums.change(metric)
 
 
 def change_z(metric: str, baseline: MetricBaseline, visits: Sequence[VisitMeasures]) -> float | None:
@@ -261,34 +281,56 @@ class WindowChange:
 
 
 class _Window:
-    """The running sums of the window that starts at one split."""
+    """The running sums of the window that starts at one split, and the terms of its composite's
+    variance that depend on the baselines only (they never change as visits are added)."""
 
-    __slots__ = ("baselines", "split", "sums", "together", "visits")
+    __slots__ = ("baselines", "pairs", "split", "sums", "together", "visits")
 
-    def __init__(self, split: int, baselines: dict[str, MetricBaseline]) -> None:
+    def __init__(self, domain: Domain, split: int, baselines: dict[str, MetricBaseline]) -> None:
         self.split = split
         self.baselines = baselines
-        self.sums = {m: _Sums(MEASUREMENT_ERROR[m]) for m in baselines}
+        self.sums = {m: _Sums(MEASUREMENT_ERROR[m], b) for m, b in baselines.items()}
         self.together: dict[Pair, int] = {}
         self.visits = 0
+        # per pair of measures: 2ρ·σᵢσⱼ and the baselines' share nᵢⱼ/(nᵢnⱼ) (composite_z)
+        rho = ERROR_CORRELATION[domain]
+        self.pairs: list[tuple[str, str, float, float]] = []
+        if rho:
+            names = list(baselines)
+            for i, a in enumerate(names):
+                ba, sa = baselines[a], MEASUREMENT_ERROR[a].sem
+                for b in names[i + 1 :]:
+                    bb, sb = baselines[b], MEASUREMENT_ERROR[b].sem
+                    base = len(ba.positions & bb.positions) / (ba.n * bb.n)
+                    self.pairs.append((a, b, 2 * rho * sa * sb, base))
 
     def add(self, values: dict[str, Value]) -> None:
         self.visits += 1
         judged = [m for m in self.sums if m in values]
         for m in judged:
-            self.sums[m].add(values[m], self.baselines[m])
+            self.sums[m].add(values[m])
         for i, a in enumerate(judged):
             for b in judged[i + 1 :]:
                 self.together[(a, b)] = self.together.get((a, b), 0) + 1
 
-    def change(self, domain: Domain, clip: float) -> WindowChange:
-        measures = {m: s.change(m, self.baselines[m]) for m, s in self.sums.items() if s.count}
+    def change(self, clip: float) -> WindowChange:
+        measures = {m: s.change(m) for m, s in self.sums.items() if s.count}
         return WindowChange(
-            split=self.split,
-            visits=self.visits,
-            measures=measures,
-            composite=composite_z(domain, measures.values(), clip, self.together),
+            split=self.split, visits=self.visits, measures=measures, composite=self._composite(measures, clip)
         )
+
+    def _composite(self, measures: dict[str, MeasureChange], clip: float) -> float:
+        """:func:`composite_z` of ``measures`` with this window's precomputed pair terms."""
+        if not measures:
+            return 0.0
+        total = sum(max(-clip, min(clip, c.z)) for c in measures.values())
+        variance = float(len(measures))
+        for a, b, coef, base in self.pairs:
+            ca, cb = measures.get(a), measures.get(b)
+            if ca is not None and cb is not None:
+                window = self.together.get((a, b), 0) / (ca.m * cb.m)
+                variance += coef * (window + base) / (ca.se * cb.se)
+        return total / math.sqrt(variance)
 
 
 class Series:
@@ -339,7 +381,7 @@ class Series:
         values = self._record(visit)
         if values is None:
             return False
-        self._windows.append(_Window(split, self.baselines(split)))
+        self._windows.append(_Window(self.domain, split, self.baselines(split)))
         self._windows = self._windows[-self.max_window :]
         for w in self._windows:
             w.add(values)
@@ -363,7 +405,7 @@ class Series:
         out = []
         for w in self._windows:
             if w.visits >= min_visits and w.sums:
-                change = w.change(self.domain, clip)
+                change = w.change(clip)
                 if change.measures:
                     out.append(change)
         return out
@@ -377,11 +419,11 @@ class Series:
     ) -> WindowChange:
         """The visits from ``split`` to the last (leaving out position ``without``) against the
         baselines before ``split`` (or against ``baselines``, e.g. a case's frozen one), afresh."""
-        window = _Window(split, self.baselines(split) if baselines is None else baselines)
+        window = _Window(self.domain, split, self.baselines(split) if baselines is None else baselines)
         for position in range(split, len(self.visits)):
             if position != without:
                 window.add(self.at(position))
-        return window.change(self.domain, clip)
+        return window.change(clip)
 
     def without_heaviest(
         self, window: WindowChange, clip: float, metrics: Sequence[str] | None = None
