@@ -121,10 +121,8 @@ TARGETS = {  # kind → (K visits, share detected within K)
 FALSE_CASES_TARGET = 0.05
 SHAPES = ("step", "gradual")
 TUNING_SEEDS = (1, 4, 5, 6)  # the cohorts the detector's constants were chosen on
-HELD_OUT_SEEDS = (
-    2,
-    3,
-)  # never used for tuning: 2 reported twice (before and after the changepoint method), 3 once
+# Never used for tuning: 2 reported twice (before and after the changepoint method), 3 once.
+HELD_OUT_SEEDS = (2, 3)
 CASES_PER_DECLINER_TARGET = 2.0
 # Today's rules judge what the gateway feeds them (gateway.schema.DECLINE_METRICS) that we simulate.
 TODAY_METRICS = (
