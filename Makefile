@@ -14,7 +14,7 @@ lint: setup
 	$(UV) run --locked mypy
 
 test: lint
-	$(UV) run --locked pytest --durations=15
+	$(UV) run --locked pytest -n 2 --durations=15
 
 demo: setup
 	$(UV) run --locked frailwatch demo $(ARGS)

@@ -17,13 +17,14 @@ The cohort (:func:`simulate_cohort`), all parameters in clinical terms:
 - **Measurement error** from :data:`processing.cases.measurement_error.MEASUREMENT_ERROR`:
   Gaussian with the table's SEM (log scale for sway), mobility errors correlated 0.3 within a
   visit in the worse direction (a shared day effect: on a bad day, or with a strict rater, every
-  test is worse — slower gait, fewer SPPB points, slower chair stands and TUG; until this was
+  test is worse — slower gait, fewer SPPB points, slower chair stands and TUG: the sign is
+  :func:`edge.simulate.measurement.bad_day_sign`, shared with the device simulator; until this was
   corrected the day effect raised every value, so gait was *faster* on a day chair stands were
   slower, and the four tests' errors partly cancelled in the detector's composite, which assumes
   the correlation the docs state; ``--day-effect-as-before`` reproduces that cohort), sway velocity
-  and area 0.7; SPPB, K-FRAIL, Fried count and the
-  frailty level are integers (K-FRAIL and Fried move one item up or down with the probability that
-  gives the table's SEM; the level is the K-FRAIL score banded 0 | 1–2 | 3–5).
+  and area 0.7; SPPB, K-FRAIL, Fried count and the frailty level are integers (K-FRAIL and Fried
+  move one item up or down with the probability that gives the table's SEM; the level is the
+  K-FRAIL score banded 0 | 1–2 | 3–5).
 - **Missing and bad data.** Each measure is missing at 15 % of visits, balance at half, the
   questionnaire at 20 %; 5 % of gait speeds come from an analysis flagged uncertain (and are off by
   an extra SD of 0.25 m/s); at 1 % of visits one mobility or grip value is a gross error (5 SEM
@@ -66,6 +67,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import print_table, write_result
+from edge.simulate.declines import DECLINE_KINDS, GRADUAL_DAYS, SHAPES, SIZE_FACTOR, share_reached
+from edge.simulate.measurement import bad_day_sign
 from processing.cases import DetectorSettings, VisitMeasures, assess, fold, resolve
 from processing.cases.detect import DOMAIN_METRICS, ERROR_CORRELATION, FALSE_ALARM_BUDGET
 from processing.cases.measurement_error import MEASUREMENT_ERROR
@@ -92,39 +95,21 @@ AGEING_PER_YEAR = {
     "chair_stand_5x_s": 0.1,
     "tug_time_s": 0.1,
 }
-#: Decliner kinds: the total worsening per metric (signed, metric units) and K of the target.
-KINDS: dict[str, dict[str, float]] = {
-    "substantial_mobility": {
-        "gait_speed_mps": -0.20,
-        "sppb_total": -2.0,
-        "chair_stand_5x_s": 4.0,
-        "tug_time_s": 2.8,
-    },
-    "moderate_mobility": {
-        "gait_speed_mps": -0.10,
-        "sppb_total": -1.0,
-        "chair_stand_5x_s": 2.3,
-        "tug_time_s": 1.4,
-    },
-    "strength_only": {"grip_max_kg": -6.5},
-}
-KIND_DOMAIN = {
-    "substantial_mobility": Domain.MOBILITY,
-    "moderate_mobility": Domain.MOBILITY,
-    "strength_only": Domain.STRENGTH,
-}
+#: Decliner kinds (edge.simulate.declines, shared with the device simulator): the total worsening
+#: per metric (signed, metric units) and the domain it belongs to.
+KINDS: dict[str, dict[str, float]] = {name: dict(k.change) for name, k in DECLINE_KINDS.items()}
+KIND_DOMAIN = {name: k.domain for name, k in DECLINE_KINDS.items()}
 TARGETS = {  # kind → (K visits, share detected within K)
     "substantial_mobility": (2, 0.95),
     "moderate_mobility": (3, 0.85),
     "strength_only": (3, 0.90),
 }
 FALSE_CASES_TARGET = 0.05
-SHAPES = ("step", "gradual")
 TUNING_SEEDS = (1, 4, 5, 6)  # the cohorts the detector's constants were chosen on
 # Never used for tuning: 2 reported twice (before and after the changepoint method), 3 once.
 HELD_OUT_SEEDS = (2, 3)
 CASES_PER_DECLINER_TARGET = 2.0
-# Today's rules judge what the gateway feeds them (gateway.schema.DECLINE_METRICS) that we simulate.
+# Today's rules judge what the gateway feeds them (gateway.influx_schema.DECLINE_METRICS) that we simulate.
 TODAY_METRICS = (
     "gait_speed_mps",
     "sppb_total",
@@ -179,11 +164,7 @@ def _station_offsets(rng: np.random.Generator) -> dict[str, dict[str, float]]:
 
 def _progress(person: Person, day: float) -> float:
     """Share of the decline reached on ``day`` (0 before the start, 1 after the end)."""
-    if day < person.start_day:
-        return 0.0
-    if day >= person.end_day:
-        return 1.0
-    return (day - person.start_day) / (person.end_day - person.start_day)
+    return share_reached(day, person.start_day, person.end_day)
 
 
 def _item_noise(rng: np.random.Generator, true: float, sem: float) -> float:
@@ -214,7 +195,7 @@ def _visit(
         e = MEASUREMENT_ERROR[m]
         # as before the correction, the day effect raised every value: slower chair stands and TUG
         # but *faster* gait on a bad day, which made the composite less noisy than the detector assumes
-        toward = -1.0 if e.worse == "lower" and day_effect_worsens else 1.0
+        toward = bad_day_sign(m) if day_effect_worsens else 1.0
         shared = (
             toward * math.sqrt(rho) * day_effect + math.sqrt(1 - rho) * rng.normal()
             if m in MOBILITY
@@ -285,10 +266,12 @@ def simulate_cohort(seed: int, stable: int, per_kind: int, day_effect_worsens: b
         person = Person(pid, sex, kind, shape)
         drops: dict[str, float] = {}
         if kind != "stable":
-            factor = float(rng.uniform(0.8, 1.2))
+            factor = float(rng.uniform(*SIZE_FACTOR))
             drops = {m: d * factor for m, d in KINDS[kind].items()}
             person.start_day = float(rng.uniform(270, 540))
-            person.end_day = person.start_day + (float(rng.uniform(180, 360)) if shape == "gradual" else 0.0)
+            person.end_day = person.start_day + (
+                float(rng.uniform(*GRADUAL_DAYS)) if shape == "gradual" else 0.0
+            )
         levels = _true_levels(rng, sex)
         home = str(rng.choice(STATIONS))
         others = [str(s) for s in rng.choice([s for s in STATIONS if s != home], size=2, replace=False)]

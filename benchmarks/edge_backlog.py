@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 from benchmarks.common import machine, print_table, write_result
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 
 
 def _reading(n: int) -> dict[str, Any]:

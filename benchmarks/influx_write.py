@@ -1,13 +1,16 @@
 """InfluxDB writes: the server's raw /write rate vs FrailWatch's encoder + BatchWriter, and encoder speed.
 
-On a real InfluxDB 1.x started by :mod:`frailwatch.services` (loopback, its own temp dir):
+On a real InfluxDB 1.x started by :mod:`runtime.local_servers` (loopback, its own temp dir):
 
 1. raw /write: pre-built line protocol in batches of ``--batch-lines``, POSTed one after the other
-   by one httpx client (plain and gzip): the most this server takes from one writer, issue 6 (b);
+   by one httpx client (plain and gzip): the most this server takes from one writer, against
+   the ≥ 100 000 readings/s target;
 2. FrailWatch: the same points encoded by :func:`gateway.influx.lineprotocol.encode` in message-sized
    chunks and written by :class:`gateway.influx.writer.BatchWriter` (gzip, 1 MB batches), timed
    from the first encode to the last ``on_written``;
-3. encoders alone: vectorised ``encode`` vs the naive per-point reference vs ``influxdb_client.Point``.
+3. encoders alone: vectorised ``encode`` vs the naive per-point reference vs ``influxdb_client.Point``;
+4. the writer's retention-policy routing (:func:`gateway.influx.routing.split_by_policy`) on the
+   same body, without and with operational lines among the readings, against the encode cost.
 
 Every write goes to a fresh database, so no run overwrites another's points. Usage:
 ``uv run python -m benchmarks influx_write [--points 200000] [--batch-lines 5000]``.
@@ -29,11 +32,12 @@ import httpx
 import numpy as np
 
 from benchmarks.common import best_of, print_table, write_result
-from frailwatch.services import InfluxDB
 from gateway.influx.lineprotocol import encode
 from gateway.influx.reference import encode_rows
+from gateway.influx.routing import split_by_policy
 from gateway.influx.transport import V1Transport
 from gateway.influx.writer import BatchWriter, WriterStats
+from runtime.local_servers import InfluxDB
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01
 MEASUREMENT = "vitals"
@@ -208,6 +212,39 @@ def encoder_rows(n: int) -> list[dict[str, Any]]:
     return rows
 
 
+def routing_rows(n: int) -> list[dict[str, Any]]:
+    """Splitting a body by retention policy: a clinical one (no routed line: one scan) and one
+    with a heartbeat line after every 100 readings (the routed lines cut out)."""
+    from gateway.influx_schema import NON_DEFAULT_POLICIES
+
+    times, tags, fields = columns(n)
+    clinical = encode(MEASUREMENT, times, tags, fields)
+    heartbeat = b"station_heartbeat,station_id=gj-01 uptime_s=1.0,spool_depth=0i %d\n" % T0
+    lines = clinical.splitlines(keepends=True)
+    mixed = b"".join(b"".join(lines[i : i + 100]) + heartbeat for i in range(0, len(lines), 100))
+    encode_s = best_of(lambda: encode(MEASUREMENT, times, tags, fields), repeat=3, min_time_s=0.3)
+    assert [p for p, _ in split_by_policy(mixed, NON_DEFAULT_POLICIES)] == [None, "ops"]
+    rows = []
+    for name, body in (
+        ("clinical body (no routed line)", clinical),
+        ("1 heartbeat line per 100 readings", mixed),
+    ):
+
+        def split(body: bytes = body) -> list[tuple[str | None, bytes]]:
+            return split_by_policy(body, NON_DEFAULT_POLICIES)
+
+        seconds = best_of(split, repeat=3, min_time_s=0.3)
+        rows.append(
+            {
+                "body": name,
+                "lines": body.count(b"\n"),
+                "ns_per_line": 1e9 * seconds / body.count(b"\n"),
+                "vs_encode": seconds / encode_s,
+            }
+        )
+    return rows
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks influx_write")
     parser.add_argument("--points", type=int, default=200_000)
@@ -218,6 +255,7 @@ def main(argv: list[str]) -> int:
 
     load_before = os.getloadavg()[0]
     enc = encoder_rows(args.encoder_points)
+    routing = routing_rows(args.encoder_points)
     times, tags, fields = columns(args.points)
     prebuilt = encode(MEASUREMENT, times, tags, fields).splitlines(keepends=True)
     bytes_per_point = sum(map(len, prebuilt)) / len(prebuilt)
@@ -265,10 +303,15 @@ def main(argv: list[str]) -> int:
         enc,
         ["encoder", "points", "ns_per_point", "points_per_s", "vectorised_speedup"],
     )
+    print_table(
+        f"retention-policy routing of a {args.encoder_points:,}-reading body (vs encoding it)",
+        routing,
+        ["body", "lines", "ns_per_line", "vs_encode"],
+    )
     write_result(
         "influx_write",
         {
-            "influxdb": "Debian influxdb 1.x (frailwatch.services), loopback, tsi1",
+            "influxdb": "Debian influxdb 1.x (runtime.local_servers), loopback, tsi1",
             # a shared 2-CPU box: InfluxDB, this client and other work compete for the same cores
             "load_average_1m_before_after": [load_before, os.getloadavg()[0]],
             "points": args.points,
@@ -276,6 +319,7 @@ def main(argv: list[str]) -> int:
             "bytes_per_point": round(bytes_per_point, 1),
             "writes": writes,
             "encoders": enc,
+            "routing": routing,
         },
     )
     return 0

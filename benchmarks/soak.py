@@ -23,14 +23,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import print_table, write_result
-from frailwatch.services import InfluxDB, Mosquitto
+from benchmarks.pipeline import LinePublisher, publish_all
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import DeviceKind, encode
 from telemetry.examples import example_messages
 
@@ -74,37 +73,24 @@ class Messages:
         return encode(message)
 
 
-@dataclass
 class Publisher:
-    """QoS 1 publisher recording each message's publish time (index = message number)."""
+    """QoS 1 publisher (``mosquitto_pub``, see :class:`benchmarks.pipeline.LinePublisher`) recording
+    each message's publish time (index = message number)."""
 
-    host: str
-    port: int
-    sent_at: list[float] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"soak-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
-        )
-        self.client.max_inflight_messages_set(2000)
-        self.client.max_queued_messages_set(0)
-        self.client.connect(self.host, self.port)
-        self.client.loop_start()
+    def __init__(self, broker: Mosquitto) -> None:
+        self.line = LinePublisher(broker, TOPIC)
         self.messages = Messages()
+        self.sent_at: list[float] = []
 
     def publish(self, count: int) -> None:
         for _ in range(count):
-            n = len(self.sent_at)
-            payload = self.messages(n)
+            payload = self.messages(len(self.sent_at))
             self.sent_at.append(time.monotonic())
-            self.client.publish(TOPIC, payload, qos=1)
+            self.line.send(payload)
+        self.line.stdin.flush()
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.line.close()
 
 
 class Gateway:
@@ -179,14 +165,14 @@ class Watcher(threading.Thread):
         return False
 
 
-def _wait_gateway_writing(publisher: Publisher, influx: InfluxDB, timeout_s: float) -> bool:
+def _wait_gateway_writing(broker: Mosquitto, influx: InfluxDB, timeout_s: float) -> bool:
     template = example_messages()[DeviceKind.GRIP]
     deadline = time.monotonic() + timeout_s
     n = 0
     while time.monotonic() < deadline:
         n += 1
         probe = template.model_copy(update={"message_id": f"soak-probe-{n:06d}", "station_id": STATION})
-        publisher.client.publish(f"fw/v1/{STATION}/data/grip/grip-1", encode(probe), qos=1)
+        publish_all(broker, [(f"fw/v1/{STATION}/data/grip/grip-1", encode(probe))])
         time.sleep(2.0)
         if count_points(influx, "grip") > 0:
             return True
@@ -214,7 +200,7 @@ def main(argv: list[str]) -> int:
     import importlib.util
 
     if importlib.util.find_spec("gateway.cli") is None:
-        print("BLOCKED: gateway/cli.py (issue 6) has not landed; nothing to soak", file=sys.stderr)
+        print("BLOCKED: gateway/cli.py is missing; nothing to soak", file=sys.stderr)
         return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="frailwatch-soak-"))
@@ -222,11 +208,11 @@ def main(argv: list[str]) -> int:
     influx = InfluxDB(workdir / "influxdb")
     broker.start()
     influx.start()
-    influx.create_database(DATABASE)
+    influx.init_frailwatch(DATABASE)  # as `frailwatch influx init`: the ops policy must exist
     gateway = Gateway(broker, influx, workdir / "gateway.log")
     watcher = Watcher(influx, args.poll_s)
     watcher.start()
-    publisher = Publisher(broker.host, broker.port)
+    publisher = Publisher(broker)
     try:
         return _run(args, broker, influx, gateway, watcher, publisher)
     finally:
@@ -248,7 +234,7 @@ def _run(
 ) -> int:
     # Warm up (imports, JIT, connections, the gateway's first subscription) with grip probes, kept
     # apart from the numbered vitals stream: a probe sent before the subscription exists is lost.
-    if not _wait_gateway_writing(publisher, influx, timeout_s=90):
+    if not _wait_gateway_writing(broker, influx, timeout_s=90):
         print(f"gateway wrote nothing in 90 s; see {gateway.log_path}", file=sys.stderr)
         return 1
     start = time.monotonic()

@@ -30,9 +30,9 @@ from benchmarks.common import machine, print_table, write_result
 from edge.agent import EdgeAgent
 from edge.page.accounts import Accounts
 from edge.settings import EdgeSettings
-from frailwatch.services import Mosquitto, free_port
 from processing.results import build_visit_result
 from processing.scoring import VisitInputs, score_visit
+from runtime.local_servers import Mosquitto, free_port
 from telemetry import codec, topics
 from telemetry.pseudonym import pseudonymise
 

@@ -16,12 +16,13 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --extra station --no-install-project
 COPY frailwatch frailwatch
+COPY runtime runtime
 COPY telemetry telemetry
 COPY edge edge
 COPY gateway gateway
 COPY processing processing
 COPY grafana grafana
-COPY benchmarks benchmarks
+COPY demo demo
 RUN uv sync --locked --no-dev --extra station --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime

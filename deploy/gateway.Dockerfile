@@ -13,12 +13,13 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project --extra gateway
 COPY frailwatch frailwatch
+COPY runtime runtime
 COPY telemetry telemetry
 COPY edge edge
 COPY gateway gateway
 COPY processing processing
 COPY grafana grafana
-COPY benchmarks benchmarks
+COPY demo demo
 RUN uv sync --locked --no-dev --no-editable --extra gateway
 
 FROM ${PYTHON_IMAGE} AS runtime

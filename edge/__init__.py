@@ -1,3 +1,3 @@
-"""FrailWatch station edge agent (issue 5): device intake, pseudonyms, disk spool, uplink."""
+"""FrailWatch station edge agent: device intake, pseudonyms, disk spool, uplink."""
 
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """The station edge agent: device broker → pseudonymise → disk spool → central broker.
 
 Two paho-mqtt 2.x clients. The device client uses manual acknowledgement: a device message is
-acknowledged only after its contract message is committed to the spool (DESIGN invariant 1).
+acknowledged only after its contract message is committed to the spool (architecture: "No loss, no double").
 The uplink client publishes spooled rows in order with QoS 1 and a bounded number in flight; a
 row is deleted from the spool only when its PUBACK says 0x00 Success. Any other PUBACK reason
 (0x10 "No matching subscribers": the broker dropped it, e.g. after a restart before the gateways
@@ -15,11 +15,14 @@ store (with the name a registration device sent, which never leaves the box); a 
 (:mod:`edge.downlink`) keeps the visit results the gateway sends; counsellors' case actions are
 spooled like readings (:meth:`EdgeAgent.spool_case_event`) and go out on ``fw/v1/<station>/cases``;
 with ``page_enabled`` the page itself runs in a thread of this process (:mod:`edge.page.server`).
+The heartbeat carries the page's follow-up counts (opened → linked → followed up, overdue) for the
+clinical dashboard, whether or not the page is served.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import random
 import ssl
@@ -28,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -37,17 +41,21 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge import __version__
 from edge.downlink import ResultsDownlink
+from edge.health import AgentStatus, status_every_s, status_path, write_status
 from edge.intake import to_intake
+from edge.page.followup import FollowUpCounts, cached
+from edge.page.followup import counts as follow_up_counts
 from edge.pseudonyms import PseudonymStore
 from edge.settings import EdgeSettings
 from edge.spool import Spool, Spooled, SpoolFull
 from edge.station_store import StationStore
 from edge.visit_values import local_values
-from frailwatch.mqtt import mqtt5_client
+from runtime.mqtt_client import mqtt5_client
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
 from telemetry.errors import ContractError, Reason
 from telemetry.events import DeadLetter
+from telemetry.receipts import Receipt
 from telemetry.redaction import redact
 from telemetry.station import DeviceSeen, Heartbeat, StationStatus
 
@@ -63,6 +71,7 @@ class Counters:
     refused_spool_full: int = 0
     dead_letters: int = 0
     refused: int = 0
+    resent: int = 0  # rows re-sent because no receipt named them in time
     refusals: dict[str, int] = field(default_factory=dict)  # by PUBACK reason name
     devices: dict[str, DeviceSeen] = field(default_factory=dict)
 
@@ -111,6 +120,7 @@ class EdgeAgent:
         self.station_store = StationStore(settings.spool_dir / "station.sqlite3")
         self.downlink = ResultsDownlink(settings, self.station_store, self._dead_letter)
         self.page: Any = None  # edge.page.server.PageServer when page_enabled
+        self._follow_up: tuple[tuple[int, Any], FollowUpCounts] | None = None  # (store version, day)
         self.counters = Counters()
         self._started = time.monotonic()
         self._stop = threading.Event()
@@ -118,11 +128,13 @@ class EdgeAgent:
         self._network = threading.Thread(target=self._uplink_network, name="uplink", daemon=True)
         self._uplink_up = threading.Event()
         self._acks: queue.SimpleQueue[Ack] = queue.SimpleQueue()
+        self._receipts: queue.SimpleQueue[Receipt] = queue.SimpleQueue()
         self._pending: dict[int, InFlight] = {}  # paho mid → spool rows, touched by the forwarder only
         self._cursor = 0
         # While the central broker refuses (non-0x00 PUBACK): when to re-send, and how often it has.
         self._retry_at: float | None = None
         self._retry_attempt = 0
+        self._next_overdue = 0.0  # when to look for sent rows no receipt has named
         self.device_ready = threading.Event()  # subscribed at the station broker
         self._lock = threading.Lock()
         self.uplink = self._make_uplink()
@@ -145,7 +157,18 @@ class EdgeAgent:
         client.on_connect = self._on_uplink_connect
         client.on_disconnect = self._on_uplink_disconnect
         client.on_publish = self._on_uplink_publish
+        client.on_message = self._on_uplink_message
         return client
+
+    def _on_uplink_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        # Receipts only (the one subscription); the forwarder thread applies them to the spool.
+        try:
+            receipt = codec.decode_as(Receipt, bytes(msg.payload))
+        except ContractError as error:
+            log.error("uplink: an undecodable receipt on %s (%s): ignored", msg.topic, error.reason.value)
+            return
+        if receipt.station_id == self.station:
+            self._receipts.put(receipt)
 
     def _on_uplink_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Any) -> None:
         # Runs on the network thread; the forwarder thread owns the spool and _pending.
@@ -170,6 +193,8 @@ class EdgeAgent:
             station_id=self.station, state="online", at=datetime.now(UTC), agent_version=__version__
         )
         client.publish(topics.status(self.station), codec.encode(online), qos=1, retain=True)
+        if self.settings.receipts:
+            client.subscribe(topics.receipts(self.station), qos=1)
         self._uplink_up.set()
         log.info("uplink connected")
 
@@ -217,7 +242,7 @@ class EdgeAgent:
         wire = codec.encode(message)
         uplink_topic = topics.data(self.station, message.device_kind, message.device_id)
         try:
-            self.spool.put(uplink_topic, wire)
+            self.spool.put(uplink_topic, wire, message.message_id)
         except SpoolFull as full:
             with self._lock:
                 self.counters.refused_spool_full += 1
@@ -292,6 +317,7 @@ class EdgeAgent:
     # --- uplink --------------------------------------------------------------------------
     def _forward_once(self) -> None:
         self._take_acks()
+        self._take_receipts()
         if not self._uplink_up.is_set():
             return
         if self._retry_at is not None:
@@ -301,17 +327,50 @@ class EdgeAgent:
         if room <= 0:
             return
         rows = self.spool.after(self._cursor, room * self.settings.batch_max)
-        for group in self._groups(rows)[:room]:
+        groups = self._groups(rows)[:room]
+        for group in groups:
             self._send(group, probe=False)
+        room -= len(groups)
+        if self.settings.receipts and room > 0 and time.monotonic() >= self._next_overdue:
+            self._resend_overdue(room)
 
-    def _send(self, group: list[Spooled], probe: bool) -> None:
+    def _resend_overdue(self, room: int) -> None:
+        """Re-send, each alone, sent rows no receipt has named in time: the broker may have dropped
+        them (a restart that forgot the gateways' shared subscription), or the receipt was lost.
+        Alone, so a reading a gateway refused inside a batch gets its receipt by its bytes."""
+        self._next_overdue = time.monotonic() + 1.0
+        in_flight = {seq for sent in self._pending.values() for seq in sent.seqs}
+        rows = [
+            r for r in self.spool.overdue(self.settings.receipt_timeout_s, room) if r.seq not in in_flight
+        ]
+        for row in rows:
+            self._send([row], probe=False, move_cursor=False)  # behind the cursor: leave it
+        if rows:
+            with self._lock:
+                self.counters.resent += len(rows)
+            log.info("uplink: re-sent %d message(s) no gateway has confirmed in time", len(rows))
+
+    def _take_receipts(self) -> None:
+        """Delete what a gateway confirmed is durable centrally."""
+        while True:
+            try:
+                receipt = self._receipts.get_nowait()
+            except queue.Empty:
+                return
+            topics_gone = self.spool.confirm(receipt.message_ids, receipt.digests)
+            readings = sum(1 for topic in topics_gone if topics.carries_readings(topic))
+            with self._lock:
+                self.counters.forwarded += readings
+
+    def _send(self, group: list[Spooled], probe: bool, move_cursor: bool = True) -> None:
         if len(group) == 1:
             topic, payload = group[0].topic, group[0].payload
         else:
             topic, payload = topics.batch(self.station), self._batch_bytes(group)
         info = self.uplink.publish(topic, payload, qos=1)
         self._pending[info.mid] = InFlight([row.seq for row in group], topic, probe)
-        self._cursor = group[-1].seq
+        if move_cursor:  # a probe moves it back to the oldest row: what follows goes again after it
+            self._cursor = group[-1].seq
 
     def _take_acks(self) -> None:
         """Delete what the broker took (0x00); keep and schedule a re-send of what it refused."""
@@ -324,11 +383,14 @@ class EdgeAgent:
             if ack.code != 0:
                 self._refused(ack, sent)
             elif sent is not None:
-                for seq in sent.seqs:
-                    self.spool.delete(seq)
-                if _carries_readings(sent.topic):  # readings, not letters or case actions
-                    with self._lock:
-                        self.counters.forwarded += len(sent.seqs)
+                if self.settings.receipts:
+                    self.spool.sent(sent.seqs)  # kept until a gateway's receipt names it
+                else:
+                    for seq in sent.seqs:
+                        self.spool.delete(seq)
+                    if topics.carries_readings(sent.topic):  # readings, not letters or case actions
+                        with self._lock:
+                            self.counters.forwarded += len(sent.seqs)
                 if sent.probe:
                     log.info("uplink: the central broker accepts messages again; resuming")
                     self._retry_at, self._retry_attempt = None, 0
@@ -431,15 +493,32 @@ class EdgeAgent:
         return groups
 
     def _batch_bytes(self, group: list[Spooled]) -> bytes:
-        # Spooled payloads are already contract-valid message JSON; splice rather than re-encode.
-        head = (
-            b'{"message_type":"batch","schema_version":1,"station_id":"'
-            + self.station.encode()
-            + b'","messages":['
-        )
-        return head + b",".join(row.payload for row in group) + b"]}"
+        # Spooled payloads are already contract-valid message JSON: spliced, not re-encoded.
+        return codec.splice_batch(self.station, [row.payload for row in group])
+
+    def follow_up_counts(self) -> FollowUpCounts | None:
+        """The station page's follow-up counts, recomputed only when the station store has changed
+        or the station-local day has; None (not reported) if they cannot be computed."""
+        tz = ZoneInfo(self.settings.page_timezone)
+        today = datetime.now(tz).date()
+        key = (self.station_store.changes, today)
+        if self._follow_up is not None and self._follow_up[0] == key:
+            return self._follow_up[1]
+        try:
+            computed = follow_up_counts(
+                self.station_store.all_cases(),
+                cached(self.station_store.last_visit_at),
+                today,
+                lambda at: at.astimezone(tz).date(),
+            )
+        except Exception:  # the heartbeat goes out without them; the page shows the error itself
+            log.exception("could not count the station's follow-ups for the heartbeat")
+            return None
+        self._follow_up = (key, computed)
+        return computed
 
     def heartbeat(self) -> Heartbeat:
+        follow_up = self.follow_up_counts()
         with self._lock:
             c = self.counters
             return Heartbeat(
@@ -458,6 +537,10 @@ class EdgeAgent:
                 uplink_refused_total=c.refused,
                 uplink_refusals=dict(list(c.refusals.items())[:32]),
                 devices=list(c.devices.values())[:256],
+                cases_opened=follow_up.funnel.opened if follow_up else None,
+                cases_linked=follow_up.funnel.linked if follow_up else None,
+                cases_followed_up=follow_up.funnel.followed_up if follow_up else None,
+                overdue_follow_ups=follow_up.overdue if follow_up else None,
             )
 
     def run(self) -> None:
@@ -477,15 +560,39 @@ class EdgeAgent:
             s.device_mqtt_host, s.device_mqtt_port, clean_start=False, properties=props
         )
         self.devices.loop_start()
-        next_beat = 0.0
+        next_beat = next_status = 0.0
         while not self._stop.is_set():
             self._forward_once()
             now = time.monotonic()
             if now >= next_beat and self._uplink_up.is_set():
                 self.uplink.publish(topics.heartbeat(self.station), codec.encode(self.heartbeat()), qos=0)
                 next_beat = now + s.heartbeat_s
+            if now >= next_status:
+                self._write_status(running=True)
+                next_status = now + status_every_s(s.heartbeat_s)
             self._stop.wait(0.02)
         self._shutdown()
+        self._write_status(running=False)
+
+    def _write_status(self, running: bool) -> None:
+        """The status file ``frailwatch edge health`` judges (edge.health); never fatal."""
+        try:
+            write_status(
+                status_path(self.settings.spool_dir),
+                AgentStatus(
+                    station_id=self.station,
+                    at=datetime.now(UTC),
+                    pid=os.getpid(),
+                    running=running,
+                    device_ready=running and self.device_ready.is_set(),
+                    uplink_connected=running and self._uplink_up.is_set(),
+                    spool_depth=self.spool.depth() if running else 0,
+                    oldest_spooled_age_s=self.spool.oldest_age_s() if running else 0.0,
+                    agent_version=__version__,
+                ),
+            )
+        except (OSError, ValueError) as exc:  # a full disk must not stop the agent; health will say
+            log.warning("could not write the status file: %s", exc)
 
     def _uplink_network(self) -> None:
         """Connect, run the network loop, and on loss reconnect after an exponential backoff with
@@ -554,10 +661,6 @@ class EdgeAgent:
         self.station_store.close()
 
 
-def _carries_readings(topic: str) -> bool:
-    return "/data/" in topic or topic.endswith("/batch")
-
-
 def _is_reading(row: Spooled) -> bool:
-    """A device reading (batchable), as opposed to a spooled dead letter."""
-    return "/data/" in row.topic
+    """A device reading (batchable), as opposed to a spooled dead letter or case action."""
+    return topics.channel_of(row.topic) == "data"

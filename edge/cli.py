@@ -1,5 +1,5 @@
-"""`frailwatch edge run|whois|staff|roster` and `frailwatch simulate`; heavy imports stay inside
-handlers (the staff and roster commands need no web libraries)."""
+"""`frailwatch edge run|whois|health|staff|roster` and `frailwatch simulate`; heavy imports stay
+inside handlers (the health, staff and roster commands need no MQTT or web libraries)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,16 @@ def _whois(args: argparse.Namespace) -> int:
         return 1
     print(member)
     return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    """Exit 0 when the agent is alive and taking in readings (edge.health), else 1; one line."""
+    from edge.health import judge, status_path
+    from edge.settings import load
+
+    healthy, line = judge(status_path(load(args.config).spool_dir), args.max_age_s)
+    print(line)
+    return 0 if healthy else 1
 
 
 def _staff(args: argparse.Namespace) -> int:
@@ -129,6 +139,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     whois.add_argument("pseudonym")
     whois.add_argument("--config", type=Path, default=None)
     whois.set_defaults(handler=_whois)
+    health = edge_sub.add_parser(
+        "health", help="is the agent alive and taking in readings? (exit 0/1; container health check)"
+    )
+    health.add_argument("--config", type=Path, default=None)
+    health.add_argument(
+        "--max-age-s", type=float, default=30.0, help="the agent's status file may be this old (default 30)"
+    )
+    health.set_defaults(handler=_health)
     staff = edge_sub.add_parser("staff", help="station page accounts (hashed passwords, on this box)")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     add = staff_sub.add_parser("add", help="add a staff account (asks for the password)")

@@ -5,7 +5,7 @@ path is untouched: MQTT 5, a persistent session (clean start off, session expiry
 ``results_session_expiry_s``) so results published while the station is offline wait at the
 broker, a QoS 1 subscription to the station's own ``fw/v1/<station>/results`` made on every
 connect, and manual acknowledgement: a result is acknowledged only after it is committed to the
-station store (DESIGN invariant 1), or — when it is refused — after its dead letter is kept.
+station store (architecture: "No loss, no double"), or — when it is refused — after its dead letter is kept.
 A refused result (bad JSON, a field out of bounds, another station's result) is never stored.
 """
 
@@ -22,7 +22,7 @@ from paho.mqtt.properties import Properties
 
 from edge.settings import EdgeSettings
 from edge.station_store import StationStore
-from frailwatch.mqtt import mqtt5_client
+from runtime.mqtt_client import mqtt5_client
 from telemetry import topics
 from telemetry.errors import ContractError, Reason
 from telemetry.results import VisitResult, decode_result

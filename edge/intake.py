@@ -123,7 +123,8 @@ def to_intake(topic: str, raw: bytes, station_id: str, key: bytes) -> Intake:
     """:func:`to_message` plus the name a registration device sent (kept on the station only)."""
     kind, device_id = device_topic_parts(topic)
     try:
-        reading = DeviceReading.model_validate_json(raw)
+        # Strict like the contract: a number for measured_at or a participant_id is refused, not coerced.
+        reading = DeviceReading.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -131,6 +132,8 @@ def to_intake(topic: str, raw: bytes, station_id: str, key: bytes) -> Intake:
         reason = Reason.MALFORMED_JSON if first["type"] == "json_invalid" else Reason.INVALID
         if first["type"] == "missing":
             reason = Reason.MISSING_FIELD
+        elif first["type"].endswith("_type") and first["loc"]:
+            reason = Reason.WRONG_TYPE
         raise ContractError(
             reason, f"device reading: {first['type']} at {where or '(root)'}", where
         ) from None

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from frailwatch.settings import RoleSettings, load_settings
+from runtime.settings import RoleSettings, load_settings
 from telemetry.envelope import StationId
 
 ProgrammeKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -60,6 +60,14 @@ class EdgeSettings(RoleSettings):
     spool_dir: Path = Path("/var/lib/frailwatch/edge")
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=4096)
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to wait for PUBACKs")
+    receipts: bool = Field(
+        default=True,
+        description="keep a spooled message until a gateway's receipt says it is in InfluxDB, not just until "
+        "the central broker's PUBACK (off only for gateways that send no receipts)",
+    )
+    receipt_timeout_s: float = Field(
+        default=60.0, gt=0, description="a sent message no receipt named by then is sent again (doubling)"
+    )
     heartbeat_s: float = Field(default=30.0, gt=0)
     device_receive_maximum: int = Field(default=50, ge=1, le=65535)
     results_session_expiry_s: int = Field(

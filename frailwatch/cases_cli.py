@@ -113,7 +113,7 @@ def _with_store(args: argparse.Namespace, action: Any) -> int:
 
 
 def _cases(transport: Any, **where: Any) -> dict[str, Case]:
-    from frailwatch.case_store import read
+    from gateway.influx.case_log import read
     from processing.cases import fold
 
     return fold(read(transport, **where))
@@ -158,7 +158,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     def action(transport: Any) -> int:
-        from frailwatch.case_store import read
+        from gateway.influx.case_log import read
         from processing.cases import fold
 
         events = read(transport, case_id=args.case_id)
@@ -192,7 +192,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _act(args: argparse.Namespace) -> int:
     def action(transport: Any) -> int:
-        from frailwatch.case_store import append, read
+        from gateway.influx.case_log import append, read
         from processing.cases import CaseTransitionError, acknowledge, fold, resolve
         from telemetry.cases import ResolveReason
 

@@ -36,7 +36,7 @@ def _version(_: argparse.Namespace) -> int:
 
 
 def _schema_export(args: argparse.Namespace) -> int:
-    from telemetry.schema import export
+    from telemetry.wire_schema import export
 
     written = export(Path(args.directory))
     for path in written:

@@ -18,6 +18,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser(
         "demo",
@@ -30,9 +37,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     demo.add_argument("--stations", type=_positive, default=3, metavar="N", help="stations (default 3)")
     demo.add_argument(
-        "--participants", type=_positive, default=40, metavar="M", help="participants (default 40)"
+        "--participants", type=_positive, default=20, metavar="M", help="participants (default 20)"
     )
-    demo.add_argument("--days", type=_positive, default=180, metavar="D", help="days of visits (default 180)")
+    demo.add_argument(
+        "--days", type=_positive, default=360, metavar="D", help="days of monthly visits (default 360)"
+    )
+    demo.add_argument(
+        "--decline-fraction",
+        type=_share,
+        default=0.4,
+        metavar="F",
+        help="share of participants who decline (default 0.4)",
+    )
     demo.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR", help="output (demo-out)")
     demo.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
     demo.add_argument(
@@ -48,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from frailwatch.demo.run import DemoError, DemoOptions, run_demo
+        from demo.run import DemoError, DemoOptions, run_demo
     except ModuleNotFoundError as exc:
         print(
             f"frailwatch demo: missing dependency {exc.name}; install the extras: uv sync --all-extras",
@@ -59,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         stations=args.stations,
         participants=args.participants,
         days=args.days,
+        decline_fraction=args.decline_fraction,
         out=args.out,
         seed=args.seed,
         state_dir=args.state_dir,

@@ -3,7 +3,7 @@
 The gateway receives with manual acknowledgements (paho ``manual_ack_set(True)``) on a persistent
 session, so the broker keeps every message until :meth:`Acknowledgements` sends its PUBACK; a
 crash at any instant leaves the unacknowledged ones with the broker, which redelivers them, and
-deterministic point identity (:mod:`gateway.schema`) makes the replay overwrite rather than
+deterministic point identity (:mod:`gateway.influx_schema`) makes the replay overwrite rather than
 duplicate.
 
 A :class:`Delivery` is one MQTT message from receipt to acknowledgement. Each part of the work
@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from telemetry.topics import STATION_ID_PATTERN
+from telemetry import topics
 
 log = logging.getLogger("frailwatch.gateway")
-_STATION = re.compile(STATION_ID_PATTERN)
 
 
 @dataclass(eq=False)
@@ -50,14 +48,14 @@ class Delivery:
     retained: bool = False  # delivered from the broker's retained store (on subscribe)
     measured_ns: int | None = None  # measured_at of its (last) reading: the ingest lag once written
     storage_rejected: bool = False  # InfluxDB refused its points: a refusal of its dead letter is final
+    message_ids: tuple[str, ...] = ()  # the readings it carried, for its station's receipt
     _holds: int = field(default=0, repr=False)
     _steps: deque[Callable[[], None]] = field(default_factory=deque, repr=False)
 
     @property
     def station(self) -> str:
         """The station the topic names, or "unknown"."""
-        parts = self.topic.split("/")
-        return parts[2] if len(parts) > 2 and _STATION.fullmatch(parts[2]) else "unknown"
+        return topics.station_of(self.topic) or "unknown"
 
 
 class Hold:
@@ -78,10 +76,15 @@ class Acknowledgements:
     """Holds, settling and acknowledgement of every delivery of one MQTT connection's client."""
 
     def __init__(
-        self, send_ack: Callable[[int, int], object], on_acked: Callable[[], object] | None = None
+        self,
+        send_ack: Callable[[int, int], object],
+        on_acked: Callable[[int], object] | None = None,
+        on_durable: Callable[[Delivery], object] | None = None,
     ) -> None:
         self._send_ack = send_ack  # paho's client.ack(mid, qos)
-        self._on_acked = on_acked
+        self._on_acked = on_acked  # called with how many were acknowledged (a counter's inc)
+        # Everything the delivery caused is durable (whatever connection it came on): its receipt.
+        self.on_durable = on_durable
         self._lock = threading.Lock()  # hold counts, steps, in-flight count
         self._ack_lock = threading.Lock()  # the generation, and an ack against it
         self._generation = 0
@@ -131,39 +134,64 @@ class Acknowledgements:
         with self._lock:
             delivery._steps.append(step)
 
-    def _release(self, hold: Hold) -> None:
+    def release_all(self, holds: Iterable[Hold]) -> None:
+        """Release many holds at once (the chunks of one written batch): one pass under the lock,
+        then the steps and acknowledgements of the deliveries that settled."""
+        holds = list(holds)
         settled = []
         with self._lock:
-            if hold._released:
+            if any(hold._released for hold in holds) or len({id(h) for h in holds}) < len(holds):
                 raise RuntimeError("a hold was released twice")
-            hold._released = True
-            for delivery in hold.deliveries:
-                delivery._holds -= 1
-                if delivery._holds == 0:
-                    settled.append(delivery)
-        for delivery in settled:
-            self._settle(delivery)
+            for hold in holds:
+                hold._released = True
+                for delivery in hold.deliveries:
+                    delivery._holds -= 1
+                    if delivery._holds == 0:
+                        settled.append(delivery)
+        if settled:
+            self._settle(settled)
 
-    def _settle(self, delivery: Delivery) -> None:
+    def _release(self, hold: Hold) -> None:
+        self.release_all((hold,))
+
+    def _settle(self, deliveries: list[Delivery]) -> None:
+        stepped = []
+        done = []
         with self._lock:
-            step = delivery._steps.popleft() if delivery._steps else None
-            if step is not None:
-                delivery._holds += 1  # the step's own: it settles only after the holds the step takes
-        if step is not None:
+            for delivery in deliveries:
+                if delivery._steps:
+                    # The step's own hold: it settles only after the holds the step takes.
+                    delivery._holds += 1
+                    stepped.append((delivery, delivery._steps.popleft()))
+                else:
+                    done.append(delivery)
+        for delivery, step in stepped:
             try:
                 step()
             except Exception:
                 # Never acknowledge work that did not run: left held, the message is redelivered
                 # to some replica after this connection ends.
                 log.exception("a follow-up step failed; its message is left unacknowledged")
-                return
+                continue
             self._release(Hold(self, (delivery,)))
-            return
+        if done:
+            self._acknowledge(done)
+
+    def _acknowledge(self, deliveries: list[Delivery]) -> None:
+        if self.on_durable is not None:
+            for delivery in deliveries:
+                try:
+                    self.on_durable(delivery)
+                except Exception:
+                    log.exception("a durable delivery's receipt failed (the station will re-send it)")
+        acked = 0
         with self._ack_lock:
-            current = delivery.generation == self._generation
-            if current and delivery.qos > 0:
-                self._send_ack(delivery.mid, delivery.qos)
+            for delivery in deliveries:
+                if delivery.generation == self._generation:
+                    if delivery.qos > 0:
+                        self._send_ack(delivery.mid, delivery.qos)
+                    acked += 1
         with self._lock:
-            self._in_flight -= 1
-        if current and self._on_acked is not None:
-            self._on_acked()
+            self._in_flight -= len(deliveries)
+        if acked and self._on_acked is not None:
+            self._on_acked(acked)

@@ -14,7 +14,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _schema(_: argparse.Namespace) -> int:
-    from gateway.schema import markdown_table
+    from gateway.influx_schema import markdown_table
 
     print(markdown_table())
     return 0

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.acknowledgements import Delivery
 from gateway.metrics import Metrics
 from gateway.mqtt_session import MqttSession
@@ -63,7 +63,7 @@ def letter_identity(payload: bytes, topic: str, reason: str, path: str) -> tuple
             at = None
     if at is None:
         return None, hexdigest
-    return letter_time_ns(schema.time_ns(at), hexdigest), hexdigest
+    return letter_time_ns(influx_schema.time_ns(at), hexdigest), hexdigest
 
 
 def letter_time_ns(time_ns: int, digest: str) -> int:
@@ -75,10 +75,10 @@ def letter_time_ns(time_ns: int, digest: str) -> int:
 
 def letter_point(letter: DeadLetter, time_ns: int, gateway: str, digest: str | None = None) -> Point:
     tags = {
-        schema.STATION_TAG: letter.station_id,
+        influx_schema.STATION_TAG: letter.station_id,
         "reason": letter.reason.value,
         "source": letter.source,
-        schema.GATEWAY_TAG: gateway,
+        influx_schema.GATEWAY_TAG: gateway,
     }
     fields = {
         "size_bytes": letter.size_bytes,
@@ -89,13 +89,13 @@ def letter_point(letter: DeadLetter, time_ns: int, gateway: str, digest: str | N
         "message_id": letter.message_id,
         "digest": digest,
     }
-    return (schema.DEAD_LETTER.name, time_ns, tags, fields)
+    return (influx_schema.DEAD_LETTER.name, time_ns, tags, fields)
 
 
 def edge_letter_point(letter: DeadLetter, delivery: Delivery, gateway: str) -> Point:
     """A station's own dead letter: stamped at its ``at``, a digest of the bytes fills the sub-second."""
     _, digest = letter_identity(delivery.payload, delivery.topic, letter.reason.value, letter.path)
-    return letter_point(letter, letter_time_ns(schema.time_ns(letter.at), digest), gateway, digest)
+    return letter_point(letter, letter_time_ns(influx_schema.time_ns(letter.at), digest), gateway, digest)
 
 
 class DeadLetters:
@@ -109,6 +109,11 @@ class DeadLetters:
     def refuse(self, delivery: Delivery, refusal: Refusal, table: PointTable) -> None:
         """Add the letter's point to ``table`` (the caller writes it with the delivery as owner) and
         publish the letter; the delivery waits for the PUBACK."""
+        table.add(self.letter(delivery, refusal), delivery.seq)
+
+    def letter(self, delivery: Delivery, refusal: Refusal) -> Point:
+        """Publish the letter (the delivery waits for the PUBACK) and return its point, for the
+        caller to write with the delivery as owner."""
         reason = refusal.reason
         if reason is Reason.STORAGE_REJECTED:
             delivery.storage_rejected = True
@@ -130,6 +135,6 @@ class DeadLetters:
         # so a redelivered copy overwrites its letter; receipt time only when the bytes carry none.
         at, digest = letter_identity(delivery.payload, delivery.topic, reason.value, refusal.path)
         if at is None:
-            at = letter_time_ns(schema.time_ns(delivery.received_at), digest)
-        table.add(letter_point(letter, at, self.gateway, digest), delivery.seq)
+            at = letter_time_ns(influx_schema.time_ns(delivery.received_at), digest)
         self.session.publish(delivery, topics.GATEWAY_DEADLETTER, codec.encode(letter))
+        return letter_point(letter, at, self.gateway, digest)

@@ -1,9 +1,10 @@
 """The dispatcher: a message's own points, from the intake queue to the writer.
 
-One thread takes up to ``intake_batch`` deliveries at a time from the intake queue and routes
-each (:class:`gateway.router.Router`). The points of the whole group go into one
-:class:`gateway.point_table.PointTable`, written as one chunk (:class:`gateway.storage.Storage`);
-each refusal becomes a dead letter in the same table (:class:`gateway.dead_letters.DeadLetters`).
+One thread takes up to ``intake_batch`` deliveries at a time from the intake queue (waiting up
+to ``intake_linger_s`` for a group to fill) and routes each (:class:`gateway.router.Router`).
+The points of the whole group go into one :class:`gateway.point_table.PointTable`, written as
+one chunk (:class:`gateway.storage.Storage`); each refusal becomes a dead letter in the same
+table (:class:`gateway.dead_letters.DeadLetters`).
 Recordings go to the analysis pool in batches of ``recording_batch`` per kind: their feature
 points are written, their decline-relevant values join the message's follow-up, and a recording
 the kernels cannot analyse is dead-lettered ``processing`` (its reported values are kept). The
@@ -17,9 +18,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import recordings
+from gateway import signal_features
 from gateway.acknowledgements import Acknowledgements, Delivery, Hold
 from gateway.dead_letters import DeadLetters, Refusal
 from gateway.followup import FollowUp
@@ -71,23 +73,36 @@ class Ingest:
         return self._thread
 
     def finish(self) -> None:
-        """After ``stopping`` is set: the group being routed, and the analyses already taken."""
+        """After ``stopping`` is set: the group being routed, and the analyses already started;
+        queued analyses are dropped (their messages stay unacknowledged, for redelivery), so a
+        backlog of recordings cannot hold a SIGTERM past the drain time."""
         self._thread.join(timeout=5)
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _dispatch(self) -> None:
         size = self.settings.intake_batch
+        linger = self.settings.intake_linger_s
         while not self._stopping.is_set():
             try:
                 first = self.intake.get(timeout=0.2)
             except queue.Empty:
                 continue
             group = [first]
+            # Routing a group and encoding its table cost mostly the same for 1 message as for
+            # 100: waiting a few ms for more (the writer waits longer to fill its batch) keeps
+            # that fixed cost off every message when they trickle in one by one.
+            until = time.monotonic() + linger
             while len(group) < size:
                 try:
                     group.append(self.intake.get_nowait())
                 except queue.Empty:
-                    break
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        group.append(self.intake.get(timeout=left))
+                    except queue.Empty:
+                        break
             try:
                 self._route_group(group)
             except Exception:
@@ -124,15 +139,17 @@ class Ingest:
             self.letters.refuse(delivery, refusal, table)
         if routed.measured_ns is not None:
             delivery.measured_ns = routed.measured_ns
+        delivery.message_ids = tuple(routed.accepted)
         for item in routed.recorded:
             entry = (delivery, item, self.acks.hold((delivery,)))
             recorded.setdefault(item.message.device_kind, []).append(entry)
-        self.pipeline.follow(delivery, [i for i in routed.followups if self.pipeline.wants(i.message)])
+        items = [*routed.followups, *routed.actions]
+        self.pipeline.follow(delivery, [i for i in items if self.pipeline.wants(i.message)])
         return len(table) > before
 
     def _analyse(self, kind: DeviceKind, items: Recorded) -> None:
         try:
-            outcomes = recordings.analyse(kind, [item.message for _, item, _ in items], self._workers)
+            outcomes = signal_features.analyse(kind, [item.message for _, item, _ in items], self._workers)
             table = PointTable()
             owners: list[Delivery] = []
             for (delivery, item, _), outcome in zip(items, outcomes, strict=True):

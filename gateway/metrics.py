@@ -13,7 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.point_table import Point
 
 log = logging.getLogger("frailwatch.gateway")
@@ -66,6 +66,11 @@ class Metrics:
             "case events published on fw/v1/alerts/cases/<station>",
             registry=r,
         )
+        self.results = Counter(
+            "frailwatch_gateway_visit_results",
+            "visit results published on fw/v1/<station>/results",
+            registry=r,
+        )
         self._last = (time.monotonic(), 0.0)
         self.lag_s = 0.0
         self._lag_peak_s: float | None = None  # the worst lag written since the last stats point
@@ -106,7 +111,12 @@ class Metrics:
             "in_flight": in_flight,
             "dead_letters_total": int(_sum(self.dead_letters)),
         }
-        return (schema.GATEWAY_STATS.name, time.time_ns(), {schema.GATEWAY_TAG: self.gateway}, fields)
+        return (
+            influx_schema.GATEWAY_STATS.name,
+            time.time_ns(),
+            {influx_schema.GATEWAY_TAG: self.gateway},
+            fields,
+        )
 
 
 def _sum(counter: Counter) -> float:

@@ -1,6 +1,6 @@
 """The gateway's MQTT 5 session with the central broker.
 
-:func:`make_client` builds the paho client (:func:`frailwatch.mqtt.mqtt5_client`: credentials, TLS
+:func:`make_client` builds the paho client (:func:`runtime.mqtt_client.mqtt5_client`: credentials, TLS
 when a CA is set) with manual acknowledgements, our own publishes sent at once (no inflight or
 queue limit of paho's) and the reconnect delays.
 :class:`MqttSession` connects it with a persistent session (``clean_start=False``, Session
@@ -24,15 +24,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from frailwatch.mqtt import mqtt5_client
 from gateway.acknowledgements import Acknowledgements, Delivery, Hold
 from gateway.metrics import Metrics
 from gateway.settings import GatewaySettings
+from runtime.mqtt_client import mqtt5_client
 from telemetry import topics
 
 log = logging.getLogger("frailwatch.gateway")
 
-Intake = queue.Queue[tuple[Delivery, Hold]]  # a delivery and its routing hold
+# A delivery and its routing hold. SimpleQueue: a C queue, a fraction of queue.Queue's
+# per-message locking on paho's network thread.
+Intake = queue.SimpleQueue[tuple[Delivery, Hold]]
 
 
 def subscriptions(group: str) -> list[str]:
@@ -46,6 +48,7 @@ def subscriptions(group: str) -> list[str]:
         topics.ALL_BATCHES,
         topics.ALL_HEARTBEATS,
         topics.ALL_STATION_DEADLETTERS,
+        topics.ALL_CASE_ACTIONS,
     )
     return [*(topics.shared(group, f) for f in filters), topics.ALL_STATUS]
 
@@ -116,6 +119,10 @@ class MqttSession:
                 self._pub_waiting[info.mid] = hold
         if acked:
             hold.release()
+
+    def publish_unheld(self, topic: str, payload: bytes) -> None:
+        """QoS 1 publish nothing waits for (receipts: a lost one only causes a re-send)."""
+        self.client.publish(topic, payload, qos=1)
 
     # --- paho's network thread ---------------------------------------------------------------
 

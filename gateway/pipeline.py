@@ -13,7 +13,9 @@ participant) and sends the statements of all of them to InfluxDB as one request,
 statement; each job's stage then turns its own answers into effects: statements run before its
 points, its points written and its alerts published, the message holding for both. A statement
 InfluxDB refuses sends the batch back one job at a time, so only the job at fault is skipped
-(logged); a stage that fails on its answers is skipped likewise. While InfluxDB is unavailable the
+(logged); a stage that fails on its answers is skipped likewise. A stage's refusals (a case action
+the log does not allow) become dead letters of the message, written with its points. A stage that
+applies to none of a delivery's items is passed over. While InfluxDB is unavailable the
 reads are retried and nothing is acknowledged; a job the gateway stops before it finishes is left
 unacknowledged, for redelivery.
 """
@@ -32,18 +34,21 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from gateway.acknowledgements import Acknowledgements, Delivery, Hold
-from gateway.followup import FollowUp, Stage
+from gateway.dead_letters import Refusal
+from gateway.drill import CrashPoint
+from gateway.followup import FollowUp, Stage, Subject
 from gateway.influx.reader import InfluxReader, Row
 from gateway.influx.transport import InfluxUnavailable, QueryError
 from gateway.metrics import Metrics
 from gateway.mqtt_session import MqttSession
+from gateway.point_table import Point
 from gateway.storage import Storage
-from telemetry.devices import Message
 
 log = logging.getLogger("frailwatch.gateway")
 FOLLOWUP_THREADS = 4
 FOLLOWUP_BATCH = 64  # jobs a worker takes at once (one per participant), read with one request
 T = TypeVar("T")
+Letter = Callable[[Delivery, Refusal], Point]  # DeadLetters.letter: publish a refusal, give its point
 
 
 class _Stopped(Exception):
@@ -55,7 +60,7 @@ class _Job:
     """One stage for one follow-up; ``hold`` keeps its message unacknowledged until the stage is done."""
 
     delivery: Delivery
-    item: FollowUp
+    item: FollowUp[Subject]
     stage: Stage
     hold: Hold
 
@@ -73,8 +78,12 @@ class Pipeline:
         metrics: Metrics,
         stopping: threading.Event,
         workers: int = FOLLOWUP_THREADS,
+        letter: Letter | None = None,
+        crash: CrashPoint | None = None,
     ) -> None:
         self.stages = list(stages)
+        self.letter = letter
+        self.crash = crash  # the stage-boundary drill's fault (gateway.drill); None in operation
         self.reader = reader
         self.storage = storage
         self.session = session
@@ -86,11 +95,11 @@ class Pipeline:
         self._behind: dict[str, deque[_Job]] = {}  # per participant with a job out: the jobs after it
         self._threads: list[threading.Thread] = []
 
-    def wants(self, message: Message) -> bool:
-        """Whether any stage has work for ``message`` (then every stage runs on it)."""
+    def wants(self, message: Subject) -> bool:
+        """Whether any stage has work for ``message`` (then the stages that do run on it)."""
         return any(stage.applies(message) for stage in self.stages)
 
-    def follow(self, delivery: Delivery, items: list[FollowUp]) -> None:
+    def follow(self, delivery: Delivery, items: list[FollowUp[Subject]]) -> None:
         """Run the stages on ``items`` once everything ``delivery`` now waits for is durable."""
         if items and self.stages:
             self.acks.then(delivery, functools.partial(self._enter, delivery, items, 0))
@@ -108,11 +117,20 @@ class Pipeline:
         for inbox in self._inboxes:
             inbox.put(None)
 
-    def _enter(self, delivery: Delivery, items: list[FollowUp], index: int) -> None:
-        """Stage ``index`` for each item (a step of the delivery: it runs when the delivery settles)."""
-        if index + 1 < len(self.stages):
-            self.acks.then(delivery, functools.partial(self._enter, delivery, items, index + 1))
+    def _enter(self, delivery: Delivery, items: list[FollowUp[Subject]], index: int) -> None:
+        """Stage ``index`` — or the next that applies to an item — for each item (a step of the
+        delivery: it runs when the delivery settles)."""
+        while index < len(self.stages) and not any(self.stages[index].applies(i.message) for i in items):
+            index += 1
+        if index == len(self.stages):
+            if self.crash is not None:
+                self.crash.reached("before:ack")
+            return
         stage = self.stages[index]
+        if self.crash is not None:
+            self.crash.reached(f"before:{stage.name}")
+        if index + 1 < len(self.stages) or self.crash is not None:  # the drill checks before the ack too
+            self.acks.then(delivery, functools.partial(self._enter, delivery, items, index + 1))
         for item in items:
             self._queue(_Job(delivery, item, stage, self.acks.hold((delivery,))))
 
@@ -199,11 +217,15 @@ class Pipeline:
         except Exception:
             self._skip(job, "failed")
             return
-        self.storage.write_points(
-            job.delivery, effects.points, functools.partial(self._next, job.item.participant)
-        )
+        points = list(effects.points)
+        for refusal in effects.refusals:
+            if self.letter is None:
+                log.error("the %s stage refused a message, no letter kept: %s", job.stage.name, refusal)
+                continue
+            points.append(self.letter(job.delivery, refusal))
+        self.storage.write_points(job.delivery, points, functools.partial(self._next, job.item.participant))
         for topic, payload in effects.alerts:
-            self.metrics.alerts.inc()
+            (self.metrics.results if topic.endswith("/results") else self.metrics.alerts).inc()
             self.session.publish(job.delivery, topic, payload)
         job.hold.release()
 

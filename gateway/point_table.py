@@ -1,6 +1,6 @@
 """Points on their way to InfluxDB: a :class:`PointTable` of many measurements, encoded column-wise.
 
-A :data:`Point` is (measurement, time ns, tags, fields), named by :mod:`gateway.schema`. The table
+A :data:`Point` is (measurement, time ns, tags, fields), named by :mod:`gateway.influx_schema`. The table
 keeps one column per tag and field of each measurement, each column in the schema's type, and
 encodes a whole column at a time with :func:`gateway.influx.lineprotocol.encode`. Every point
 remembers its *owner* (the MQTT message it came from), so a body InfluxDB refuses can be cut back
@@ -17,60 +17,56 @@ from typing import Any
 
 import numpy as np
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.influx.lineprotocol import encode
 
 Point = tuple[str, int, dict[str, str], dict[str, Any]]  # measurement, time ns, tags, fields
 
 _NAN = math.nan
+_STR_OR_NONE = {str, type(None)}
 
 
 @dataclass
 class _Columns:
-    spec: schema.Measurement
+    """One measurement's points, kept as rows and turned into columns when encoded: a column is
+    one list comprehension over the rows then, instead of appending and padding every column for
+    every point as it arrives."""
+
+    spec: influx_schema.Measurement
     times: list[int] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
-    tags: dict[str, list[str | None]] = field(default_factory=dict)
-    fields: dict[str, list[Any]] = field(default_factory=dict)
+    tag_rows: list[Mapping[str, str]] = field(default_factory=list)
+    field_rows: list[Mapping[str, Any]] = field(default_factory=list)
+    tag_keys: dict[str, None] = field(default_factory=dict)  # in order of first appearance
+    field_keys: dict[str, None] = field(default_factory=dict)
 
     def add(self, time_ns: int, tags: Mapping[str, str], fields: Mapping[str, Any], owner: int) -> None:
-        n = len(self.times)
         self.times.append(time_ns)
         self.owners.append(owner)
-        for key, value in tags.items():
-            column = self.tags.get(key)
-            if column is None:
-                column = self.tags[key] = [None] * n
-            column.append(value)
-        for key, value in fields.items():
-            if value is None:
-                continue
-            column = self.fields.get(key)
-            if column is None:
-                column = self.fields[key] = [None] * n
-            column.append(value)
-        n += 1
-        for column in self.tags.values():
-            if len(column) < n:
-                column.append(None)
-        for column in self.fields.values():
-            if len(column) < n:
-                column.append(None)
+        self.tag_rows.append(tags)
+        self.field_rows.append(fields)
+        self.tag_keys.update(dict.fromkeys(tags))
+        self.field_keys.update(dict.fromkeys(fields))
 
     def encode(self, keep: np.ndarray | None = None) -> bytes:
-        times = np.asarray(self.times, dtype=np.int64)
-        tags: dict[str, Any] = dict(self.tags)
-        fields: dict[str, Any] = {key: _typed(self.spec, key, values) for key, values in self.fields.items()}
+        times, tag_rows, field_rows = self.times, self.tag_rows, self.field_rows
         if keep is not None:
-            times = times[keep]
-            tags = {k: [v for v, x in zip(col, keep, strict=True) if x] for k, col in tags.items()}
-            fields = {k: _select(v, keep) for k, v in fields.items()}
-        if not fields or times.size == 0:
+            chosen = np.flatnonzero(keep).tolist()
+            times = [times[i] for i in chosen]
+            tag_rows = [tag_rows[i] for i in chosen]
+            field_rows = [field_rows[i] for i in chosen]
+        tags: dict[str, Any] = {key: [row.get(key) for row in tag_rows] for key in self.tag_keys}
+        fields: dict[str, Any] = {}
+        for key in self.field_keys:
+            values = [row.get(key) for row in field_rows]
+            if any(v is not None for v in values):
+                fields[key] = _typed(self.spec, key, values)
+        if not fields or not times:
             return b""
-        return encode(self.spec.name, times, tags, fields)
+        return encode(self.spec.name, np.asarray(times, dtype=np.int64), tags, fields)
 
 
-def _typed(spec: schema.Measurement, key: str, values: list[Any]) -> np.ndarray | list[Any]:
+def _typed(spec: influx_schema.Measurement, key: str, values: list[Any]) -> np.ndarray | list[Any]:
     """A column in the schema's type, so InfluxDB never sees one field with two types."""
     kind = spec.field(key).type if key in spec.field_names else "str"
     if kind == "float":
@@ -79,13 +75,12 @@ def _typed(spec: schema.Measurement, key: str, values: list[Any]) -> np.ndarray 
         return [None if v is None else int(v) for v in values]
     if kind == "bool":
         return [None if v is None else bool(v) for v in values]
+    if set(map(type, values)) <= _STR_OR_NONE:
+        # Plain text (ids, labels): only a newline needs replacing, and hardly ever is there one.
+        joined = "".join(v for v in values if v is not None)
+        if "\n" not in joined and "\r" not in joined:
+            return values
     return [None if v is None else _text(v) for v in values]
-
-
-def _select(values: np.ndarray | list[Any], keep: np.ndarray) -> np.ndarray | list[Any]:
-    if isinstance(values, np.ndarray):
-        return values[keep]
-    return [v for v, x in zip(values, keep, strict=True) if x]
 
 
 def _text(value: Any) -> str:
@@ -108,7 +103,7 @@ class PointTable:
         measurement, time_ns, tags, fields = point
         columns = self._by_measurement.get(measurement)
         if columns is None:
-            columns = self._by_measurement[measurement] = _Columns(schema.MEASUREMENTS[measurement])
+            columns = self._by_measurement[measurement] = _Columns(influx_schema.MEASUREMENTS[measurement])
         columns.add(time_ns, tags, fields, owner)
         self.rows += 1
 

@@ -3,10 +3,13 @@
 :func:`reading_points` gives the reading as reported (its kind's measurement, with the grip and
 HRV summaries) and the feature points its reported values make (:func:`reported_features`:
 walkway gait speed, balance hold time, stopwatch sit-to-stand and TUG times) — for balance,
-sit-to-stand and TUG only without a recording, whose analysis (:mod:`gateway.recordings`) gives
+sit-to-stand and TUG only without a recording, whose analysis (:mod:`gateway.signal_features`) gives
 those features, falling back on the same reported values when it fails. Every point of a message is
 stamped with :func:`message_time_ns` and tagged by :func:`participant_tags`, so a redelivered
 message overwrites its own points.
+
+This runs for every reading, so it reads the payload model's ``__dict__`` (a pydantic model's
+``getattr`` of a name it lacks costs microseconds) and takes the point time once per message.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.point_table import Point
 from telemetry.devices import (
+    MESSAGE_TYPES,
     BalanceMessage,
     GaitMessage,
     GripMessage,
@@ -28,11 +33,11 @@ from telemetry.devices import (
     SitToStandMessage,
     TugMessage,
 )
-from telemetry.envelope import Envelope
+from telemetry.envelope import DeviceKind, Envelope
 
 
 def participant_tags(message: Envelope) -> dict[str, str]:
-    return {schema.STATION_TAG: message.station_id, schema.PARTICIPANT_TAG: message.participant}
+    return {influx_schema.STATION_TAG: message.station_id, influx_schema.PARTICIPANT_TAG: message.participant}
 
 
 def balance_tags(message: BalanceMessage) -> dict[str, str]:
@@ -48,24 +53,38 @@ def envelope_fields(message: Envelope) -> dict[str, Any]:
 
 
 def message_time_ns(message: Envelope) -> int:
-    return schema.point_time_ns(message.measured_at, message.message_id)
+    return influx_schema.point_time_ns(message.measured_at, message.message_id)
 
 
 def has_recording(message: Message) -> bool:
-    return getattr(message.payload, "recording", None) is not None
+    return message.payload.__dict__.get("recording") is not None
 
 
-def reading_points(message: Message) -> list[Point]:
-    """The reading as reported (its kind's measurement) and the features that need no kernel."""
-    spec = schema.READINGS[message.device_kind]
+# Per kind: its measurement, and the payload fields that are fields of it (in payload order).
+def _reading_spec(kind: DeviceKind) -> tuple[influx_schema.Measurement, tuple[str, ...]]:
+    spec = influx_schema.READINGS[kind]
+    payload = MESSAGE_TYPES[kind].model_fields["payload"].annotation
+    assert isinstance(payload, type) and issubclass(payload, BaseModel)
+    return spec, tuple(name for name in payload.model_fields if name in spec.field_names)
+
+
+_READINGS = {kind: _reading_spec(kind) for kind in DeviceKind}
+
+
+def reading_points(message: Message, at: int | None = None) -> list[Point]:
+    """The reading as reported (its kind's measurement) and the features that need no kernel.
+
+    ``at``: the message's point time (:func:`message_time_ns`) when the caller has it already.
+    """
+    spec, names = _READINGS[message.device_kind]
     tags = participant_tags(message)
-    at = message_time_ns(message)
+    if at is None:
+        at = message_time_ns(message)
     env = envelope_fields(message)
-    # The model's own dict: getattr on a pydantic model for a name it lacks is slow.
     data = message.payload.__dict__
-    values = {name: data[name] for name in spec.field_names & data.keys() if data[name] is not None}
+    values = {name: data[name] for name in names if data[name] is not None}
     if "has_recording" in spec.field_names:
-        values["has_recording"] = has_recording(message)
+        values["has_recording"] = data.get("recording") is not None
     if isinstance(message, GripMessage):
         values.update(grip_values(message.payload))
     elif isinstance(message, HrvMessage):
@@ -125,15 +144,15 @@ def reported_features(message: Message, at: int, tags: dict[str, str], env: dict
             "walk_distance_m": message.payload.walk_distance_m,
             "walk_time_s": message.payload.walk_time_s,
         }
-        return [(schema.GAIT_FEATURES.name, at, {**tags, "source": "walkway"}, {**values, **env})]
+        return [(influx_schema.GAIT_FEATURES.name, at, {**tags, "source": "walkway"}, {**values, **env})]
     if isinstance(message, BalanceMessage):
         fields = {"hold_time_s": message.payload.hold_time_s, **env}
-        return [(schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)]
+        return [(influx_schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)]
     if isinstance(message, SitToStandMessage):
         payload = message.payload
         values = {"chair_stand_5x_s": payload.five_rep_time_s, "count_30s": payload.count_30s}
-        return [(schema.STS_FEATURES.name, at, tags, {**values, "unable": payload.unable, **env})]
+        return [(influx_schema.STS_FEATURES.name, at, tags, {**values, "unable": payload.unable, **env})]
     if isinstance(message, TugMessage):
         values = {"tug_time_s": message.payload.total_time_s, "walking_aid": message.payload.walking_aid}
-        return [(schema.TUG_FEATURES.name, at, tags, {**values, **env})]
+        return [(influx_schema.TUG_FEATURES.name, at, tags, {**values, **env})]
     return []

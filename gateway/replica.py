@@ -9,8 +9,9 @@ acknowledges each message once everything it caused is durable. A stats thread w
 ``gateway_stats`` points every ``stats_interval_s``.
 
 Stopping (SIGTERM): intake stops, the group being routed and the analyses taken finish, the
-writes and follow-ups of what was taken get up to ``drain_s`` to become durable and acknowledged;
-what is not by then is left with the broker for redelivery.
+writes and follow-ups of what was taken get up to ``drain_s`` to become durable, acknowledged and
+receipted to their stations (:mod:`gateway.receipts`); what is not by then is left with the broker
+for redelivery.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import time
 
 from gateway.acknowledgements import Acknowledgements
 from gateway.dead_letters import DeadLetters
+from gateway.drill import CrashPoint
 from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import make_transport
 from gateway.ingest import Ingest
 from gateway.metrics import Metrics, Ticker
 from gateway.mqtt_session import Intake, MqttSession, make_client
 from gateway.pipeline import Pipeline
+from gateway.receipts import Receipts
 from gateway.router import Router
 from gateway.settings import GatewaySettings
 from gateway.stages import default_stages
@@ -46,25 +49,35 @@ class Gateway:
         self.transport = make_transport(settings.influx_settings())
         client = make_client(settings)
         self.acks = Acknowledgements(client.ack, on_acked=self.metrics.acked.inc)
-        self.intake: Intake = queue.Queue()
+        self.intake: Intake = queue.SimpleQueue()
         self.session = MqttSession(client, settings, self.acks, self.intake, self.metrics, self._stopping)
         self.letters = DeadLetters(settings.client_id, self.session, self.metrics)
+        self.receipts: Receipts | None = None
+        if settings.receipts:
+            self.receipts = Receipts(
+                self.session, settings.client_id, settings.receipt_interval_s, self._stopping
+            )
+            self.acks.on_durable = self.receipts.durable
         self.storage = Storage(
             self.transport, settings, self.acks, self.metrics, self.letters.refuse, self._stopping
         )
         self.pipeline = Pipeline(
-            default_stages(),
+            default_stages(settings),
             InfluxReader(self.transport),
             self.storage,
             self.session,
             self.acks,
             self.metrics,
             self._stopping,
+            letter=self.letters.letter,
+            crash=CrashPoint(settings.drill_crash_at, settings.drill_crash_marker)
+            if settings.drill_crash_at and settings.drill_crash_marker
+            else None,
         )
         self.ingest = Ingest(
             settings,
             self.intake,
-            Router(settings.client_id),
+            Router(settings.client_id, self.pipeline.wants),
             self.storage,
             self.letters,
             self.pipeline,
@@ -79,6 +92,8 @@ class Gateway:
         self.ingest.start()
         self.storage.start()
         self.pipeline.start()
+        if self.receipts is not None:
+            self.receipts.start()
         Ticker(s.stats_interval_s, self._tick, self._stopping).start()
         self.session.start()
         log.info("gateway %s started (share group %s)", s.client_id, s.share_group)
@@ -104,6 +119,8 @@ class Gateway:
             time.sleep(0.05)
         self.storage.close(timeout_s=max(0.1, deadline - time.monotonic()))
         self.pipeline.close()
+        if self.receipts is not None:
+            self.receipts.flush()  # what became durable while draining
         left = self.acks.in_flight
         self.session.close()
         self.transport.close()

@@ -8,9 +8,11 @@ channel's contract model and checks that the station the payload claims is the t
   (else ``topic_mismatch``); ``batch``: a :class:`telemetry.MessageBatch`, each reading on its own
   (a refused position or a reading claiming another station costs only itself). An accepted
   reading gives its points (:mod:`gateway.readings`) and a :class:`gateway.followup.FollowUp`;
-  one with a recording is also handed on for analysis (:mod:`gateway.recordings`).
+  one with a recording is also handed on for analysis (:mod:`gateway.signal_features`).
 - ``heartbeat`` and ``status``: the station's points (:mod:`gateway.stations`).
 - ``deadletter``: an edge's :class:`telemetry.DeadLetter`, stored as its ``dead_letter`` point.
+- ``cases``: a counsellor's action, a :class:`telemetry.cases.CaseEvent`; no points of its own —
+  it is a follow-up, checked against the case-event log by :mod:`gateway.stages.case_actions`.
 
 A contract error becomes a :class:`gateway.dead_letters.Refusal` with the error's reason and path.
 Our own letters (``fw/v1/gateway/deadletter`` matches the edges' filter) are ignored. No I/O.
@@ -18,17 +20,18 @@ Our own letters (``fw/v1/gateway/deadletter`` matches the edges' filter) are ign
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway import schema
 from gateway.acknowledgements import Delivery
 from gateway.dead_letters import Refusal, edge_letter_point
 from gateway.followup import FollowUp
 from gateway.point_table import Point
-from gateway.readings import has_recording, reading_points
-from gateway.recordings import ANALYSES
+from gateway.readings import has_recording, message_time_ns, reading_points
+from gateway.signal_features import ANALYSES
 from gateway.stations import heartbeat_points, status_point
 from telemetry import codec, topics
+from telemetry.cases import CaseEvent
 from telemetry.devices import Message
 from telemetry.errors import ContractError, Reason
 from telemetry.events import DeadLetter
@@ -42,16 +45,23 @@ class Routed:
     label: str | None = None  # the messages metric's kind label (None: not counted)
     points: list[Point] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-    followups: list[FollowUp] = field(default_factory=list)  # every accepted device message
-    recorded: list[FollowUp] = field(default_factory=list)  # those with a recording to analyse
+    accepted: list[str] = field(default_factory=list)  # ids of every accepted device message
+    followups: list[FollowUp[Message]] = field(default_factory=list)  # accepted, with follow-up work
+    actions: list[FollowUp[CaseEvent]] = field(default_factory=list)  # an accepted case action
+    recorded: list[FollowUp[Message]] = field(default_factory=list)  # those with a recording to analyse
     measured_ns: int | None = None  # measured_at of the last accepted reading
 
 
 class Router:
-    """Routes the messages of one gateway replica (``gateway``: its client id, on edge letters)."""
+    """Routes the messages of one gateway replica (``gateway``: its client id, on edge letters).
 
-    def __init__(self, gateway: str) -> None:
+    ``wants``: whether an accepted message has follow-up work (:meth:`gateway.pipeline.Pipeline.wants`);
+    only those, and those with a recording to analyse, become a :class:`FollowUp`.
+    """
+
+    def __init__(self, gateway: str, wants: Callable[[Message], bool] = lambda _m: True) -> None:
         self.gateway = gateway
+        self.wants = wants
 
     def route(self, delivery: Delivery) -> Routed:
         routed = Routed()
@@ -82,6 +92,10 @@ class Router:
                 letter = codec.decode_as(DeadLetter, delivery.payload)
                 if _same_station(letter.station_id, parsed.station_id, routed):
                     routed.points.append(edge_letter_point(letter, delivery, self.gateway))
+            elif channel == "cases":
+                action = codec.decode_as(CaseEvent, delivery.payload)
+                if _same_station(action.station_id, parsed.station_id, routed):
+                    routed.actions.append(FollowUp(action))
         except ContractError as error:
             routed.refusals.append(Refusal(error.reason, error.detail, error.path))
         return routed
@@ -101,7 +115,7 @@ class Router:
                 )
             )
             return
-        _accept(message, routed)
+        self._accept(message, routed)
 
     def _batch(self, payload: bytes, station: str, routed: Routed) -> None:
         result = codec.decode_batch(payload)
@@ -120,7 +134,21 @@ class Router:
                     )
                 )
                 continue
-            _accept(message, routed)
+            self._accept(message, routed)
+
+    def _accept(self, message: Message, routed: Routed) -> None:
+        at = message_time_ns(message)
+        routed.accepted.append(message.message_id)
+        routed.points.extend(reading_points(message, at))
+        routed.measured_ns = at - at % 1000  # measured_at itself (the last 3 digits are the id's)
+        wanted = self.wants(message)
+        recorded = message.device_kind in ANALYSES and has_recording(message)
+        if wanted or recorded:
+            item = FollowUp(message)
+            if wanted:
+                routed.followups.append(item)
+            if recorded:
+                routed.recorded.append(item)
 
 
 def _same_station(claimed: str, topic_station: str, routed: Routed) -> bool:
@@ -135,12 +163,3 @@ def _same_station(claimed: str, topic_station: str, routed: Routed) -> bool:
         )
     )
     return False
-
-
-def _accept(message: Message, routed: Routed) -> None:
-    routed.points.extend(reading_points(message))
-    routed.measured_ns = schema.time_ns(message.measured_at)
-    item = FollowUp(message)
-    routed.followups.append(item)
-    if has_recording(message) and message.device_kind in ANALYSES:
-        routed.recorded.append(item)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from frailwatch.settings import RoleSettings, load_settings
+from processing.scoring.tug import CUTOFF_RANGE_S, TUG_FALL_RISK_S
+from runtime.settings import RoleSettings, load_settings
 
 
 class GatewaySettings(RoleSettings):
@@ -70,12 +71,69 @@ class GatewaySettings(RoleSettings):
     write_max_bytes: int = Field(default=1_000_000, ge=1024, description="line protocol per write")
     write_max_delay_s: float = Field(default=0.05, ge=0, description="how long a write waits to fill up")
     intake_batch: int = Field(default=500, ge=1, description="messages decoded together")
+    intake_linger_s: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="how long the dispatcher waits for a group to fill (a group's cost is mostly fixed)",
+    )
     recording_batch: int = Field(default=64, ge=1, description="recordings analysed together")
     processing_workers: int = Field(default=0, ge=0, description="threads for the kernels; 0 = CPU count")
     stats_interval_s: float = Field(default=10.0, gt=0, description="gateway_stats points every N s")
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus endpoint; 0 = off")
     metrics_host: str = "0.0.0.0"
     drain_s: float = Field(default=10.0, ge=0, description="on SIGTERM, how long to flush and acknowledge")
+    receipts: bool = Field(
+        default=True,
+        description="tell each station which of its messages are durable (fw/v1/<station>/receipts); "
+        "its edge deletes a spooled message only then",
+    )
+    receipt_interval_s: float = Field(
+        default=0.1, gt=0, le=10, description="receipts are gathered and sent per station every N s"
+    )
+
+    # --- clinical choices and checks ---------------------------------------------------------
+    tug_fall_risk_s: float = Field(
+        default=TUG_FALL_RISK_S,
+        ge=CUTOFF_RANGE_S[0],
+        le=CUTOFF_RANGE_S[1],
+        description="TUG at or above this is raised fall risk (Shumway-Cook 2000; 12 s in some guidelines):"
+        " the visit scores', the visit result's band and the case detector's cut-off",
+    )
+    visit_timezone: str = Field(
+        default="Asia/Seoul", description="a visit is one local day at its station: the stations' time zone"
+    )
+    station_timezones: dict[str, str] = Field(
+        default_factory=dict, description="per-station time zones where they differ (station id -> IANA zone)"
+    )
+    pre_visit_window_h: float = Field(
+        default=24.0, ge=0, le=72, description="a questionnaire up to this long before a visit's day joins it"
+    )
+    drill_crash_at: str | None = Field(
+        default=None,
+        description="drills only: exit at once at this follow-up boundary (before:<stage>, before:ack), once",
+    )
+    drill_crash_marker: Path | None = Field(
+        default=None, description="drills only: the file that makes drill_crash_at happen once"
+    )
+    case_action_clock_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="how far a station's case action may be stamped in the future, or before its case opened",
+    )
+
+    @field_validator("visit_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        _zone_or_error(value)
+        return value
+
+    @field_validator("station_timezones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for zone in value.values():
+            _zone_or_error(zone)
+        return value
 
     def influx_settings(self) -> Any:
         """The writer's :class:`gateway.influx.InfluxSettings` built from these fields."""
@@ -105,3 +163,12 @@ class GatewaySettings(RoleSettings):
 def load(config: Path | None = None) -> GatewaySettings:
     """Settings from ``config`` (or FRAILWATCH_GATEWAY_CONFIG) and the environment."""
     return load_settings(GatewaySettings, config)
+
+
+def _zone_or_error(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Seoul)") from None

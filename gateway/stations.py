@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.point_table import Point
 from telemetry.station import Heartbeat, StationStatus
 
 
 def heartbeat_points(beat: Heartbeat) -> list[Point]:
-    at = schema.time_ns(beat.at)
-    station = {schema.STATION_TAG: beat.station_id}
-    fields = {f.name: getattr(beat, f.name) for f in schema.STATION_HEARTBEAT.fields}
-    points: list[Point] = [(schema.STATION_HEARTBEAT.name, at, station, fields)]
+    at = influx_schema.time_ns(beat.at)
+    station = {influx_schema.STATION_TAG: beat.station_id}
+    fields = {f.name: getattr(beat, f.name) for f in influx_schema.STATION_HEARTBEAT.fields}
+    points: list[Point] = [(influx_schema.STATION_HEARTBEAT.name, at, station, fields)]
     for device in beat.devices:
         age = max(0.0, (beat.at - device.last_message_at).total_seconds())
         tags = {**station, "device_id": device.device_id, "device_kind": device.device_kind}
         points.append(
-            (schema.STATION_DEVICE.name, at, tags, {"messages": device.messages, "last_message_age_s": age})
+            (
+                influx_schema.STATION_DEVICE.name,
+                at,
+                tags,
+                {"messages": device.messages, "last_message_age_s": age},
+            )
         )
     return points
 
@@ -34,4 +39,9 @@ def status_point(status: StationStatus, received_at: datetime, retained: bool = 
     they do not change."""
     at = received_at if retained or status.at is None else status.at
     fields = {"online": 1 if status.state == "online" else 0, "agent_version": status.agent_version}
-    return (schema.STATION_STATUS.name, schema.time_ns(at), {schema.STATION_TAG: status.station_id}, fields)
+    return (
+        influx_schema.STATION_STATUS.name,
+        influx_schema.time_ns(at),
+        {influx_schema.STATION_TAG: status.station_id},
+        fields,
+    )

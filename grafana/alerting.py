@@ -5,6 +5,19 @@ range, B = reduce each series of A to one number, C = a threshold on B. :class:`
 those parts typed so the tests can evaluate a rule exactly as declared (run A on InfluxDB, apply
 B's reducer and C's comparison in Python). Participant rules carry ``team=clinical`` and fleet
 rules ``team=ops``; the notification policy routes on that label.
+
+What "no data" and "query failed" mean is part of each rule (``no_data``, ``exec_err``, Grafana's
+``noDataState``/``execErrState``). Where no data means the thing is dead — no gateway writing its
+stats, an InfluxDB that stores or answers nothing — the rule alerts on it. Everywhere else no
+data is quiet (no decline event is good news), and a failing query keeps the rule's last state,
+so a dead InfluxDB raises the one InfluxDB alert instead of an error alert per rule.
+
+Staleness per station or replica cannot use "no data": a series that vanishes from a result is
+resolved by Grafana, not alerted. Those rules count points per 5-minute bucket over a long
+window, zeros filled in, and judge the newest bucket (an InfluxQL subquery returns only it):
+0 for the whole pending period means silent since at least that long. A bucket that has just
+begun can be empty for one heartbeat interval; the pending period (every minute for 5 minutes)
+never holds through that.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from grafana_foundation_sdk.builders import expr
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.alerting import MatchType, ObjectMatcher, RelativeTimeRange
 
+from gateway.influx.influxql import identifier
 from grafana import catalog as c
 from grafana.influxql import DATASOURCE_UID, InfluxQL
 from grafana.texts import Lang, text
@@ -25,12 +39,21 @@ from grafana.texts import Lang, text
 Reducer = Literal["last", "max", "min", "mean", "sum", "count"]
 Comparison = Literal["gt", "lt"]
 Team = Literal["clinical", "ops"]
+NoData = Literal["OK", "Alerting", "NoData", "KeepLast"]
+ExecErr = Literal["Alerting", "Error", "OK", "KeepLast"]
 
 EXPRESSION_UID = "__expr__"  # Grafana's server-side expressions pseudo-datasource
 OPENING_HOURS = "station-opening-hours"
 # Dead letters from one station in 15 minutes above which something is wrong upstream (a broken
 # device or a misconfigured agent), not the odd bad reading.
 DEAD_LETTER_SPIKE = 20
+# A reading waiting this long in a station's spool is stuck, not an outage just ending: a live
+# uplink drains even a day's backlog in minutes (docs/edge.md, edge_backlog benchmark).
+SPOOL_BACKLOG_S = 15 * 60
+# How far back the staleness rules remember a station or gateway replica: one silent longer than
+# this drops out of the result (and its alert resolves); retire one for good by waiting this long.
+REMEMBER_S = 7 * 24 * 3600
+BUCKET = "5m"  # the staleness and rise rules count per bucket: >> heartbeat (30 s) and stats (10 s) intervals
 
 
 @dataclass(frozen=True)
@@ -46,23 +69,48 @@ class RuleSpec:
     pending: str = "0s"  # Grafana's ``for``: how long C must hold before the alert fires
     severity: str = "warning"
     labels: dict[str, str] = field(default_factory=dict)
+    no_data: NoData = "OK"  # the query returned no series (or only nulls)
+    exec_err: ExecErr = "KeepLast"  # the query failed (InfluxDB down, refused, timed out)
 
     def fires(self, value: float) -> bool:
         return value > self.threshold if self.comparison == "gt" else value < self.threshold
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
+_q = identifier
 
 
 def _count_recent(field: c.Field, by: tuple[str, ...]) -> str:
     group = ", ".join(_q(t) for t in by)
-    return f"SELECT count({_q(field.name)}) FROM {_q(field.measurement)} WHERE $timeFilter GROUP BY {group}"
+    return f"SELECT count({_q(field.name)}) FROM {field.source} WHERE $timeFilter GROUP BY {group}"
 
 
 def _last(agg: str, field: c.Field, by: tuple[str, ...]) -> str:
     group = ", ".join(_q(t) for t in by)
-    return f"SELECT {agg}({_q(field.name)}) FROM {_q(field.measurement)} WHERE $timeFilter GROUP BY {group}"
+    return f"SELECT {agg}({_q(field.name)}) FROM {field.source} WHERE $timeFilter GROUP BY {group}"
+
+
+def _newest_bucket_count(field: c.Field, by: str) -> str:
+    """Points of ``field`` per ``by`` in the newest 5-minute bucket (0 when silent): a subquery
+    counts every bucket of the range with zeros filled in, the outer query keeps the last one."""
+    return (
+        f'SELECT last("n") FROM (SELECT count({_q(field.name)}) AS "n" FROM {field.source} '
+        f"WHERE $timeFilter GROUP BY time({BUCKET}), {_q(by)} fill(0)) GROUP BY {_q(by)}"
+    )
+
+
+def _recent_increase(field: c.Field, by: str) -> str:
+    """How much a counter rose over the newest three 5-minute buckets (a sliding 10–15 minutes):
+    differences between consecutive points, so a rise across a gap counts (heartbeats after an
+    outage carry what happened during it), a reset by a restart (negative) does not; summed per
+    bucket with zeros filled in, then the moving sum of three buckets, the newest one kept."""
+    inner = (
+        f'SELECT non_negative_difference({_q(field.name)}) AS "d" FROM {field.source} '
+        f"WHERE $timeFilter GROUP BY {_q(by)}"
+    )
+    return (
+        f'SELECT last("w") FROM (SELECT 3 * moving_average(sum("d"), 3) AS "w" FROM ({inner}) '
+        f"WHERE $timeFilter GROUP BY time({BUCKET}), {_q(by)} fill(0)) GROUP BY {_q(by)}"
+    )
 
 
 PARTICIPANT_RULES: tuple[RuleSpec, ...] = (
@@ -134,6 +182,75 @@ FLEET_RULES: tuple[RuleSpec, ...] = (
         comparison="gt",
         threshold=DEAD_LETTER_SPIKE,
     ),
+    RuleSpec(
+        uid="fw-gateway-silent",
+        key="r.gateway_silent",
+        team="ops",
+        # Every replica writes a stats point every stats_interval_s (10 s), idle or not. A replica
+        # seen in the last 24 h whose newest bucket is empty for 5 minutes is dead or cut off from
+        # InfluxDB; no replica at all in 24 h (no data) is a pipeline with no gateway.
+        query=_newest_bucket_count(c.MESSAGES_TOTAL, c.GATEWAY_TAG),
+        range_s=24 * 3600,
+        reducer="last",
+        comparison="lt",
+        threshold=1,
+        pending="5m",
+        severity="critical",
+        no_data="Alerting",
+    ),
+    RuleSpec(
+        uid="fw-influxdb-silent",
+        key="r.influxdb_silent",
+        team="ops",
+        # The store as a whole: InfluxDB does not answer (the query fails) or has stored not one
+        # gateway stats point in 5 minutes (nothing arrives) — every data path depends on it.
+        query=f"SELECT count({_q(c.MESSAGES_TOTAL.name)}) FROM {c.MESSAGES_TOTAL.source} WHERE $timeFilter",
+        range_s=5 * 60,
+        reducer="last",
+        comparison="lt",
+        threshold=1,
+        pending="2m",
+        severity="critical",
+        no_data="Alerting",
+        exec_err="Alerting",
+    ),
+    RuleSpec(
+        uid="fw-heartbeat-stale",
+        key="r.heartbeat_stale",
+        team="ops",
+        # Heartbeats every 30 s while the uplink is up (the Last Will rule needs the broker to
+        # notice; this one also catches a hung agent or a broken path behind the broker).
+        query=_newest_bucket_count(c.UPTIME, c.STATION_TAG),
+        range_s=REMEMBER_S,
+        reducer="last",
+        comparison="lt",
+        threshold=1,
+        pending="5m",
+    ),
+    RuleSpec(
+        uid="fw-spool-backlog",
+        key="r.spool_backlog",
+        team="ops",
+        query=_last("last", c.SPOOL_OLDEST, (c.STATION_TAG,)),
+        range_s=10 * 60,
+        reducer="last",
+        comparison="gt",
+        threshold=SPOOL_BACKLOG_S,
+        pending="5m",
+    ),
+    RuleSpec(
+        uid="fw-spool-full",
+        key="r.spool_full",
+        team="ops",
+        # Readings refused because the station's spool was full are lost to the central store
+        # (kept only in the station's local dead-letter table): alert on every rise.
+        query=_recent_increase(c.SPOOL_FULL_REFUSED, c.STATION_TAG),
+        range_s=REMEMBER_S,
+        reducer="last",
+        comparison="gt",
+        threshold=0,
+        severity="critical",
+    ),
 )
 
 GROUPS: dict[str, tuple[str, tuple[RuleSpec, ...]]] = {
@@ -195,8 +312,8 @@ def rule_builder(spec: RuleSpec, lang: Lang, group: str, folder_uid: str) -> ab.
         .condition("C")
         .queries([query, reduce, threshold])
         .for_val(spec.pending)
-        .no_data_state("OK")
-        .exec_err_state("Error")
+        .no_data_state(spec.no_data)
+        .exec_err_state(spec.exec_err)
         .labels({"team": spec.team, "severity": spec.severity, **spec.labels})
         .annotations({"summary": text(spec.key, lang), "description": text(f"{spec.key}.desc", lang)})
     )

@@ -1,18 +1,20 @@
-"""What the dashboards and alert rules read from InfluxDB, taken from ``gateway.schema``.
+"""What the dashboards and alert rules read from InfluxDB, taken from ``gateway.influx_schema``.
 
-DESIGN invariant 5: measurement, tag and field names are defined once, in ``gateway.schema``. Each
+architecture: "One schema": measurement, tag and field names are defined once, in
+``gateway.influx_schema``. Each
 :class:`Field` here is looked up there (:func:`_field` raises ``KeyError`` on a name the schema
 does not define, so a renamed field fails the build, not a dashboard), and its Grafana unit is
-derived from the schema's unit. ``gateway.schema`` is light (pydantic and the ``telemetry``
-contract; no MQTT, InfluxDB client or Numba), so building dashboards needs none of the gateway's
-runtime dependencies.
+derived from the schema's unit. Queries read a measurement through :func:`source`: in the
+retention policy the gateway writes it to (operational measurements: ``"ops"."<name>"``).
+``gateway.influx_schema`` is light (pydantic and the ``telemetry`` contract; no MQTT, InfluxDB client or
+Numba), so building dashboards needs none of the gateway's runtime dependencies.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway import schema as s
+from gateway import influx_schema as s
 from telemetry.envelope import DeviceKind
 
 STATION_TAG = s.STATION_TAG
@@ -32,8 +34,14 @@ _GRAFANA_UNITS = {
 }
 
 
+def source(measurement: str) -> str:
+    """The InfluxQL FROM target of ``measurement``: qualified by its retention policy when that is
+    not the database's default (a bare name would read the default policy and find nothing)."""
+    return s.qualified(measurement)
+
+
 def grafana_unit(unit: str) -> str:
-    """The Grafana unit id for a unit of ``gateway.schema`` (``suffix:`` is Grafana's custom unit)."""
+    """The Grafana unit id for a unit of ``gateway.influx_schema`` (``suffix:`` is Grafana's custom unit)."""
     if unit in _GRAFANA_UNITS:
         return _GRAFANA_UNITS[unit]
     return f"suffix: {unit}" if unit else "none"
@@ -52,6 +60,11 @@ class Field:
     unit: str  # Grafana unit id (``velocityms``, ``s``, ``masskg``, ``none`` ...)
     tags: tuple[str, ...]
     split: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """Where queries read it from: the measurement in its retention policy."""
+        return source(self.measurement)
 
 
 def _field(m: s.Measurement, name: str, unit: str | None = None, split: tuple[str, ...] = ()) -> Field:
@@ -95,11 +108,18 @@ HEARTBEAT = s.STATION_HEARTBEAT.name
 SPOOL_DEPTH = _field(s.STATION_HEARTBEAT, "spool_depth", "short")
 SPOOL_OLDEST = _field(s.STATION_HEARTBEAT, "oldest_spooled_age_s")
 UPTIME = _field(s.STATION_HEARTBEAT, "uptime_s")
+# Follow-up as each station counts it (edge.page.followup, reported in its heartbeat).
+CASES_OPENED = _field(s.STATION_HEARTBEAT, "cases_opened", "short")
+CASES_LINKED = _field(s.STATION_HEARTBEAT, "cases_linked", "short")
+CASES_FOLLOWED_UP = _field(s.STATION_HEARTBEAT, "cases_followed_up", "short")
+OVERDUE_FOLLOW_UPS = _field(s.STATION_HEARTBEAT, "overdue_follow_ups", "short")
+SPOOL_FULL_REFUSED = _field(s.STATION_HEARTBEAT, "refused_spool_full_total", "short")
 STATION_ONLINE = _field(s.STATION_STATUS, "online", "bool_on_off")  # 1 online, 0 offline (Last Will)
 DEVICE_TAGS = s.STATION_DEVICE.tags
 DEVICE_MESSAGES = _field(s.STATION_DEVICE, "messages", "short")
 DEVICE_SILENT = _field(s.STATION_DEVICE, "last_message_age_s")
 MESSAGES_RATE = _field(s.GATEWAY_STATS, "messages_per_s")
+MESSAGES_TOTAL = _field(s.GATEWAY_STATS, "messages_total", "short")  # in every stats point
 INGEST_LAG = _field(s.GATEWAY_STATS, "ingest_lag_s")
 WRITE_LATENCY = _field(s.GATEWAY_STATS, "write_latency_ms")
 WRITE_RETRIES = _field(s.GATEWAY_STATS, "write_retries", "short")
@@ -111,7 +131,7 @@ DEAD_LETTER_SIZE = _field(s.DEAD_LETTER, "size_bytes")
 READING_MEASUREMENTS: tuple[str, ...] = tuple(m.name for m in s.READINGS.values())
 READING_ID = "message_id"
 if any(READING_ID not in m.field_names for m in s.READINGS.values()):
-    raise KeyError(f"a readings measurement of gateway.schema has no {READING_ID!r} field")
+    raise KeyError(f"a readings measurement of gateway.influx_schema has no {READING_ID!r} field")
 
 PARTICIPANT_METRICS: tuple[Field, ...] = (
     GAIT_SPEED,
@@ -127,5 +147,5 @@ PARTICIPANT_METRICS: tuple[Field, ...] = (
 
 
 def all_fields() -> tuple[Field, ...]:
-    """Every field a dashboard or rule reads, for the check against ``gateway.schema``."""
+    """Every field a dashboard or rule reads, for the check against ``gateway.influx_schema``."""
     return tuple(value for value in globals().values() if isinstance(value, Field))

@@ -1,4 +1,4 @@
-"""Clinical cut-offs drawn on panels, from DESIGN "Domain facts"."""
+"""Clinical cut-offs drawn on panels, from docs/scoring.md."""
 
 from __future__ import annotations
 

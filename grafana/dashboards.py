@@ -122,6 +122,16 @@ def station(lang: Lang) -> Dashboard:
                 t("p.frailty_time"), t("p.frailty_time"), q.FRAILTY_OVER_TIME, "$tag_frailty_category"
             )
         )
+        .with_panel(p.grid(t("p.follow_up"), t("p.follow_up.desc"), q.FOLLOW_UP_FUNNEL, width=12))
+        .with_panel(
+            p.series(
+                t("p.overdue"),
+                t("p.overdue.desc"),
+                q.OVERDUE_OVER_TIME,
+                c.OVERDUE_FOLLOW_UPS.unit,
+                "$tag_station_id",
+            )
+        )
     )
 
 

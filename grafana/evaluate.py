@@ -4,10 +4,18 @@ Grafana replaces ``$timeFilter``, ``$interval``/``$__interval`` and template var
 query reaches InfluxDB, and evaluates an alert rule as query → reduce → threshold. These functions
 do the same, so a query's correctness and a rule's condition can be checked against a real
 InfluxDB (tests, or an operator checking a new deployment's data).
+
+When the query returns no series with a value, or fails, the rule's ``no_data``/``exec_err``
+decide, as Grafana's ``noDataState``/``execErrState`` do: ``Alerting`` fires one instance
+without series labels; ``NoData``/``Error`` fire Grafana's own ``DatasourceNoData`` /
+``DatasourceError`` alert; ``OK`` and ``KeepLast`` fire nothing new (KeepLast would keep a firing
+state firing — a single evaluation has no earlier state to keep). A pending period applies to
+these as to any firing condition.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -94,23 +102,43 @@ REDUCERS: dict[str, Callable[[list[float]], float]] = {
 
 @dataclass(frozen=True)
 class Instance:
-    """One alert instance: the series' tags (Grafana's labels), the reduced value, the state."""
+    """One alert instance: the series' tags (Grafana's labels), the reduced value, the state;
+    ``reason`` is ``NoData`` or ``Error`` when the rule's no-data or error state decided it."""
 
     labels: dict[str, str]
     value: float
     firing: bool
+    reason: str = ""
+
+
+_DATASOURCE_ALERTS = {"NoData": "DatasourceNoData", "Error": "DatasourceError"}
+
+
+def _special(setting: str, reason: str) -> list[Instance]:
+    """The instance Grafana makes when the query gave no data (``NoData``) or failed (``Error``)."""
+    if setting == "Alerting":
+        return [Instance({}, math.nan, True, reason)]
+    if setting == reason:  # noDataState NoData / execErrState Error: Grafana's own alert fires
+        return [Instance({"alertname": _DATASOURCE_ALERTS[reason]}, math.nan, True, reason)]
+    return [Instance({}, math.nan, False, reason)]  # OK / KeepLast: nothing new fires
 
 
 def _evaluate_once(spec: RuleSpec, run: Runner, at_ms: int) -> list[Instance]:
     query = substitute(spec.query, Variables(start_ms=at_ms - spec.range_s * 1000, end_ms=at_ms))
+    try:
+        answer = run(query)
+    except Exception:  # InfluxDB down, refusing or timing out: Grafana's execution error
+        return _special(spec.exec_err, "Error")
+    if "error" in answer or any("error" in result for result in answer.get("results", [])):
+        return _special(spec.exec_err, "Error")
     instances = []
-    for one in series(run(query)):
+    for one in series(answer):
         values = non_null_values(one)
         if not values:
             continue  # dropNN leaves nothing: no data for this series, not a firing alert
         value = REDUCERS[spec.reducer](values)
         instances.append(Instance(dict(one.get("tags", {})), value, spec.fires(value)))
-    return instances
+    return instances or _special(spec.no_data, "NoData")
 
 
 def pending_seconds(pending: str) -> int:
@@ -135,5 +163,6 @@ def evaluate_rule(spec: RuleSpec, run: Runner, now_ms: int, every_s: int = 60) -
         earlier = _evaluate_once(spec, run, now_ms - step * every_s * 1000)
         held &= {tuple(sorted(i.labels.items())) for i in earlier if i.firing}
     return [
-        Instance(i.labels, i.value, i.firing and tuple(sorted(i.labels.items())) in held) for i in current
+        Instance(i.labels, i.value, i.firing and tuple(sorted(i.labels.items())) in held, i.reason)
+        for i in current
     ]

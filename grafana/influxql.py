@@ -3,7 +3,7 @@
 The SDK (0.0.21) ships no InfluxDB query type, so this follows its custom-query-type pattern: a
 ``cogvariants.Dataquery`` model with ``to_json``/``from_json``, a builder, and a runtime
 registration so dashboards written here load back into typed objects. Raw InfluxQL (not Flux) is
-the common ground of InfluxDB 1.x, 2.x (DBRP) and 3.x (DESIGN "Scale").
+the common ground of InfluxDB 1.x, 2.x (DBRP) and 3.x (architecture: "Scale").
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 Grafana fills ``$timeFilter``, ``$interval`` (the dashboard's interval variable), ``$station``
 (multi-value: a regex alternation) and ``$pseudonym`` before sending; the tests substitute the
 same way and run each query on a real InfluxDB. Plain InfluxQL 1.x syntax only, so the queries run
-on 1.x, 2.x (DBRP) and 3.x.
+on 1.x, 2.x (DBRP) and 3.x. Each reads its measurement in the retention policy the gateway writes
+it to (``catalog.source``: ``"ops"."station_heartbeat"``, a bare name for clinical data).
 """
 
 from __future__ import annotations
 
+from gateway.influx.influxql import identifier
 from grafana import catalog as c
 from grafana.catalog import Field
 
@@ -16,8 +18,7 @@ PSEUDONYM_FILTER = f"\"{c.PARTICIPANT_TAG}\" = '$pseudonym'"
 READINGS_REGEX = "/^(" + "|".join(c.READING_MEASUREMENTS) + ")$/"
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
+_q = identifier
 
 
 def _where(where: str | None) -> str:
@@ -27,7 +28,7 @@ def _where(where: str | None) -> str:
 def over_time(agg: str, field: Field, by: str, where: str | None = STATION_FILTER, fill: str = "none") -> str:
     """An aggregate per ``$interval`` bucket and tag: the usual time-series panel."""
     return (
-        f"SELECT {agg}({_q(field.name)}) FROM {_q(field.measurement)} {_where(where)} "
+        f"SELECT {agg}({_q(field.name)}) FROM {field.source} {_where(where)} "
         f"GROUP BY time($interval), {_q(by)} fill({fill})"
     )
 
@@ -36,7 +37,7 @@ def latest_by(field: Field, tags: tuple[str, ...], where: str = STATION_FILTER) 
     """The newest value per tag set (its time column is the 'last seen')."""
     group = ", ".join(_q(t) for t in tags)
     return (
-        f"SELECT last({_q(field.name)}) AS {_q(field.name)} FROM {_q(field.measurement)} "
+        f"SELECT last({_q(field.name)}) AS {_q(field.name)} FROM {field.source} "
         f"WHERE {where} AND $timeFilter GROUP BY {group}"
     )
 
@@ -46,9 +47,7 @@ def raw_values(field: Field, where: str = STATION_FILTER) -> str:
     message gives two values (gait speed from the walkway and from the IMU) is split by that tag,
     so a visit is one point per series, never two values at one time in one line."""
     group = ", ".join(_q(t) for t in (c.STATION_TAG, *field.split))
-    return (
-        f"SELECT {_q(field.name)} FROM {_q(field.measurement)} WHERE {where} AND $timeFilter GROUP BY {group}"
-    )
+    return f"SELECT {_q(field.name)} FROM {field.source} WHERE {where} AND $timeFilter GROUP BY {group}"
 
 
 def series_alias(field: Field) -> str:
@@ -57,10 +56,10 @@ def series_alias(field: Field) -> str:
 
 
 # --- variables ------------------------------------------------------------------------------
-STATION_VALUES = f"SHOW TAG VALUES FROM {_q(c.HEARTBEAT)} WITH KEY = {_q(c.STATION_TAG)}"
-CLINICAL_STATION_VALUES = f"SHOW TAG VALUES FROM {_q(c.SPPB.measurement)} WITH KEY = {_q(c.STATION_TAG)}"
+STATION_VALUES = f"SHOW TAG VALUES FROM {c.source(c.HEARTBEAT)} WITH KEY = {_q(c.STATION_TAG)}"
+CLINICAL_STATION_VALUES = f"SHOW TAG VALUES FROM {c.SPPB.source} WITH KEY = {_q(c.STATION_TAG)}"
 PSEUDONYM_VALUES = (
-    f"SHOW TAG VALUES FROM {_q(c.SPPB.measurement)} WITH KEY = {_q(c.PARTICIPANT_TAG)} WHERE {STATION_FILTER}"
+    f"SHOW TAG VALUES FROM {c.SPPB.source} WITH KEY = {_q(c.PARTICIPANT_TAG)} WHERE {STATION_FILTER}"
 )
 
 # --- fleet ----------------------------------------------------------------------------------
@@ -71,7 +70,7 @@ SPOOL_OLDEST = over_time("max", c.SPOOL_OLDEST, c.STATION_TAG)
 DEVICES = (
     f"SELECT last({_q(c.DEVICE_MESSAGES.name)}) AS {_q(c.DEVICE_MESSAGES.name)}, "
     f"last({_q(c.DEVICE_SILENT.name)}) AS {_q(c.DEVICE_SILENT.name)} "
-    f"FROM {_q(c.DEVICE_MESSAGES.measurement)} "
+    f"FROM {c.DEVICE_MESSAGES.source} "
     f"WHERE {STATION_FILTER} AND $timeFilter GROUP BY " + ", ".join(_q(t) for t in c.DEVICE_TAGS)
 )
 MESSAGES_RATE = over_time("mean", c.MESSAGES_RATE, c.GATEWAY_TAG, where=None)
@@ -81,13 +80,13 @@ WRITE_RETRIES = over_time("sum", c.WRITE_RETRIES, c.GATEWAY_TAG, where=None)
 DEAD_LETTERS = over_time("count", c.DEAD_LETTER_SIZE, "reason")
 
 # --- station --------------------------------------------------------------------------------
-# Every reading carries its message_id (gateway.schema ENVELOPE_FIELDS): one count per message,
+# Every reading carries its message_id (gateway.influx_schema ENVELOPE_FIELDS): one count per message,
 # where count(*) would give a column per field of every kind.
 MEASUREMENTS_BY_KIND = (
     f"SELECT count({_q(c.READING_ID)}) FROM {READINGS_REGEX} WHERE {STATION_FILTER} AND $timeFilter "
     f"GROUP BY {_q(c.STATION_TAG)}"
 )
-# One score point per visit (gateway.schema FRAILTY), with ``inputs`` whatever could be scored;
+# One score point per visit (gateway.influx_schema FRAILTY), with ``inputs`` whatever could be scored;
 # frailty_level is missing when the visit lacked the K-FRAIL/Fried items, so it undercounts.
 SCORED_VISITS = over_time("count", c.SCORE_INPUTS, c.STATION_TAG, fill="0")
 GAIT_DISTRIBUTION = raw_values(c.GAIT_SPEED)
@@ -95,6 +94,16 @@ SPPB_DISTRIBUTION = raw_values(c.SPPB)
 GRIP_DISTRIBUTION = raw_values(c.GRIP)
 CHAIR_DISTRIBUTION = raw_values(c.CHAIR_STAND)
 FRAILTY_OVER_TIME = over_time("count", c.FRAILTY_LEVEL, c.FRAILTY_CATEGORY_TAG, fill="0")
+# Follow-up: InfluxQL cannot compare a follow-up date with the visits after it, so each station
+# reports its own counts in its heartbeat (edge.page.followup, the numbers its page shows); the
+# newest report per station is the funnel, cases opened → linked → followed up, and the overdue.
+_FUNNEL = (c.CASES_OPENED, c.CASES_LINKED, c.CASES_FOLLOWED_UP, c.OVERDUE_FOLLOW_UPS)
+FOLLOW_UP_FUNNEL = (
+    "SELECT "
+    + ", ".join(f"last({_q(f.name)}) AS {_q(f.name)}" for f in _FUNNEL)
+    + f" FROM {c.source(c.HEARTBEAT)} WHERE {STATION_FILTER} AND $timeFilter GROUP BY {_q(c.STATION_TAG)}"
+)
+OVERDUE_OVER_TIME = over_time("max", c.OVERDUE_FOLLOW_UPS, c.STATION_TAG)
 
 # --- participant ----------------------------------------------------------------------------
 
@@ -113,7 +122,7 @@ CASE_ANNOTATIONS = (
 # --- cross-station --------------------------------------------------------------------------
 # InfluxQL has no calendar months; 30-day buckets are the portable approximation.
 FRAILTY_SHARE_BY_MONTH = (
-    f"SELECT count({_q(c.FRAILTY_LEVEL.name)}) FROM {_q(c.FRAILTY_LEVEL.measurement)} WHERE $timeFilter "
+    f"SELECT count({_q(c.FRAILTY_LEVEL.name)}) FROM {c.FRAILTY_LEVEL.source} WHERE $timeFilter "
     f"GROUP BY time(30d), {_q(c.STATION_TAG)}, {_q(c.FRAILTY_CATEGORY_TAG)} fill(0)"
 )
 CASES_OPENED_PER_STATION = over_time(

@@ -21,8 +21,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "station": ("스테이션 임상 현황", "Station (clinical lead)"),
     "station.desc": (
-        "방문·측정 건수와 AWGS 2019 기준 분포",
-        "Visits, measurements and distributions against AWGS 2019 cut-offs",
+        "방문·측정 건수, AWGS 2019 기준 분포, 사례 추적 관리",
+        "Visits, measurements, distributions against AWGS 2019 cut-offs, and case follow-up",
     ),
     "participant": ("참여자 추이", "Participant"),
     "participant.desc": (
@@ -72,6 +72,21 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Five chair stands distribution (≥ 12 s low)",
     ),
     "p.frailty_time": ("노쇠 단계 추이", "Frailty categories over time"),
+    "p.follow_up": ("추적 관리: 발견 → 연계 → 추적 완료", "Follow-up: cases opened → linked → followed up"),
+    "p.follow_up.desc": (
+        "측정소가 아는 사례(발견), 그중 사회적 처방으로 연계된 사례, 그중 종결되었거나 추적 날짜 이후 "
+        "다시 방문한 사례(추적 완료), 추적 날짜가 지났는데 방문하지 않은 사례(지연). 각 측정소가 "
+        "하트비트로 보고한 최신 값으로, 측정소 화면의 숫자와 같습니다.",
+        "Cases the station knows (opened), of those linked to a social prescription, of those resolved or "
+        "seen again on or after the follow-up date (followed up), and open cases past their follow-up date "
+        "without that visit (overdue). The newest counts each station reported in its heartbeat: the "
+        "numbers its own page shows.",
+    ),
+    "p.overdue": ("추적 지연 사례 수", "Overdue follow-ups"),
+    "p.overdue.desc": (
+        "추적 날짜가 지났는데 그 뒤 방문하지 않은 열린 사례 수 (측정소 보고)",
+        "Open cases past their follow-up date without a visit since (as each station reports)",
+    ),
     # participant panels
     "p.gait_speed": ("보행 속도", "Gait speed"),
     "p.cadence": ("분당 걸음 수", "Cadence"),
@@ -129,6 +144,34 @@ TEXTS: dict[str, tuple[str, str]] = {
     "r.dead_letters.desc": (
         "{{ $labels.station_id }}에서 15분간 거부 메시지 급증",
         "Dead letters spiking at {{ $labels.station_id }} (15 min)",
+    ),
+    "r.gateway_silent": ("게이트웨이 응답 없음", "Gateway silent"),
+    "r.gateway_silent.desc": (
+        "게이트웨이 {{ $labels.gateway }}의 통계가 5분 이상 기록되지 않음 "
+        "(게이트웨이가 하나도 없으면 레이블 없음)",
+        "No stats from gateway {{ $labels.gateway }} for over 5 min "
+        "(no label: no gateway has written at all)",
+    ),
+    "r.influxdb_silent": ("InfluxDB 응답 없음", "InfluxDB silent"),
+    "r.influxdb_silent.desc": (
+        "InfluxDB가 쿼리에 응답하지 않거나 5분간 아무것도 저장되지 않음",
+        "InfluxDB does not answer queries, or nothing has been stored for 5 min",
+    ),
+    "r.heartbeat_stale": ("스테이션 하트비트 끊김", "Station heartbeats stale"),
+    "r.heartbeat_stale.desc": (
+        "스테이션 {{ $labels.station_id }}의 하트비트가 5분 이상 도착하지 않음",
+        "No heartbeat from station {{ $labels.station_id }} for over 5 min",
+    ),
+    "r.spool_backlog": ("스풀 적체 15분 초과", "Spool backlog over 15 min"),
+    "r.spool_backlog.desc": (
+        "스테이션 {{ $labels.station_id }} 스풀의 가장 오래된 메시지가 15분 이상 전송되지 않음",
+        "The oldest message in station {{ $labels.station_id }}'s spool has waited over 15 min",
+    ),
+    "r.spool_full": ("스풀 가득 참: 측정값 거부", "Spool full: readings refused"),
+    "r.spool_full.desc": (
+        "스테이션 {{ $labels.station_id }}가 스풀이 가득 차 측정값을 거부함 (중앙에 도달하지 못함)",
+        "Station {{ $labels.station_id }} refused readings because its spool is full "
+        "(they never reach the centre)",
     ),
     "g.participants": ("참여자 알림", "Participant alerts"),
     "g.fleet": ("운영 알림", "Fleet alerts"),

@@ -1,4 +1,4 @@
-"""Decline across visits (DESIGN.md "Decline across visits"): pure rules, no I/O.
+"""Decline across visits (docs/scoring.md): pure rules, no I/O.
 
 :func:`detect_decline` compares a participant's new value of one metric with their own history
 (any station, any order) and returns the events it raises:
@@ -8,7 +8,7 @@
   direction. ``warning`` from the small meaningful change, ``critical`` from the substantial one.
   Relative rules (sway area) measure the change as a fraction of the baseline.
 - ``sppb_drop`` (``sppb_total``): the new SPPB is at least 1 point below the *previous* visit
-  (DESIGN.md). The previous visit, not the baseline, because the baseline comparison is already
+  (FrailWatch design). The previous visit, not the baseline, because the baseline comparison is already
   ``baseline_change``; this rule catches a step down between consecutive visits even when the
   baseline is still high. 1 point is a substantial change (Perera 2006), so the event is ``critical``.
 - ``category_worsening`` (ordinal metrics ``frailty_level``, ``awgs_level``): the new level is
@@ -52,7 +52,7 @@ Rule = Literal["baseline_change", "category_worsening", "sppb_drop", "trend"]
 Severity = Literal["info", "warning", "critical"]
 
 MIN_BASELINE_VISITS = 1  # one earlier visit is a baseline (Perera 2006 compares two measurements)
-MIN_TREND_VISITS = 5  # including the new one (DESIGN.md)
+MIN_TREND_VISITS = 5  # including the new one (FrailWatch design)
 TREND_CONFIDENCE = 0.90  # two-sided confidence of the Theil–Sen slope interval
 SPPB_DROP_POINTS = 1.0
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
@@ -143,7 +143,7 @@ _ROWS = (
         kind="continuous",
         unit="points",
         citation=f"{PERERA_2006}: 0.5 point small, 1 point substantial. {TREND_CHOICE} "
-        "sppb_drop: ≥ 1 point below the previous visit (DESIGN.md).",
+        "sppb_drop: ≥ 1 point below the previous visit (FrailWatch design).",
     ),
     MetricRule(
         metric="grip_max_kg",
@@ -155,7 +155,8 @@ _ROWS = (
         kind="continuous",
         unit="kg",
         citation="Bohannon RW. Minimal clinically important difference for grip strength: a systematic "
-        "review. J Phys Ther Sci 2019;31(1):75–78: MCID estimates 5.0–6.5 kg (DESIGN.md: about 5 kg); "
+        "review. J Phys Ther Sci 2019;31(1):75–78: MCID estimates 5.0–6.5 kg "
+        "(FrailWatch design: about 5 kg); "
         f"5.0 small, 6.5 substantial. {TREND_CHOICE}",
     ),
     MetricRule(
@@ -340,7 +341,7 @@ def _event(
 
 
 def baseline_of(earlier: Sequence[Observation]) -> float:
-    """The personal baseline: median of earlier visits (DESIGN.md)."""
+    """The personal baseline: median of earlier visits (FrailWatch design)."""
     return float(statistics.median(o.value for o in earlier))
 
 

@@ -11,22 +11,25 @@ Pure (no I/O), so the gateway only gathers the inputs and calls :func:`build_vis
 4. the comparison of each key measure with the earlier visits: previous value, baseline (median
    of all earlier visits given), changes, and a verdict against the metric's small meaningful
    change from :data:`processing.decline.DECLINE_RULES`;
-5. the open cases as given (most severe, then oldest first, bounded).
+5. the open cases as given (most severe, then oldest first, bounded); :func:`open_cases` makes
+   them from the participant's case-event log (the fold of :mod:`processing.cases`).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date, datetime
 
+from processing.cases import fold
+from processing.cases.identity import log_order
 from processing.decline import DECLINE_RULES
 from processing.scoring import VisitInputs, VisitScores
 from processing.scoring import awgs as awgs_cutoffs
 from processing.scoring import fried as fried_cutoffs
 from processing.scoring import sppb as sppb_bands
 from processing.scoring.tug import TUG_FALL_RISK_S
-from telemetry.cases import SEVERITY_RANK
+from telemetry.cases import SEVERITY_RANK, CaseEvent, CaseEventKind, CaseState
 from telemetry.results import (
     KEY_METRICS,
     MAX_HISTORY,
@@ -81,10 +84,12 @@ def build_visit_result(
     open_cases: Sequence[OpenCase] = (),
     uncertain: Collection[str] = frozenset(),
     tug_fall_risk_s: float = TUG_FALL_RISK_S,
+    visit_date: date | None = None,
 ) -> VisitResult:
     """The result of one scored visit.
 
-    ``at``: the visit's latest input time (its UTC day is the visit's day); ``inputs``/``scores``:
+    ``at``: the visit's latest input time; ``visit_date``: the visit's day at its station (the
+    gateway's calendar; default the UTC day of ``at``); ``inputs``/``scores``:
     what ``processing.scoring.score_visit`` was given and returned; ``tug_time_s``: the visit's
     timed up-and-go (not a scoring input); ``history``: the participant's earlier visits at any
     station as the gateway read them (this visit among them is ignored: its values come from
@@ -101,7 +106,7 @@ def build_visit_result(
         participant=participant,
         station_id=station_id,
         visit_id=visit_id,
-        visit_date=at.astimezone(UTC).date(),
+        visit_date=visit_date if visit_date is not None else at.astimezone(UTC).date(),
         at=at,
         processed_at=processed_at,
         sex=inputs.sex,
@@ -353,6 +358,49 @@ def comparisons(current: HistoryVisit, earlier: Sequence[HistoryVisit]) -> list[
                 meaningful_change=rule.meaningful_change,
                 worse=rule.worse,
                 verdict=verdict,
+            )
+        )
+    return out
+
+
+# --- 5. open cases from the case-event log ------------------------------------------------------
+
+
+def open_cases(log: Iterable[CaseEvent]) -> list[OpenCase]:
+    """The participant's cases that are not resolved, as the fold of their log says they are now:
+    state, severity, the latest detection's evidence, the last prescription and follow-up date,
+    and when each of those was recorded (processing time of its event)."""
+    events = log_order(log)
+    by_case: dict[str, list[CaseEvent]] = {}
+    for event in events:
+        by_case.setdefault(event.case_id, []).append(event)
+    out = []
+    for case_id, case in fold(events).items():
+        if case.state is CaseState.RESOLVED:
+            continue
+        mine = by_case[case_id]
+
+        def last_of(kind: CaseEventKind, mine: list[CaseEvent] = mine) -> CaseEvent | None:
+            return next((e for e in reversed(mine) if e.event is kind), None)
+
+        prescribed, follow_up = last_of(CaseEventKind.PRESCRIBED), last_of(CaseEventKind.FOLLOW_UP_SET)
+        out.append(
+            OpenCase.model_validate(
+                {
+                    "case_id": case_id,
+                    "domain": case.domain,
+                    "state": case.state,
+                    "severity": case.severity,
+                    "opened_at": case.opened_at or mine[0].processed_at,
+                    "updated_at": case.last_processed_at,
+                    "last_event": mine[-1].event,
+                    "evidence": case.latest_evidence,
+                    "assignee": case.assignee,
+                    "prescription": prescribed.prescription if prescribed else None,
+                    "prescribed_at": prescribed.processed_at if prescribed else None,
+                    "follow_up_on": follow_up.follow_up_on if follow_up else None,
+                    "follow_up_set_at": follow_up.processed_at if follow_up else None,
+                }
             )
         )
     return out

@@ -27,7 +27,8 @@ def _invalid(detail: str) -> PydanticCustomError:
 
 
 def _require_any(model: WireModel, fields: tuple[str, ...]) -> None:
-    if all(getattr(model, name) is None for name in fields):
+    values = model.__dict__  # cheaper than getattr on a model, on every message
+    if all(values[name] is None for name in fields):
         raise _invalid(f"at least one of {', '.join(fields)} is required")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from telemetry.identifiers import find_identifier
+from telemetry.identifiers import find_identifier, find_identifier_in_id
 from telemetry.pseudonym import PSEUDONYM_PATTERN
 from telemetry.topics import DEVICE_ID_PATTERN, STATION_ID_PATTERN
 
@@ -20,7 +20,7 @@ MAX_CLOCK_AHEAD = timedelta(hours=24)
 
 
 class DeviceKind(StrEnum):
-    """The kinds of station device (DESIGN "Device kinds")."""
+    """The kinds of station device (docs/architecture.md)."""
 
     PROFILE = "profile"
     VITALS = "vitals"
@@ -62,14 +62,23 @@ def _no_identifier(text: str) -> str:
     return text
 
 
+def _no_identifier_in_id(text: str) -> str:
+    kind = find_identifier_in_id(text)
+    if kind is not None:
+        raise PydanticCustomError(
+            "identifier_in_text", "an id looks like it contains a {kind}", {"kind": kind}
+        )
+    return text
+
+
 MeasuredAt = Annotated[AwareDatetime, AfterValidator(_utc_in_bounds)]
 # Ids travel to MQTT topics and InfluxDB tags, so an id built from a resident or phone number
 # would leak it as surely as a note would: the same identifier check applies.
 MessageId = Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{7,63}$"), AfterValidator(_no_identifier)
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{7,63}$"), AfterValidator(_no_identifier_in_id)
 ]
-StationId = Annotated[str, Field(pattern=STATION_ID_PATTERN), AfterValidator(_no_identifier)]
-DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN), AfterValidator(_no_identifier)]
+StationId = Annotated[str, Field(pattern=STATION_ID_PATTERN), AfterValidator(_no_identifier_in_id)]
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN), AfterValidator(_no_identifier_in_id)]
 Pseudonym = Annotated[str, Field(pattern=PSEUDONYM_PATTERN)]
 FreeText = Annotated[str, Field(max_length=280), AfterValidator(_no_identifier)]
 

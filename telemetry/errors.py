@@ -37,6 +37,7 @@ class Reason(StrEnum):
     STORAGE_REJECTED = "storage_rejected"
     SPOOL_FULL = "spool_full"
     CASE_TRANSITION = "case_transition"  # a case action its case's state does not allow
+    NOT_SERVED = "not_served"  # a case action from a station that has no visit of the participant
 
 
 class ContractError(ValueError):

@@ -13,7 +13,8 @@ EXCERPT_BYTES = 256
 
 
 class DeadLetter(WireModel):
-    """A refused message, kept with why (DESIGN invariant 7). Never carries identifiers: topic and
+    """A refused message, kept with why (architecture: "Kept, not dropped"). Never carries
+    identifiers: topic and
     detail pass :func:`telemetry.redaction.redact` wherever a letter is made; the gateway adds a
     bounded, redacted excerpt, the edge none (a device's raw bytes carry the member id)."""
 

@@ -6,6 +6,7 @@ note that looks like it carries one rather than trying to redact it.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -29,4 +30,25 @@ def find_identifier(text: str) -> str | None:
     for kind, pattern in _PATTERNS.items():
         if pattern.search(text):
             return kind
+    return None
+
+
+# An id (message, visit, station, device) holds only [A-Za-z0-9_.:-]: no space, "+" or "@". A
+# resident or phone number inside one is then a run of digits, "." and "-" of at least 9
+# characters from its first digit (phone: 0 + 8 more digits at least; resident number: 13
+# digits); an e-mail address cannot occur. Most ids have no such run, and finding the runs with
+# str.translate/split is several times cheaper than the three patterns' scans.
+_ID_TEXT = re.compile(r"[A-Za-z0-9_.:-]*")
+_NOT_RUN = str.maketrans({c: " " for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:"})
+
+
+@functools.lru_cache(maxsize=16384)
+def find_identifier_in_id(text: str) -> str | None:
+    """:func:`find_identifier` for an id, with the same answer, cheaper; cached, as station,
+    device and visit ids repeat on every message."""
+    if not _ID_TEXT.fullmatch(text):
+        return find_identifier(text)
+    for run in text.translate(_NOT_RUN).split():
+        if len(run.lstrip(".-")) >= 9:
+            return find_identifier(text)
     return None

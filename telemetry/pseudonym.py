@@ -1,6 +1,6 @@
 """Participant pseudonyms: a keyed HMAC-SHA256 of the participant's identifier.
 
-DESIGN invariant 2: no raw identifier leaves a station. A plain hash of a resident number can be
+architecture: "Pseudonyms only": no raw identifier leaves a station. A plain hash of a resident number can be
 reversed by enumeration, so the pseudonym is keyed with a deployment-wide secret; the same key at
 every station makes one person one history across stations. The contract only ever carries the
 pseudonym; the edge agent computes it.

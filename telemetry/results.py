@@ -3,7 +3,7 @@
 Once the gateway has scored a visit it publishes a :class:`VisitResult` on
 ``fw/v1/<station>/results`` (QoS 1) for the station where the visit took place. The station's edge
 agent keeps it in its local store and shows it on the station page, where the pseudonym is
-resolved to the person: the result itself carries no name or member id (DESIGN invariant 2).
+resolved to the person: the result itself carries no name or member id (architecture: "Pseudonyms only").
 
 In order: the reference each cut-off comes from (:class:`Reference`); a measure's bands — a
 yes/no cut-off (:class:`CutoffBand`) or an SPPB points band (:class:`PointsBand`); the measures
@@ -302,7 +302,7 @@ class VisitResult(WireModel):
     processed_at: AwareDatetime = Field(
         description="when the gateway built this result; newer replaces older"
     )
-    sex: Literal["female", "male"] | None = None
+    sex: Literal["male", "female"] | None = None
     measures: Annotated[list[Measure], Field(max_length=MAX_MEASURES)] = Field(default_factory=list)
     scores: Scores = Field(default_factory=Scores)
     history: Annotated[list[HistoryVisit], Field(max_length=MAX_HISTORY)] = Field(

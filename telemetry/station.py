@@ -53,6 +53,22 @@ class Heartbeat(WireModel):
         Field(max_length=32, description="those refusals by reason, e.g. no_matching_subscribers"),
     ] = Field(default_factory=dict)
     devices: Annotated[list[DeviceSeen], Field(max_length=256)] = Field(default_factory=list)
+    # Follow-up as the station page counts it (edge.page.followup): the station knows its cases and
+    # who came back; InfluxQL cannot compare a follow-up date with later visits. None: not counted.
+    cases_opened: Annotated[int, Field(ge=0, description="cases this station knows of")] | None = None
+    cases_linked: Annotated[int, Field(ge=0, description="of those, with a social prescription")] | None = (
+        None
+    )
+    cases_followed_up: (
+        Annotated[
+            int, Field(ge=0, description="of the linked, resolved or visited on/after the follow-up date")
+        ]
+        | None
+    ) = None
+    overdue_follow_ups: (
+        Annotated[int, Field(ge=0, description="open cases past their follow-up date without that visit")]
+        | None
+    ) = None
 
 
 def utc_now() -> datetime:

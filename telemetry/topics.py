@@ -11,13 +11,14 @@ Central broker (edge agents publish, gateways consume)::
     fw/v1/alerts/cases/<station>                     CaseEvent a gateway raised (opened, updated, ...)
     fw/v1/<station>/cases                            CaseEvent: a counsellor's action (station → gateway)
     fw/v1/<station>/results                          VisitResult (gateway → that station only)
+    fw/v1/<station>/receipts                         Receipt: what is durable centrally (gateway → station)
 
 Station-local broker (devices publish, the edge agent consumes)::
 
     fwdev/v1/<device_kind>/<device_id>
 
 The station id is always in the topic so the broker ACL can confine each station to
-``fw/v1/<its id>/#`` (DESIGN invariant 3), and the gateway checks it against the payload.
+``fw/v1/<its id>/#`` (architecture: "Stations are confined"), and the gateway checks it against the payload.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def case_actions(station_id: str) -> str:
     return f"{ROOT}/{_check_station(station_id)}/cases"
 
 
+def receipts(station_id: str) -> str:
+    """Which of the station's messages are durable centrally, gateway → station (telemetry.receipts)."""
+    return f"{ROOT}/{_check_station(station_id)}/receipts"
+
+
 def results(station_id: str) -> str:
     """Visit results for the station that serves the participant, gateway → station (downlink)."""
     return f"{ROOT}/{_check_station(station_id)}/results"
@@ -101,6 +107,7 @@ ALL_HEARTBEATS = f"{ROOT}/+/heartbeat"
 ALL_STATION_DEADLETTERS = f"{ROOT}/+/deadletter"
 ALL_ALERTS = f"{ROOT}/alerts/#"
 ALL_CASE_ACTIONS = f"{ROOT}/+/cases"
+ALL_RECEIPTS = f"{ROOT}/+/receipts"
 ALL_RESULTS = f"{ROOT}/+/results"
 ALL_DEVICES = f"{DEVICE_ROOT}/#"
 
@@ -117,8 +124,12 @@ def station_prefix(station_id: str) -> str:
 
 def station_grants(station_id: str) -> list[tuple[str, str]]:
     """The broker ACL lines of a station's user: publish under its own prefix (readings, status,
-    case actions, ...), read its own visit results and nothing else."""
-    return [("write", station_prefix(station_id)), ("read", results(station_id))]
+    case actions, ...), read its own visit results and receipts and nothing else."""
+    return [
+        ("write", station_prefix(station_id)),
+        ("read", results(station_id)),
+        ("read", receipts(station_id)),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,29 @@ class ParsedTopic:
     channel: str  # "data", "batch", "status", "heartbeat", "deadletter", "cases" or "results"
     device_kind: str | None = None
     device_id: str | None = None
+
+
+def station_of(topic: str) -> str | None:
+    """The station a central-broker topic names (``fw/v1/<station>/…``), or None — cheaper than
+    :func:`parse` for a hot path that needs only that."""
+    parts = topic.split("/", 3)
+    if len(parts) < 3 or parts[0] != "fw" or parts[1] != VERSION:
+        return None
+    station_id = parts[2]
+    return (
+        station_id if station_id not in ("alerts", "gateway") and _STATION_RE.fullmatch(station_id) else None
+    )
+
+
+def channel_of(topic: str) -> str | None:
+    """The channel of a station's topic (``data``, ``batch``, ``heartbeat``, …), or None."""
+    parts = topic.split("/", 4)
+    return parts[3] if len(parts) > 3 and station_of(topic) is not None else None
+
+
+def carries_readings(topic: str) -> bool:
+    """Whether a station's topic carries device readings: one (``data``) or a ``batch``."""
+    return channel_of(topic) in ("data", "batch")
 
 
 def parse(topic: str) -> ParsedTopic:
@@ -145,6 +179,7 @@ def parse(topic: str) -> ParsedTopic:
     channel = parts[3]
     if channel == "data" and len(parts) == 6:
         return ParsedTopic(station_id, channel, parts[4], _check_device(parts[5]))
-    if channel in ("batch", "status", "heartbeat", "deadletter", "cases", "results") and len(parts) == 4:
+    channels = ("batch", "status", "heartbeat", "deadletter", "cases", "results", "receipts")
+    if channel in channels and len(parts) == 4:
         return ParsedTopic(station_id, channel)
     raise ValueError(f"topic {topic!r} is not a known channel of the v1 scheme")

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from frailwatch.services import Mosquitto, free_port
+from runtime.local_servers import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO / "docker-compose.yml"

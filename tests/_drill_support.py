@@ -180,25 +180,10 @@ def make_test_ca(directory: Path, name: str = "FrailWatch Test CA") -> TestCA:
 
 
 def station_acl(stations: Iterable[str], gateway_user: str = "gateway") -> str:
-    """The central broker ACL: each station writes only under its prefix and reads only its own
-    results; the gateway reads all and writes alerts, dead letters and results."""
-    from telemetry.topics import ALL_RESULTS, GATEWAY_DEADLETTER, ROOT, station_grants
+    """The central broker ACL (telemetry.acl, the deployment's rules) for these stations."""
+    from telemetry.acl import central_acl
 
-    lines = [
-        f"user {gateway_user}",
-        f"topic read {ROOT}/#",
-        f"topic write {GATEWAY_DEADLETTER}",
-        f"topic write {ROOT}/alerts/#",
-        f"topic write {ALL_RESULTS}",
-        "",
-    ]
-    for station in stations:
-        lines += [
-            f"user {station}",
-            *(f"topic {access} {topic}" for access, topic in station_grants(station)),
-            "",
-        ]
-    return "\n".join(lines)
+    return central_acl(stations, gateway_user=gateway_user)
 
 
 @dataclass
@@ -234,8 +219,9 @@ def influx_dump(server: Any, database: str) -> str:
             key = tag["tagKey"]
             values = server.rows(f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "{key}"', database)
             parts += [f"{measurement}.{key}={v['value']}" for v in values]
-        for point in server.rows(f'SELECT * FROM "{measurement}"', database):
-            parts.append(f"{measurement} {point}")
+    for target in server.everywhere(database):  # points of every retention policy
+        for point in server.rows(f"SELECT * FROM {target}", database):
+            parts.append(f"{target} {point}")
     return "\n".join(parts)
 
 
@@ -400,15 +386,6 @@ DEAD_LETTER_MEASUREMENT = "dead_letter"
 READINGS_MEASUREMENT = "vitals"  # good traffic is vitals; the readiness probe uses grip, counted apart
 
 
-def gateway_missing() -> str | None:
-    """Why the gateway cannot be run yet, or None when it can."""
-    import importlib.util
-
-    if importlib.util.find_spec("gateway.cli") is None:
-        return "BLOCKED: gateway/cli.py (issue 6) has not landed; `frailwatch gateway run` is unavailable"
-    return None
-
-
 def gateway_env(
     broker: Any, influx_url: str, database: str, password: str | None, client_id: str
 ) -> dict[str, str]:
@@ -427,8 +404,11 @@ def gateway_env(
 
 
 def count_points(server: Any, database: str, measurement: str) -> int:
-    """Points in ``measurement`` (the largest per-field count: every point has its main field)."""
-    rows = server.rows(f'SELECT COUNT(*) FROM "{measurement}"', database)
+    """Points in ``measurement`` (the largest per-field count: every point has its main field),
+    read from the retention policy the schema writes it to."""
+    from gateway.influx_schema import qualified
+
+    rows = server.rows(f"SELECT COUNT(*) FROM {qualified(measurement)}", database)
     if not rows:
         return 0
     return max(int(v) for k, v in rows[0].items() if k.startswith("count") and v is not None)
@@ -461,7 +441,9 @@ class Pipeline:
         return count_points(self.influx, self.database, measurement)
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return list(self.influx.rows(f'SELECT * FROM "{DEAD_LETTER_MEASUREMENT}"', self.database))
+        from gateway.influx_schema import qualified
+
+        return list(self.influx.rows(f"SELECT * FROM {qualified(DEAD_LETTER_MEASUREMENT)}", self.database))
 
     def wait_writing(self, timeout_s: float = 30.0) -> bool:
         """Publish probes until the gateway has written one: it is subscribed and writing.
@@ -505,7 +487,7 @@ def start_pipeline(
     broker = mosquitto_factory(
         name="central", users=passwords, acl=station_acl(s for s in passwords if s != GATEWAY_USER)
     )
-    influx.create_database(database)
+    influx.init_frailwatch(database)  # as `frailwatch influx init`: the ops policy must exist
     env = gateway_env(broker, influx.url, database, passwords[GATEWAY_USER], f"gw-{uuid.uuid4().hex[:6]}")
     gateway = Role("gateway", ["gateway", "run"], env, log_dir).start()
     capture = Capture(broker.host, broker.port, "#", username=GATEWAY_USER, password=passwords[GATEWAY_USER])
@@ -519,14 +501,6 @@ def start_pipeline(
 # --- the edge side: station broker → edge agent → central broker ------------------------------------
 
 PSEUDONYM_KEY = "drill-pseudonym-key-" + "k" * 24  # ≥ 16 bytes; must never appear in any log
-
-
-def edge_missing() -> str | None:
-    import importlib.util
-
-    if importlib.util.find_spec("edge.cli") is None:
-        return "BLOCKED: edge/cli.py (issue 5) has not landed; `frailwatch edge run` is unavailable"
-    return None
 
 
 def edge_env(

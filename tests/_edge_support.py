@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 
 EDGE_KEY = "edge-test-key-0123456789abcdef"
 
@@ -34,7 +34,11 @@ EDGE_KEY = "edge-test-key-0123456789abcdef"
 def edge_settings_env(
     station: str, devices: Mosquitto, central: Mosquitto, spool_dir: Path, **extra: str
 ) -> dict[str, str]:
+    """An edge agent's settings against a bare central broker. No gateway runs there, so nothing
+    sends receipts: these tests check the PUBACK layer with receipts off (``receipts="true"`` to
+    test them; tests with a real gateway use tests._drill_support.edge_env, receipts on)."""
     return {
+        "FRAILWATCH_EDGE_RECEIPTS": "false",
         "FRAILWATCH_EDGE_STATION_ID": station,
         "FRAILWATCH_EDGE_DEVICE_MQTT_HOST": devices.host,
         "FRAILWATCH_EDGE_DEVICE_MQTT_PORT": str(devices.port),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telemetry.acl import OPS_USER
 from tests._drill_support import (
     GATEWAY_USER,
     Capture,
@@ -58,7 +59,10 @@ class Central:
         return list(self.influx.rows(query, self.database))
 
     def count(self, measurement: str, field_name: str) -> int:
-        rows = self.rows(f'SELECT count("{field_name}") FROM "{measurement}"')
+        """Points with ``field_name`` in ``measurement``, read from its own retention policy."""
+        from gateway.influx_schema import qualified
+
+        rows = self.rows(f'SELECT count("{field_name}") FROM {qualified(measurement)}')
         return int(rows[0]["count"]) if rows else 0
 
     def logs(self) -> str:
@@ -78,8 +82,56 @@ def start_central(
 ) -> Central:
     passwords = {station: f"pw-{station}-{uuid.uuid4().hex[:8]}" for station in stations}
     passwords[GATEWAY_USER] = f"pw-gateway-{uuid.uuid4().hex[:12]}"
+    passwords[OPS_USER] = f"pw-ops-{uuid.uuid4().hex[:12]}"
     broker = mosquitto_factory(name="central", users=passwords, acl=station_acl(stations))
     database = f"gw_{uuid.uuid4().hex[:10]}"
-    influx.create_database(database)
-    capture = Capture(broker.host, broker.port, "#", username=GATEWAY_USER, password=passwords[GATEWAY_USER])
+    influx.init_frailwatch(database)  # as `frailwatch influx init`: the ops policy must exist
+    # The wildcard capture watches as the read-only operator does (the gateway user only writes
+    # what it publishes, it does not read it back).
+    capture = Capture(broker.host, broker.port, "#", username=OPS_USER, password=passwords[OPS_USER])
     return Central(broker, influx, database, passwords, log_dir, capture)
+
+
+# --- the follow-up stages without MQTT: messages, their points, one stage run ------------------------
+
+
+def stage_message(
+    kind: Any,
+    at: Any,
+    n: int,
+    visit: str | None = "visit-now",
+    station: str = "gj-01",
+    participant: str | None = None,
+    **payload: Any,
+) -> Any:
+    """The contract example of ``kind`` at ``at`` with its own id, without a recording (so its reported
+    values are its features), changed by ``payload``."""
+    from telemetry.examples import example_messages
+
+    base: Any = example_messages()[kind]
+    changes = {
+        k: v for k, v in {"recording": None, **payload}.items() if k in type(base.payload).model_fields
+    }
+    update: dict[str, Any] = {
+        "measured_at": at,
+        "visit_id": visit,
+        "station_id": station,
+        "message_id": f"stage-{kind.value}-{station}-{n:04d}",
+        "payload": base.payload.model_copy(update=changes),
+    }
+    if participant is not None:
+        update["participant"] = participant
+    return base.model_copy(update=update)
+
+
+def write_points(influxdb: Any, points: list[Any]) -> None:
+    from gateway.point_table import PointTable
+
+    table = PointTable()
+    table.extend(points)
+    influxdb.write(table.encode())
+
+
+def run_stage(stage: Any, reader: Any, item: Any) -> Any:
+    """One stage on one follow-up: its statements read, its effects returned (nothing written)."""
+    return stage.run(item, reader.query_many(stage.statements(item)))

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from frailwatch.services import InfluxDB
+from runtime.local_servers import InfluxDB
 
 
 @dataclass

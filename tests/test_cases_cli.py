@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from frailwatch import case_store, cases_cli
+from frailwatch import cases_cli
 from frailwatch.cli import main
+from gateway.influx import case_log
 from gateway.influx.transport import V1Transport
 from processing.cases import assess, fold
 from telemetry.cases import CaseEventKind, CaseState, Domain, ResolveReason
@@ -190,7 +191,7 @@ def _transport(influxdb: InfluxTestDB) -> V1Transport:
 def _logged(influxdb: InfluxTestDB) -> list:  # type: ignore[type-arg]
     events = assess(history(12, decline_at=6, drop=SUBSTANTIAL), [], datetime.now(UTC))
     transport = _transport(influxdb)
-    case_store.append(transport, events)
+    case_log.append(transport, events)
     transport.close()
     return events
 
@@ -200,14 +201,14 @@ def test_events_read_back_are_the_events_written_and_a_redelivery_adds_nothing(
 ) -> None:
     events = _logged(influxdb)
     transport = _transport(influxdb)
-    case_store.append(transport, events)  # a redelivery, or a second replica
-    back = case_store.read(transport, participant=PARTICIPANT)
+    case_log.append(transport, events)  # a redelivery, or a second replica
+    back = case_log.read(transport, participant=PARTICIPANT)
     transport.close()
     assert back == sorted(events, key=lambda e: (e.processed_at, e.event_id))
     rows = influxdb.rows('SELECT count("event_id") FROM "case_event"')
     assert rows[0]["count"] == len(events), "one point per event id"
     tags = influxdb.rows('SHOW TAG KEYS FROM "case_event"')
-    assert {r["tagKey"] for r in tags} == set(case_store.TAGS)
+    assert {r["tagKey"] for r in tags} == set(case_log.TAGS)
 
 
 def test_a_late_visits_event_is_stamped_at_processing_time(influxdb: InfluxTestDB) -> None:
@@ -243,7 +244,7 @@ def test_ack_and_resolve_append_events_and_change_what_list_shows(
     assert _cli(influxdb, "resolve", cid, "--staff", "kim.s", "--reason", "recovered") == 2
     assert "resolved" in capsys.readouterr().err
     transport = _transport(influxdb)
-    case = fold(case_store.read(transport, case_id=cid))[cid]
+    case = fold(case_log.read(transport, case_id=cid))[cid]
     transport.close()
     assert case.state is CaseState.RESOLVED and case.reason is ResolveReason.NOT_CONFIRMED
     assert case.acknowledged_by == "kim.s" and case.notes == ("called, retest booked",)
@@ -266,7 +267,7 @@ def test_a_note_with_an_identifier_is_refused_and_nothing_is_written(
 
 
 def test_an_unreachable_influxdb_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    from frailwatch.services import free_port
+    from runtime.local_servers import free_port
 
     code = main(["cases", "list", "--url", f"http://127.0.0.1:{free_port()}", "--database", "x"])
     assert code == 1 and "unavailable" in capsys.readouterr().err

@@ -8,6 +8,7 @@ make-certs.sh. mosquitto_pub/mosquitto_sub are the independent clients.
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from _deploy_support import MAKE_CERTS, CommittedBroker, make_password_file
 
-from frailwatch.services import require_binary
+from runtime.local_servers import require_binary
 
 USERS = {
     "gateway": "gw-secret-1",
@@ -68,13 +69,20 @@ class Subscriber:
         args = [require_binary("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(stack.broker.port)]
         args += ["-u", user, "-P", USERS[user], "-t", topic, "-v", "-q", "1", "-C", str(count), "-W", "10"]
         args += ["-V", version]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Output to a file, so a test can watch deliveries arrive before it stops the subscriber.
+        self.out = tempfile.NamedTemporaryFile("w+", suffix=".lines")  # noqa: SIM115 (closed in lines())
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)  # let it subscribe before anyone publishes
 
+    def received(self) -> int:
+        return len(Path(self.out.name).read_text().splitlines())
+
     def lines(self) -> list[str]:
-        out, err = self.proc.communicate(timeout=20)
+        _, err = self.proc.communicate(timeout=20)
         assert "not authori" not in err.lower(), err
-        return out.splitlines()
+        lines = Path(self.out.name).read_text().splitlines()
+        self.out.close()
+        return lines
 
 
 def test_committed_config_starts_mosquitto_without_anonymous_access(stack: Stack) -> None:
@@ -97,7 +105,7 @@ def test_a_wrong_password_is_refused(stack: Stack) -> None:
 def test_station_publishes_only_under_its_own_prefix(stack: Stack) -> None:
     ops = Subscriber(stack, "ops", "fw/v1/#", count=2)
     assert pub(stack, "nam-01", "fw/v1/nam-01/data/grip/dyn-1", "own").returncode == 0
-    # Forbidden publishes are dropped silently under MQTT 3.1.1 (DESIGN "Known traps").
+    # Forbidden publishes are dropped silently under MQTT 3.1.1 (architecture: "Known traps").
     pub(stack, "nam-01", "fw/v1/buk-01/data/grip/dyn-1", "impersonation")
     pub(stack, "nam-01", "fw/v1/alerts/decline/buk-01", "forged-alert")
     pub(stack, "ops", "fw/v1/buk-01/data/grip/dyn-1", "ops-may-not-write")

@@ -1,7 +1,8 @@
 """Drill 1 at the broker: what the central Mosquitto promises across a restart and a crash.
 
 The gateway's zero-loss guarantee rests on the broker keeping acknowledged QoS 1 messages for a
-persistent session (DESIGN invariant 1). Here a persistent-session subscriber (as the gateway is)
+persistent session (architecture: "No loss, no double"). Here a persistent-session subscriber
+(as the gateway is)
 and a publisher that re-sends whatever was not acknowledged (as the edge does) stream through a
 broker that is restarted, or SIGKILLed, mid-stream: every message id must arrive.
 """
@@ -20,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 from telemetry import decode, topics
 from tests._drill_support import EdgeStandIn, wait_until
 from tests.corpus import good_messages

@@ -1,4 +1,5 @@
-"""Edge drills (DESIGN invariants 1 and 2): station broker → ``frailwatch edge run`` → central
+"""Edge drills (architecture: "No loss, no double", "Pseudonyms only"): station broker →
+``frailwatch edge run`` → central
 broker → gateway → InfluxDB, every part real, every role a subprocess.
 
 Devices publish readings with raw identifiers at QoS 1; the count that matters is what the edge
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import Heartbeat, decode_as
 from tests._drill_support import (
     PSEUDONYM_KEY,
@@ -26,8 +27,6 @@ from tests._drill_support import (
     Scan,
     device_reading,
     edge_env,
-    edge_missing,
-    gateway_missing,
     influx_dump,
     member_id,
     start_pipeline,
@@ -35,8 +34,7 @@ from tests._drill_support import (
 )
 from tests.corpus import RESIDENT_NUMBER
 
-BLOCKED = edge_missing() or gateway_missing()
-pytestmark = [pytest.mark.drill, pytest.mark.skipif(BLOCKED is not None, reason=BLOCKED or "")]
+pytestmark = pytest.mark.drill
 SLOW = os.environ.get("FW_SLOW") == "1"
 
 

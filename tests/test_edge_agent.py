@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edge.simulate import Cohort
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 from telemetry import decode_batch
 from telemetry.pseudonym import pseudonymise
 from tests._edge_support import (
@@ -175,6 +175,26 @@ def test_dead_letter_raised_during_an_outage_reaches_central_afterwards(rig: Cal
     client.disconnect()
 
 
+def test_a_value_of_the_wrong_type_is_dead_lettered_at_the_station(rig: Callable[..., tuple]) -> None:
+    """A device number sent as JSON text is refused (``wrong_type`` with its path), not coerced and
+    forwarded; the device's next, well-typed reading goes through."""
+    devices, _central, agent, capture = rig()
+    client = device_client(devices)
+    topic, doc = next((t, d) for t, d in _readings(40) if "/vitals/" in t)
+    field = next(k for k in ("systolic_mmhg", "heart_rate_bpm", "spo2_pct") if k in doc["payload"])
+    publish_device(client, topic, dict(doc, payload={**doc["payload"], field: str(doc["payload"][field])}))
+    publish_device(client, topic, doc)
+
+    def letters() -> list[dict]:
+        return [json.loads(m.payload) for m in capture.snapshot() if m.topic == "fw/v1/gj-01/deadletter"]
+
+    assert wait_until(lambda: len(letters()) >= 1 and len(capture.data()) >= 1, 30), agent.log()[-3000:]
+    (letter,) = letters()
+    assert (letter["reason"], letter["path"]) == ("wrong_type", f"payload.{field}")
+    assert len(capture.data()) == 1
+    client.disconnect()
+
+
 def test_spool_full_refusal_is_counted_and_nothing_accepted_is_lost(rig: Callable[..., tuple]) -> None:
     devices, central, agent, capture = rig(spool_max_bytes="20000")
     central.stop()
@@ -323,6 +343,7 @@ def test_copy_resent_after_a_lost_puback_has_the_same_id(
             "spool_dir": tmp_path / "spool",
             "heartbeat_s": 0.5,
             "drain_s": 0.5,
+            "receipts": False,  # a bare central broker: the PUBACK layer is what is tested here
         }
     )
 
@@ -357,3 +378,69 @@ def test_copy_resent_after_a_lost_puback_has_the_same_id(
     second_thread.join(15)
     client.disconnect()
     capture.close()
+
+
+def _health(agent: EdgeProcess, *args: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "frailwatch.cli", "edge", "health", *args],
+        env={**os.environ, **agent.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stdout.strip()
+
+
+def test_edge_health_follows_the_agent(rig: Callable[..., tuple]) -> None:
+    """`frailwatch edge health` (the compose health check) on a real agent: healthy while it runs
+    and is subscribed at the station broker — also with the central broker gone (spooling is its
+    job) — unhealthy while the station broker is away, at once after a clean stop, and once its
+    status is stale after a kill -9 (a hung or dead agent)."""
+    devices, central, agent, _capture = rig()
+    # The first status can precede the station-broker subscription by a moment (compose gives
+    # the check a start period for it): healthy within seconds, then it stays so.
+    assert wait_until(lambda: _health(agent)[0] == 0, 20), _health(agent)
+    code, line = _health(agent)
+    assert (code, line.split(":")[0]) == (0, "healthy"), line
+    assert "station gj-01" in line and "uplink connected" in line
+
+    central.stop()
+    assert wait_until(lambda: "uplink down" in _health(agent)[1], 20)
+    assert _health(agent)[0] == 0, "an uplink outage is not unhealthy"
+    central.start()
+
+    devices.stop()
+    assert wait_until(lambda: _health(agent)[0] == 1, 20), _health(agent)
+    assert "not subscribed at the station broker" in _health(agent)[1]
+    devices.start()
+    assert wait_until(lambda: _health(agent)[0] == 0, 30), _health(agent)
+
+    agent.kill9()
+    assert _health(agent, "--max-age-s", "30")[0] == 0, "a fresh status right after the kill"
+    time.sleep(2.5)
+    code, line = _health(agent, "--max-age-s", "2")
+    assert code == 1 and "hung or dead" in line, line
+
+    agent.start()
+    status = Path(agent.env["FRAILWATCH_EDGE_SPOOL_DIR"]) / "status.json"
+
+    def restarted_and_healthy() -> bool:
+        assert agent.process is not None
+        return json.loads(status.read_text())["pid"] == agent.process.pid and _health(agent)[0] == 0
+
+    assert wait_until(restarted_and_healthy, 30), (_health(agent), agent.log()[-3000:])
+    assert agent.stop() == 0
+    code, line = _health(agent)
+    assert code == 1 and "the agent stopped" in line, line
+
+
+def test_edge_health_without_a_status_file_says_so(tmp_path: Path) -> None:
+    env = {"FRAILWATCH_EDGE_STATION_ID": "gj-01", "FRAILWATCH_EDGE_SPOOL_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "frailwatch.cli", "edge", "health"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "no status file" in done.stdout

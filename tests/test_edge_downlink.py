@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from edge.page.accounts import Accounts
-from frailwatch.services import Mosquitto, free_port, require_binary
+from runtime.local_servers import Mosquitto, free_port, require_binary
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
 from tests._edge_support import (

@@ -74,3 +74,26 @@ def test_member_id_inside_a_visit_id_is_refused() -> None:
         to_message(TOPIC, json.dumps(document).encode(), "gj-01", KEY)
     assert error.value.reason == Reason.IDENTIFIER_IN_TEXT
     assert "M1234567" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d["payload"].update(hold_time_s="10.0"), "payload.hold_time_s"),
+        (lambda d: d["payload"].update(hold_time_s=True), "payload.hold_time_s"),
+        (lambda d: d["payload"].update(stance=3), "payload.stance"),
+        (lambda d: d["payload"]["recording"].update(fs_hz="100"), "payload.recording.fs_hz"),
+        (lambda d: d.update(measured_at=1778549400), "measured_at"),
+        (lambda d: d.update(participant_id=1234567), "participant_id"),
+        (lambda d: d.update(visit_id=None, note=17), "note"),
+    ],
+)
+def test_a_device_value_of_the_wrong_type_is_refused_at_the_edge(change: object, path: str) -> None:
+    """The edge judges a device's JSON as strictly as the gateway: refused, never coerced."""
+    document = json.loads(_balance([[0.0, 0.0], [1.0, 1.0]]))
+    change(document)  # type: ignore[operator]
+    with pytest.raises(ContractError) as error:
+        to_message(TOPIC, json.dumps(document).encode(), "gj-01", KEY)
+    assert error.value.reason == Reason.WRONG_TYPE
+    assert error.value.path == path
+    assert "M1234567" not in str(error.value) and "480312" not in str(error.value)

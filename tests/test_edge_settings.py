@@ -53,7 +53,7 @@ def test_key_file_wins_and_a_missing_key_is_a_clear_error(
 def test_each_role_reads_the_toml_its_config_variable_names(
     spec: str, toml: str, field: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both roles share frailwatch.settings: <PREFIX>CONFIG names the file when --config is absent."""
+    """Both roles share runtime.settings: <PREFIX>CONFIG names the file when --config is absent."""
     import importlib
 
     module_name, _, class_name = spec.partition(":")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from frailwatch.services import Mosquitto, TlsListener
+from runtime.local_servers import Mosquitto, TlsListener
 from tests._drill_support import make_test_ca
 from tests._edge_support import (
     CentralCapture,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from frailwatch.services import Mosquitto
+from runtime.local_servers import Mosquitto
 from tests._edge_support import (
     CentralCapture,
     EdgeProcess,

@@ -19,22 +19,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import ContractError, decode, topics
 from tests._drill_support import (
     Pipeline,
     client,
-    gateway_missing,
     publish_all,
     start_pipeline,
     wait_until,
 )
 from tests.corpus import CASES, example
 
-pytestmark = [
-    pytest.mark.drill,
-    pytest.mark.skipif(gateway_missing() is not None, reason=gateway_missing() or ""),
-]
+pytestmark = pytest.mark.drill
 TOPIC = "fw/v1/gj-01/data/vitals/vitals-1"
 SMALL_CORPUS = [case.data for case in CASES if len(case.data) < 50_000]
 

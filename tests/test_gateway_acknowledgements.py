@@ -141,3 +141,43 @@ def test_counted_once_each_under_concurrent_releases() -> None:
     for thread in threads:
         thread.join()
     assert sorted(broker.acked) == list(range(1, 201)) and acks.in_flight == 0
+
+
+def test_a_delivery_is_durable_once_all_its_work_is_and_then_receipted_whatever_its_connection() -> None:
+    """The receipt hook: called once per delivery, after its last hold and step, before the ack —
+    also for a delivery of an older connection (its writes are durable; only the ack is not sent)."""
+    acks, broker = _tracker()
+    durable: list[int] = []
+    acks.on_durable = lambda d: durable.append(d.mid)
+    delivery, routing = _receive(acks, 1)
+    write = acks.hold((delivery,))
+    acks.then(delivery, lambda: None)
+    routing.release()
+    assert durable == []
+    write.release()
+    assert durable == [1] and broker.acked == [1]
+    _old, routing = _receive(acks, 2)
+    acks.new_connection()
+    routing.release()
+    assert durable == [1, 2] and broker.acked == [1], "durable, receipted, but not acknowledged"
+
+
+def test_a_written_batch_releases_its_holds_at_once() -> None:
+    """release_all: each delivery acknowledged once, when its last hold in or out of the batch
+    goes; a step queued for one runs before its acknowledgement; a hold twice is refused whole."""
+    broker = Broker()
+    counted: list[int] = []
+    acks = Acknowledgements(broker.ack, on_acked=counted.append)
+    (a, ra), (b, rb), (c, rc) = (_receive(acks, mid) for mid in (1, 2, 3))
+    first, second, later = acks.hold([a, b]), acks.hold([b, c]), acks.hold([c])
+    ran: list[str] = []
+    acks.then(b, lambda: ran.append("b's step"))
+    for routing in (ra, rb, rc):
+        routing.release()
+    with pytest.raises(RuntimeError):
+        acks.release_all([first, first])
+    assert broker.acked == [] and acks.in_flight == 3  # nothing was released by the refused call
+    acks.release_all([first, second])
+    assert sorted(broker.acked) == [1, 2] and ran == ["b's step"] and sum(counted) == 2
+    later.release()
+    assert sorted(broker.acked) == [1, 2, 3] and acks.in_flight == 0 and sum(counted) == 3

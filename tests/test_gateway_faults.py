@@ -1,4 +1,4 @@
-"""The gateway under faults (issue 6), every part real: ``kill -9`` mid-stream, InfluxDB stopped
+"""The gateway under faults, every part real: ``kill -9`` mid-stream, InfluxDB stopped
 mid-stream, two replicas on one shared subscription, a forged station (``mosquitto_pub`` as an
 independent client) and redelivered messages. Counts are by message: 0 lost, 0 duplicated.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto, free_port, require_binary
+from runtime.local_servers import InfluxDB, Mosquitto, free_port, require_binary
 from telemetry import DeadLetter, Recording, decode_as, encode, topics
 from telemetry.examples import example_messages
 from tests._drill_support import probe_message, wait_until
@@ -131,7 +131,9 @@ def test_two_replicas_share_one_subscription_and_write_each_message_once(central
     assert all(n > 100 for n in received), f"one replica got (almost) nothing: {received}"
     assert sum(received) >= 3000
     # Each replica also reports itself in gateway_stats, tagged with its client id.
-    tags = {r["gateway"] for r in central.rows('SELECT "messages_total", "gateway" FROM "gateway_stats"')}
+    tags = {
+        r["gateway"] for r in central.rows('SELECT "messages_total", "gateway" FROM "ops"."gateway_stats"')
+    }
     assert tags == {"gw-replica-0", "gw-replica-1"}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry import encode
 from telemetry.examples import example_messages
 from tests._drill_support import client, wait_until
@@ -134,13 +134,13 @@ def test_gateways_restarted_after_status_changes_end_with_the_current_status(cen
     central.wait_subscribed()
 
     def last() -> dict[str, int]:
-        rows = central.rows('SELECT last("online") FROM "station_status" GROUP BY "station_id"')
+        rows = central.rows('SELECT last("online") FROM "ops"."station_status" GROUP BY "station_id"')
         return {r["station_id"]: r["last"] for r in rows}
 
     assert wait_until(lambda: set(last()) == {"gj-01", "gj-02"}, 20), (last(), central.logs())
     time.sleep(2.0)
-    assert last() == {"gj-01": 1, "gj-02": 1}, central.rows('SELECT * FROM "station_status"')
-    rows = central.rows('SELECT "online", "station_id" FROM "station_status"')
+    assert last() == {"gj-01": 1, "gj-02": 1}, central.rows('SELECT * FROM "ops"."station_status"')
+    rows = central.rows('SELECT "online", "station_id" FROM "ops"."station_status"')
     # Retained deliveries are stamped at receipt (the state as of now), one point per replica.
     assert [r for r in rows if r["station_id"] == "gj-01" and int(r["time"]) >= started], rows
     # A live change afterwards: both replicas write it at its own `at`, so one point.
@@ -150,7 +150,7 @@ def test_gateways_restarted_after_status_changes_end_with_the_current_status(cen
         "gj-01",
         {"station_id": "gj-01", "state": "online", "at": live.isoformat(), "agent_version": "1.1"},
     )
-    at_live = f'SELECT "online" FROM "station_status" WHERE time = {int(live.timestamp()) * 10**9}'
+    at_live = f'SELECT "online" FROM "ops"."station_status" WHERE time = {int(live.timestamp()) * 10**9}'
     assert wait_until(lambda: len(central.rows(at_live)) == 1, 20)
     time.sleep(1.0)
     assert len(central.rows(at_live)) == 1

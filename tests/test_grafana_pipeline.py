@@ -1,7 +1,8 @@
-"""Every dashboard query and alert rule on what the real pipeline writes (issue 7).
+"""Every dashboard query and alert rule on what the real pipeline writes.
 
 Once per module: a seeded cohort from ``edge.simulate`` (half of it declining, some roaming between
-two stations, raw IMU and centre-of-pressure recordings) is published by station devices to two
+two stations, raw IMU and centre-of-pressure recordings, every value with realistic measurement
+error) is published by station devices to two
 station brokers → two ``frailwatch edge run`` agents → the central broker → ``frailwatch gateway
 run`` → InfluxDB, plus a few bad readings that become dead letters at the edge and at the gateway.
 The visits are re-timed to a screening day that is happening now (each participant's earlier
@@ -10,7 +11,9 @@ rules' short windows see them, as they would in operation.
 
 Then every panel target, variable and annotation of every generated dashboard is interpolated the
 way Grafana does (grafana.evaluate) with the dashboard's own time range and interval, and run; the
-alert rules are evaluated query → reduce → threshold.
+alert rules are evaluated query → reduce → threshold. What the case panels and the case rule show is
+checked against the case-event log the pipeline wrote (who has a case is the detector's verdict on
+noisy data; tests/test_cases_pipeline.py and test_gateway_e2e.py judge that against the truth).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any
 import pytest
 
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
-from frailwatch.services import InfluxDB, Mosquitto
+from gateway.influx import case_log
+from gateway.influx.transport import V1Transport
 from grafana import alerting
 from grafana import catalog as c
 from grafana.dashboards import build_all
@@ -40,10 +44,13 @@ from grafana.evaluate import (
     substitute,
 )
 from grafana.provisioning import dashboard_json
-from telemetry.cases import Domain
+from processing.cases import fold
+from runtime.local_servers import InfluxDB, Mosquitto
+from telemetry.cases import CaseEvent, CaseState, Domain
 from telemetry.pseudonym import pseudonymise
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
 from tests._gateway_support import Central, start_central
+from tests._simulate_support import surely_found
 
 pytestmark = pytest.mark.drill
 
@@ -65,12 +72,24 @@ class Run:
     now_ms: int
 
     @property
-    def declining(self) -> set[str]:
-        return {pseudonymise(KEY, t.member_id) for t in self.truths if t.declining}
+    def everyone(self) -> set[str]:
+        return {pseudonymise(KEY, t.member_id) for t in self.truths}
 
     @property
-    def stable(self) -> set[str]:
-        return {pseudonymise(KEY, t.member_id) for t in self.truths if not t.declining}
+    def with_case(self) -> set[str]:
+        """Participants the log says have a case (opened), whatever the simulator made them."""
+        return {c.participant for c in fold(self.log()).values()}
+
+    @property
+    def with_open_case(self) -> set[str]:
+        return {c.participant for c in fold(self.log()).values() if c.state is not CaseState.RESOLVED}
+
+    def log(self) -> list[CaseEvent]:
+        transport = V1Transport(self.central.influx.url, self.central.database)
+        try:
+            return case_log.read(transport)
+        finally:
+            transport.close()
 
     def run(self, query: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.central.influx.query(query, self.central.database)
@@ -125,15 +144,18 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
         central.wait_subscribed()
         cohort = Cohort(
             # Seven visits each: the case detector wants a baseline of three before it judges.
+            # Seed 14: two substantial mobility step decliners, both seen at both stations (the
+            # decline-rates benchmark finds ≥ 95 % of these), so the case panels have data.
             participants=6,
             stations=list(STATIONS),
             days=210,
             decline_fraction=0.5,
-            seed=5,
+            seed=14,
             recordings=True,
         )
         truths, messages = _retimed(cohort, datetime.now(UTC))
-        assert {t.declining for t in truths} == {True, False}, "the seed must give both kinds"
+        must_find = surely_found(cohort, truths, KEY)
+        assert must_find and {t.declining for t in truths} == {True, False}, "the seed must give both"
         for s in STATIONS:
             devices = EdgeStandIn(station_brokers[s].host, station_brokers[s].port)
             devices.send(
@@ -149,15 +171,17 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
         forged.close()
 
         visits = len(truths)
-        decliners = {pseudonymise(KEY, t.member_id) for t in truths if t.declining}
 
         def settled() -> bool:
             events = central.rows('SELECT "event_id", "participant" FROM "case_event"')
-            stations_beating = central.rows('SELECT last("uptime_s") FROM "station_heartbeat" GROUP BY *')
+            stations_beating = central.rows(
+                'SELECT last("uptime_s") FROM "ops"."station_heartbeat" GROUP BY *'
+            )
             return (
                 central.count("frailty", "inputs") >= visits
+                and central.count("frailty", "sppb_total") >= visits  # every visit complete
                 and central.count("tug_features", "message_id") >= visits
-                and decliners <= {r["participant"] for r in events}
+                and set(must_find) <= {r["participant"] for r in events}
                 and central.count("dead_letter", "size_bytes") >= 3
                 and len(stations_beating) == len(STATIONS)
                 and central.count("gateway_stats", "messages_per_s") >= 2
@@ -216,12 +240,12 @@ def _variables(run: Run, board: dict[str, Any], pseudonym: str) -> Variables:
 QUERIES = [q for name, board in BOARDS.items() for q in dashboard_queries(name, board)]
 
 
-def _a_decliner(run: Run) -> str:
-    """A declining participant who visited both stations, if any (a cross-station history)."""
+def _with_a_case(run: Run) -> str:
+    """A participant with a case who visited both stations, if any (a cross-station history)."""
     stations: dict[str, set[str]] = {}
     for t in run.truths:
         stations.setdefault(pseudonymise(KEY, t.member_id), set()).add(t.station_id)
-    return max(sorted(run.declining), key=lambda p: len(stations[p]))
+    return max(sorted(run.with_case), key=lambda p: len(stations[p]))
 
 
 def _errors(answer: dict[str, Any]) -> list[str]:
@@ -231,9 +255,9 @@ def _errors(answer: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("item", QUERIES, ids=lambda q: f"{q.dashboard}:{q.where}")
 def test_query_runs_and_has_data(item: Any, pipeline: Run) -> None:
     """No query errors, and every panel, variable and annotation has data for this cohort (the
-    participant dashboard opened on a decliner who visited both stations)."""
+    participant dashboard opened on a participant with a case who visited both stations)."""
     board = BOARDS[item.dashboard]
-    query = substitute(item.query, _variables(pipeline, board, _a_decliner(pipeline)))
+    query = substitute(item.query, _variables(pipeline, board, _with_a_case(pipeline)))
     answer = pipeline.run(query)
     assert not _errors(answer), (query, answer)
     found = [s for s in series(answer) if s.get("values")]
@@ -261,37 +285,39 @@ def test_pseudonym_variable_lists_pseudonyms_only(pipeline: Run) -> None:
     assert not [x for x in pipeline.raw_identifiers if x in every_tag]
 
 
-def test_participant_trends_follow_the_decline(pipeline: Run) -> None:
-    """A decliner's walkway gait speed and grip fall across visits (cross-station), a stable
-    participant's do not; the trend has one value per visit, not one per gait source."""
+def test_participant_trends_show_what_each_visit_measured(pipeline: Run) -> None:
+    """The trend panels of a participant with a case (cross-station) and of one without show, visit
+    by visit, the walkway gait speed and grip each visit measured (the simulator's noisy day); one
+    value per visit, not one per gait source."""
     board = BOARDS["participant"]
     by_title = {p["title"]: p["targets"][0]["query"] for p in board["panels"]}
-    for pseudonym in (_a_decliner(pipeline), *sorted(pipeline.stable)[:1]):
-        visits = sum(1 for t in pipeline.truths if pseudonymise(KEY, t.member_id) == pseudonym)
+    without = sorted(pipeline.everyone - pipeline.with_case)[:1]
+    measured = {"Gait speed": lambda t: t.gait_speed_mps, "Grip (max)": lambda t: t.grip_kg}
+    for pseudonym in (_with_a_case(pipeline), *without):
+        mine = sorted(
+            (t for t in pipeline.truths if pseudonymise(KEY, t.member_id) == pseudonym), key=lambda t: t.visit
+        )
         v = _variables(pipeline, board, pseudonym)
-        for title in ("Gait speed", "Grip (max)"):
+        for title, value in measured.items():
             rows = sorted(
                 (row[0], row[1])
                 for s in series(pipeline.run(substitute(by_title[title], v)))
                 if s["tags"].get("source", "walkway") == "walkway"  # the timed walk, not the IMU
                 for row in s["values"]
             )
-            assert len(rows) == visits, (title, rows)
-            first, last = rows[0][1], rows[-1][1]
-            if pseudonym in pipeline.declining:
-                assert last < first, (title, rows)
-            else:
-                assert last == pytest.approx(first, rel=0.02), (title, rows)
+            # 4 m over the walk time to 0.01 s: the speed within 1 %; grip as sent.
+            assert [y for _, y in rows] == pytest.approx([value(t) for t in mine], rel=0.01), (title, rows)
 
 
-def test_case_annotations_are_the_decliners_case_events(pipeline: Run) -> None:
+def test_case_annotations_are_each_participants_case_events(pipeline: Run) -> None:
     board = BOARDS["participant"]
     (annotation,) = board["annotations"]["list"]
     target = annotation["target"]
-    for pseudonym in sorted(pipeline.declining | pipeline.stable):
+    with_case = pipeline.with_case
+    for pseudonym in sorted(pipeline.everyone):
         v = _variables(pipeline, board, pseudonym)
         found = series(pipeline.run(substitute(target["query"], v)))
-        if pseudonym in pipeline.stable:
+        if pseudonym not in with_case:
             assert not found, pseudonym
             continue
         assert found, pseudonym
@@ -301,12 +327,13 @@ def test_case_annotations_are_the_decliners_case_events(pipeline: Run) -> None:
         assert "opened" in {one["tags"]["event"] for one in found}
 
 
-def test_open_cases_table_lists_each_decliner_and_no_one_else(pipeline: Run) -> None:
+def test_open_cases_table_lists_everyone_with_an_open_case_and_no_one_else(pipeline: Run) -> None:
     board = BOARDS["alerts"]
     (item,) = [q for q in dashboard_queries("alerts", board) if q.where.startswith("panel")][:1]
     answer = pipeline.run(substitute(item.query, _variables(pipeline, board, "")))
     rows = series(answer)
-    assert {s["tags"][c.PARTICIPANT_TAG] for s in rows} == pipeline.declining
+    assert pipeline.with_open_case, "the seed's decliners have cases"
+    assert {s["tags"][c.PARTICIPANT_TAG] for s in rows} == pipeline.with_open_case
     for one in rows:
         record = dict(zip(one["columns"], one["values"][0], strict=True))
         assert record["state"] in ("open", "acknowledged") and record["severity"] in (1, 2), record
@@ -322,10 +349,10 @@ def _evaluate(run: Run, uid: str, at_ms: int | None = None) -> list[Instance]:
     return evaluate_rule(RULES[uid], run.run, at_ms if at_ms is not None else time.time_ns() // 10**6)
 
 
-def test_case_rule_fires_once_per_case_for_decliners_only(pipeline: Run) -> None:
+def test_case_rule_fires_once_per_case_and_for_no_one_without_one(pipeline: Run) -> None:
     instances = _evaluate(pipeline, "fw-case-notice")
     firing = [i for i in instances if i.firing]
-    assert {i.labels[c.PARTICIPANT_TAG] for i in firing} == pipeline.declining
+    assert {i.labels[c.PARTICIPANT_TAG] for i in firing} == pipeline.with_case
     opened = pipeline.central.rows(
         'SELECT "event_id", "case_id" FROM "case_event" WHERE "event" = \'opened\''
     )
@@ -344,10 +371,23 @@ def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -
     The device-silent rule's trigger (a device quiet for 2 h in opening hours) cannot happen in a
     test that lasts seconds; tests/test_grafana_queries.py covers its firing on written data.
     """
-    for uid in ("fw-station-offline", "fw-device-silent", "fw-dead-letter-spike"):
+    quiet = (
+        "fw-station-offline",
+        "fw-device-silent",
+        "fw-dead-letter-spike",
+        "fw-gateway-silent",
+        "fw-influxdb-silent",
+        "fw-heartbeat-stale",
+        "fw-spool-backlog",
+        "fw-spool-full",
+    )
+    assert set(quiet) | {"fw-gateway-lag", "fw-case-notice"} == set(RULES)
+    for uid in quiet:
         instances = _evaluate(pipeline, uid)
-        assert instances, f"{uid}: no data from the pipeline"
+        assert [i for i in instances if not i.reason], f"{uid}: no data from the pipeline"
         assert not [i for i in instances if i.firing], (uid, instances)
+    for uid in ("fw-heartbeat-stale", "fw-spool-backlog", "fw-spool-full"):
+        assert {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, uid)} == set(STATIONS), uid
     online = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline")}
     assert online == set(STATIONS)
     devices = {
@@ -358,12 +398,13 @@ def test_fleet_rules_have_data_and_are_quiet_on_a_healthy_fleet(pipeline: Run) -
     lag = _evaluate(pipeline, "fw-gateway-lag")
     assert {i.labels[c.GATEWAY_TAG] for i in lag} == gateways
     assert not [i for i in lag if i.firing], lag
+    assert {i.labels[c.GATEWAY_TAG] for i in _evaluate(pipeline, "fw-gateway-silent")} == gateways
 
 
 def test_ingest_lag_is_in_seconds_and_saw_the_month_old_visits(pipeline: Run) -> None:
     """The earlier visits were measured one to six months before the gateway wrote them: the lag
     the panel and the rule read peaks at months, in seconds (a unit check)."""
-    rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "gateway_stats"')
+    rows = pipeline.central.rows('SELECT max("ingest_lag_s") FROM "ops"."gateway_stats"')
     # Which old visit a 1-s stats sample catches depends on batching: 1 to 6 months, in seconds.
     month = VISIT_EVERY.total_seconds()
     assert 0.99 * month <= rows[0]["max"] <= 6 * month + 3600
@@ -398,15 +439,47 @@ def test_every_opening_and_escalation_is_seen_by_the_case_rule(pipeline: Run) ->
 
 
 def test_station_offline_rule_fires_after_an_agent_stops(pipeline: Run) -> None:
-    """Stop one edge agent (last in this module: it changes the shared fleet). The broker passes
-    its offline status on; ten minutes later (the rule's pending period, replayed minute by
-    minute with no new status) the rule fires for that station and only that one."""
+    """Stop one edge agent (last in this module but one: it changes the shared fleet). The
+    broker passes its offline status on; ten minutes later (the rule's pending period, replayed
+    minute by minute with no new status) the rule fires for that station and only that one."""
     stopped = STATIONS[1]
     assert pipeline.agents[stopped].stop() == 0
-    query = f'SELECT last("online") FROM "station_status" WHERE "station_id" = \'{stopped}\''
+    query = f'SELECT last("online") FROM "ops"."station_status" WHERE "station_id" = \'{stopped}\''
     assert wait_until(lambda: pipeline.central.rows(query)[0]["last"] == 0, 20), pipeline.central.logs()
     later = time.time_ns() // 10**6 + 11 * 60_000
     firing = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline", later) if i.firing}
     assert firing == {stopped}
     soon = {i.labels[c.STATION_TAG] for i in _evaluate(pipeline, "fw-station-offline") if i.firing}
     assert soon == set(), "fired before its 10-minute pending period"
+
+
+def test_when_nothing_arrives_any_more_the_silence_rules_fire_for_what_the_pipeline_had(
+    pipeline: Run,
+) -> None:
+    """Last in this module: stop every agent and the gateway, so nothing arrives any more. Right
+    away nothing fires (pending periods); 12 minutes on (replayed minute by minute) the
+    staleness rules fire for every station and the gateway replica the real pipeline wrote, the
+    InfluxDB rule for the store as a whole — and the spool rules, with no backlog or refusal in
+    the data, stay quiet."""
+    for agent in pipeline.agents.values():
+        agent.stop()
+    gateways = {g.env["FRAILWATCH_GATEWAY_CLIENT_ID"] for g in pipeline.central.gateways}
+    stats = 'SELECT count("messages_total") FROM "ops"."gateway_stats"'
+    written = pipeline.central.rows(stats)[0]["count"]
+    for gateway in pipeline.central.gateways:
+        assert gateway.stop() == 0
+    assert pipeline.central.rows(stats)[0]["count"] >= written
+    stopped_ms = time.time_ns() // 10**6
+
+    def firing(uid: str, at_ms: int) -> list[Instance]:
+        return [i for i in _evaluate(pipeline, uid, at_ms) if i.firing]
+
+    silence = ("fw-heartbeat-stale", "fw-gateway-silent", "fw-influxdb-silent")
+    assert not [uid for uid in silence if firing(uid, stopped_ms)], "fired before its pending period"
+    later = stopped_ms + 12 * 60_000
+    assert {i.labels[c.STATION_TAG] for i in firing("fw-heartbeat-stale", later)} == set(STATIONS)
+    assert {i.labels[c.GATEWAY_TAG] for i in firing("fw-gateway-silent", later)} == gateways
+    (store,) = firing("fw-influxdb-silent", later)
+    assert store.reason == "NoData"
+    for uid in ("fw-spool-backlog", "fw-spool-full"):
+        assert not firing(uid, later), uid

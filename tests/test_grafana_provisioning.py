@@ -276,8 +276,9 @@ def test_no_raw_identifier_fields_in_dashboards() -> None:
 
 
 def test_catalog_matches_gateway_schema() -> None:
-    """DESIGN invariant 5: every field, tag and unit the dashboards read is gateway.schema's."""
-    schema = importlib.import_module("gateway.schema")
+    """architecture: "One schema": every field, tag and unit the dashboards read is
+    gateway.influx_schema's."""
+    schema = importlib.import_module("gateway.influx_schema")
     for name in ("STATION_TAG", "PARTICIPANT_TAG", "GATEWAY_TAG", "FRAILTY_CATEGORY_TAG"):
         assert getattr(schema, name) == getattr(catalog, name), name
     assert len(catalog.all_fields()) >= 25
@@ -292,7 +293,7 @@ def test_catalog_matches_gateway_schema() -> None:
 
 
 def test_catalog_refuses_names_the_schema_lacks() -> None:
-    schema = importlib.import_module("gateway.schema")
+    schema = importlib.import_module("gateway.influx_schema")
     with pytest.raises(KeyError, match="gait_speed_kmh"):
         catalog._field(schema.GAIT_FEATURES, "gait_speed_kmh")
     with pytest.raises(KeyError, match="side"):

@@ -16,18 +16,21 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from frailwatch.services import InfluxDB
+from gateway import influx_schema
+from gateway.influx.routing import split_by_policy
 from grafana import alerting
 from grafana import catalog as c
 from grafana.evaluate import DashboardQuery, Variables, dashboard_queries, evaluate_rule, series, substitute
 from grafana.provisioning import write_tree
+from runtime.local_servers import InfluxDB
 from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
 
 STATIONS = ("gwangju-buk-01", "gwangju-seo-02")
@@ -121,7 +124,7 @@ def visit_lines(participant: str, station: str, at_ns: int, decline: float) -> l
     ]
     for kind, (name, value) in READING_FIELDS.items():
         if kind != "grip":  # grip's readings measurement already carries grip_max_kg above
-            # device_id and message_id are fields in gateway.schema (cardinality), not tags
+            # device_id and message_id are fields in gateway.influx_schema (cardinality), not tags
             fields: dict[str, float | int | str] = {
                 name: value,
                 c.READING_ID: f"m-{kind}-{at_ns}",
@@ -175,7 +178,7 @@ def _case_event(
 
 
 def _case_line(event: CaseEvent) -> str:
-    from frailwatch.case_store import encode_events
+    from gateway.influx.case_log import encode_events
 
     return encode_events([event]).decode().rstrip("\n")
 
@@ -187,20 +190,38 @@ def fleet_lines(
     lag_s: float = 2.0,
     dead_letters: int = 2,
     silent_s: float = 90.0,
+    stale: str | None = None,
+    gateway_gone_min: int = 0,
+    backlog_s: float | None = None,
+    refused_from_min: int | None = None,
 ) -> list[str]:
+    """An hour of fleet data, one heartbeat a minute per station and one gateway stats point a
+    minute. ``offline``: that agent stopped 55 min ago and its Last Will says so; ``stale``: its
+    heartbeats stop 12 minutes ago with no Last Will (a hung agent); ``gateway_gone_min``: the
+    gateway's stats end that many minutes ago; ``backlog_s``: the first station's oldest spooled
+    reading waits that long; ``refused_from_min``: its spool refuses readings from then on."""
     lines: list[str] = []
     for station in STATIONS:
-        beats = 5 if station == offline else 60  # a stopped agent's heartbeats end early
-        for minute in range(60, 60 - beats, -1):
+        # a stopped agent's heartbeats end early
+        last = 55 if station == offline else 12 if station == stale else 0
+        for minute in range(60, last, -1):
             at = now_ns - minute * MINUTE_NS
+            first = station == STATIONS[0]
+            refused = refused_from_min is not None and first and minute <= refused_from_min
             lines.append(
                 _point(
                     c.HEARTBEAT,
                     {c.STATION_TAG: station},
                     {
                         c.SPOOL_DEPTH.name: minute % 7,
-                        c.SPOOL_OLDEST.name: float(minute % 5),
+                        c.SPOOL_OLDEST.name: backlog_s if backlog_s and first else float(minute % 5),
                         c.UPTIME.name: 3600.0 - 60 * minute,
+                        # The station's follow-up funnel as its page counts it.
+                        c.CASES_OPENED.name: 4,
+                        c.CASES_LINKED.name: 2,
+                        c.CASES_FOLLOWED_UP.name: 1,
+                        c.OVERDUE_FOLLOW_UPS.name: minute % 3,
+                        c.SPOOL_FULL_REFUSED.name: 12 if refused else 0,
                     },
                     at,
                 )
@@ -221,13 +242,14 @@ def fleet_lines(
             lines.append(
                 _field_point(c.STATION_ONLINE, 0, now_ns - 54 * MINUTE_NS, **{c.STATION_TAG: station})
             )
-    for minute in range(30, 0, -1):
+    for minute in range(30, gateway_gone_min, -1):
         at = now_ns - minute * MINUTE_NS
         lines.append(
             _point(
                 "gateway_stats",
                 {c.GATEWAY_TAG: "gateway-1"},
                 {
+                    c.MESSAGES_TOTAL.name: 40 * 60 * (31 - minute),
                     c.MESSAGES_RATE.name: 40.0,
                     c.INGEST_LAG.name: lag_s if minute <= 3 else 1.0,
                     c.WRITE_LATENCY.name: 12.0,
@@ -258,6 +280,9 @@ def now_ns() -> int:
 
 @dataclass
 class Database:
+    """A database made by `frailwatch influx init`, written to as the gateway's writer does: each
+    point into its measurement's retention policy (operational ones into "ops")."""
+
     server: InfluxDB
     name: str
 
@@ -265,14 +290,26 @@ class Database:
         return self.server.query(q, self.name)
 
     def write(self, lines: list[str]) -> None:
-        self.server.write("\n".join(lines), self.name)
+        body = ("\n".join(lines) + "\n").encode()
+        for policy, part in split_by_policy(body, influx_schema.NON_DEFAULT_POLICIES):
+            self.server.write(part, self.name, rp=policy)
+
+
+@contextmanager
+def database(server: InfluxDB) -> Iterator[Database]:
+    name = f"grafana_{uuid.uuid4().hex[:10]}"
+    server.init_frailwatch(name)
+    try:
+        yield Database(server, name)
+    finally:
+        server.query(f'DROP DATABASE "{name}"', method="POST")
 
 
 @pytest.fixture(scope="module")
 def filled(influxdb_server: InfluxDB) -> Iterator[tuple[Database, int]]:
     """One database with the whole healthy scenario, shared by the query tests."""
     name = f"grafana_{uuid.uuid4().hex[:10]}"
-    influxdb_server.create_database(name)
+    influxdb_server.init_frailwatch(name)
     db = Database(influxdb_server, name)
     now = now_ns()
     db.write(clinical_lines(now) + fleet_lines(now))
@@ -382,6 +419,27 @@ SCENARIOS: dict[str, tuple[Scenario, Scenario, dict[str, str]]] = {
         fleet_lines,
         {c.STATION_TAG: STATIONS[0]},
     ),
+    "fw-gateway-silent": (
+        lambda now: fleet_lines(now, gateway_gone_min=12),
+        fleet_lines,
+        {c.GATEWAY_TAG: "gateway-1"},
+    ),
+    "fw-influxdb-silent": (lambda now: fleet_lines(now, gateway_gone_min=12), fleet_lines, {}),
+    "fw-heartbeat-stale": (
+        lambda now: fleet_lines(now, stale=STATIONS[1]),
+        fleet_lines,
+        {c.STATION_TAG: STATIONS[1]},
+    ),
+    "fw-spool-backlog": (
+        lambda now: fleet_lines(now, backlog_s=alerting.SPOOL_BACKLOG_S + 600.0),
+        fleet_lines,
+        {c.STATION_TAG: STATIONS[0]},
+    ),
+    "fw-spool-full": (
+        lambda now: fleet_lines(now, refused_from_min=3),
+        fleet_lines,
+        {c.STATION_TAG: STATIONS[0]},
+    ),
 }
 
 
@@ -395,22 +453,90 @@ def test_rule_fires_on_its_scenario_and_not_when_healthy(uid: str, influxdb_serv
     trigger, healthy, labels = SCENARIOS[uid]
     outcomes = {}
     for name, scenario in (("trigger", trigger), ("healthy", healthy)):
-        db_name = f"grafana_{uuid.uuid4().hex[:10]}"
-        influxdb_server.create_database(db_name)
-        try:
-            db = Database(influxdb_server, db_name)
+        with database(influxdb_server) as db:
             now = now_ns()
             db.write(scenario(now))
             outcomes[name] = evaluate_rule(spec, db.run, now // 10**6)
-        finally:
-            influxdb_server.query(f'DROP DATABASE "{db_name}"', method="POST")
     firing = [i for i in outcomes["trigger"] if i.firing]
     assert firing, f"{uid} did not fire on its scenario: {outcomes['trigger']}"
     assert any(labels.items() <= i.labels.items() for i in firing), (labels, firing)
     # the healthy scenario has data for the rule (not "no data") and nothing fires
     if uid != "fw-case-notice":  # no recent opening or escalation is exactly "no series" for that rule
-        assert outcomes["healthy"], f"{uid}: the healthy scenario gave the rule no data"
+        assert [i for i in outcomes["healthy"] if not i.reason], f"{uid}: the healthy scenario gave no data"
     assert not [i for i in outcomes["healthy"] if i.firing], outcomes["healthy"]
+
+
+def test_when_nothing_arrives_the_gateway_and_influxdb_rules_fire(influxdb_server: InfluxDB) -> None:
+    """An initialised database that nothing is written to (no gateway ever ran, or all are
+    dead): the rules for whom no data means a dead component fire on it — after their pending
+    period, evaluated minute by minute — and no other rule fires."""
+    with database(influxdb_server) as db:
+        now = now_ns() // 10**6
+        firing = {
+            uid: [i for i in evaluate_rule(spec, db.run, now) if i.firing] for uid, spec in RULES.items()
+        }
+    assert {uid for uid, fired in firing.items() if fired} == {"fw-gateway-silent", "fw-influxdb-silent"}
+    assert all(i.reason == "NoData" and i.labels == {} for uid in firing for i in firing[uid])
+
+
+def test_a_dead_influxdb_fires_the_influxdb_rule_and_only_it(
+    influxdb_factory: Callable[[], InfluxDB],
+) -> None:
+    """InfluxDB stopped: every query fails. fw-influxdb-silent alerts on the error; every other
+    rule keeps its last state (one alert for one outage, not an error per rule)."""
+    server = influxdb_factory()
+    server.init_frailwatch("fw")
+    db = Database(server, "fw")
+    now = now_ns()
+    db.write(fleet_lines(now))
+    assert not [i for i in evaluate_rule(RULES["fw-influxdb-silent"], db.run, now // 10**6) if i.firing]
+    server.stop()
+    outcomes = {uid: evaluate_rule(spec, db.run, now // 10**6) for uid, spec in RULES.items()}
+    fired = {uid for uid, instances in outcomes.items() if any(i.firing for i in instances)}
+    assert fired == {"fw-influxdb-silent"}
+    assert all(i.reason == "Error" for instances in outcomes.values() for i in instances)
+
+
+def test_spool_refusals_during_an_outage_fire_when_their_heartbeats_arrive(influxdb_server: InfluxDB) -> None:
+    """Heartbeats stop during a 3-hour uplink outage; the first ones after it carry the refusals
+    made meanwhile: the rule sees the rise across the gap. An agent restart (counter back to 0)
+    is no rise."""
+    spec = RULES["fw-spool-full"]
+    station = {c.STATION_TAG: STATIONS[0]}
+    results = {}
+    for name, before, after in (("outage", 0, 7), ("restart", 5, 0)):
+        with database(influxdb_server) as db:
+            now = now_ns()
+            lines = [
+                _point(c.HEARTBEAT, station, {c.SPOOL_FULL_REFUSED.name: before}, now - m * MINUTE_NS)
+                for m in range(240, 200, -1)
+            ] + [
+                _point(c.HEARTBEAT, station, {c.SPOOL_FULL_REFUSED.name: after}, now - m * MINUTE_NS)
+                for m in range(4, 0, -1)
+            ]
+            db.write(lines)
+            results[name] = [(i.labels, i.firing) for i in evaluate_rule(spec, db.run, now // 10**6)]
+    assert results == {"outage": [(station, True)], "restart": [(station, False)]}
+
+
+def test_a_fresh_heartbeat_bucket_is_not_a_stale_station(influxdb_server: InfluxDB) -> None:
+    """Evaluated seconds after a 5-minute bucket began, before the next heartbeat: that newest
+    bucket is empty, yet the rule does not fire — its pending period never holds through it."""
+    spec = RULES["fw-heartbeat-stale"]
+    with database(influxdb_server) as db:
+        bucket_ns = 5 * MINUTE_NS
+        start = (now_ns() // bucket_ns) * bucket_ns - bucket_ns  # the previous bucket's start
+        at = start + bucket_ns + 10 * 10**9  # 10 s into the current bucket
+        station = {c.STATION_TAG: STATIONS[0]}
+        db.write(
+            [
+                _point(c.HEARTBEAT, station, {c.UPTIME.name: 1.0 * k}, at - 20 * 10**9 - k * 30 * 10**9)
+                for k in range(60)
+            ]
+        )
+        now_state = [i for i in evaluate_rule(replace(spec, pending="0s"), db.run, at // 10**6)]
+        assert [i.value for i in now_state] == [0.0], "the newest bucket is empty at that moment"
+        assert not [i for i in evaluate_rule(spec, db.run, at // 10**6) if i.firing]
 
 
 def test_substitute_refuses_unknown_variables() -> None:
@@ -423,10 +549,7 @@ def test_station_offline_waits_for_its_pending_period(influxdb_server: InfluxDB)
     spec = RULES["fw-station-offline"]
     results = {}
     for minutes_ago in (3, 12):
-        db_name = f"grafana_{uuid.uuid4().hex[:10]}"
-        influxdb_server.create_database(db_name)
-        try:
-            db = Database(influxdb_server, db_name)
+        with database(influxdb_server) as db:
             now = now_ns()
             station = {c.STATION_TAG: STATIONS[0]}
             db.write(
@@ -437,8 +560,6 @@ def test_station_offline_waits_for_its_pending_period(influxdb_server: InfluxDB)
             )
             (instance,) = evaluate_rule(spec, db.run, now // 10**6)
             results[minutes_ago] = instance.firing
-        finally:
-            influxdb_server.query(f'DROP DATABASE "{db_name}"', method="POST")
     assert results == {3: False, 12: True}
 
 

@@ -44,7 +44,7 @@ def test_basic_auth_writes_and_init(auth_influxdb: AuthInfluxDB) -> None:
     "credentials",
     [
         {"username": ADMIN, "password": SecretStr("wrong-pw")},
-        {"token": SecretStr(PASSWORD)},  # 1.x does not take the Token header (DESIGN "Scale")
+        {"token": SecretStr(PASSWORD)},  # 1.x does not take the Token header (architecture: "Scale")
         {},
     ],
 )

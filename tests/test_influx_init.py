@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from frailwatch.services import InfluxDB, free_port
 from gateway.influx import cli
 from gateway.influx.init import RAW_RP, init_database, parse_duration, schema_policies
 from gateway.influx.transport import V1Transport, WriteRejected
+from runtime.local_servers import InfluxDB, free_port
 
 SCHEMA_POLICIES, DEFAULT_RP = schema_policies()
 
@@ -28,9 +28,9 @@ def _go_duration(duration: str) -> str:
 
 
 def test_policies_come_from_the_schema() -> None:
-    from gateway import schema
+    from gateway import influx_schema
 
-    assert SCHEMA_POLICIES == schema.RETENTION_POLICIES and DEFAULT_RP == schema.FOREVER
+    assert SCHEMA_POLICIES == influx_schema.RETENTION_POLICIES and DEFAULT_RP == influx_schema.FOREVER
     assert SCHEMA_POLICIES[DEFAULT_RP] == "INF"  # participant data is kept
 
 
@@ -190,3 +190,31 @@ def test_parse_duration() -> None:
     assert parse_duration("INF") == 0
     with pytest.raises(ValueError):
         parse_duration("30 days")
+
+
+def test_ops_policy_is_bounded_and_configurable(
+    influxdb_server: InfluxDB, fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """90 days by default; --ops-retention or FRAILWATCH_GATEWAY_INFLUX_OPS_RETENTION change it
+    in place (idempotent), INF is refused before anything is sent; clinical stays the INF default."""
+    transport = V1Transport(influxdb_server.url, fresh_db)
+    init_database(transport)
+    policies = _policies(influxdb_server, fresh_db)
+    assert policies["ops"]["duration"] == "2160h0m0s" and policies["ops"]["default"] is False
+    assert policies["forever"]["duration"] == "0s" and policies["forever"]["default"] is True
+    assert (
+        _run_cli(
+            ["influx", "init", "--url", influxdb_server.url, "--database", fresh_db, "--ops-retention", "30d"]
+        )
+        == 0
+    )
+    assert _policies(influxdb_server, fresh_db)["ops"]["duration"] == "720h0m0s"
+    monkeypatch.setenv("FRAILWATCH_GATEWAY_INFLUX_OPS_RETENTION", "14d")
+    assert _run_cli(["influx", "init", "--url", influxdb_server.url, "--database", fresh_db]) == 0
+    assert _policies(influxdb_server, fresh_db)["ops"]["duration"] == "336h0m0s"
+    again = init_database(transport, ops_retention="14d")
+    assert not again.changed, again.actions
+    argv = ["influx", "init", "--url", influxdb_server.url, "--database", fresh_db, "--ops-retention", "INF"]
+    assert _run_cli(argv) == 2
+    assert _policies(influxdb_server, fresh_db)["ops"]["duration"] == "336h0m0s"
+    assert _policies(influxdb_server, fresh_db)["forever"]["default"] is True

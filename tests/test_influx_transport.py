@@ -1,6 +1,6 @@
 """Transports: what goes over the wire (paths, auth per InfluxDB version, gzip), error mapping, and
 reads with bind parameters on the real InfluxDB. The v2 API is checked against a recording HTTP
-server, as no InfluxDB 2 runs here (DESIGN "Known traps": Debian's 1.6 answers it with 404)."""
+server, as no InfluxDB 2 runs here (architecture: "Known traps": Debian's 1.6 answers it with 404)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from frailwatch.services import free_port
 from gateway.influx.lineprotocol import encode
 from gateway.influx.transport import (
     InfluxSettings,
@@ -25,6 +24,7 @@ from gateway.influx.transport import (
     WriteRejected,
     make_transport,
 )
+from runtime.local_servers import free_port
 from tests._influx_support import CaptureServer, serve_capture
 from tests.conftest import InfluxTestDB
 

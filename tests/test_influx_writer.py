@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from frailwatch.services import InfluxDB, free_port
 from gateway.influx.lineprotocol import encode
 from gateway.influx.transport import V1Transport, WriteRejected
 from gateway.influx.writer import BatchWriter, WriterClosed, WriterStats
+from runtime.local_servers import InfluxDB, free_port
 from tests._influx_support import CaptureServer, serve_capture
 from tests.conftest import InfluxTestDB
 
@@ -100,6 +100,24 @@ def test_delay_bounds_how_long_a_small_chunk_waits(influxdb: InfluxTestDB, acks:
         time.sleep(0.005)
     assert acks.written == ["only"]
     assert 0.09 <= time.monotonic() - started < 2
+    writer.close()
+
+
+def test_an_urgent_chunk_does_not_wait_for_the_batch_to_fill(influxdb: InfluxTestDB, acks: Acks) -> None:
+    """Follow-up points another job waits for go at once, taking along what is pending."""
+    writer = BatchWriter(
+        V1Transport(influxdb.url, influxdb.database), max_delay_s=5.0, on_written=acks.on_written
+    )
+    started = time.monotonic()
+    writer.submit(_chunk(1), "waiting")
+    writer.submit(_chunk(2), "urgent", urgent=True)
+    while len(acks.written) < 2 and time.monotonic() - started < 10:
+        time.sleep(0.005)
+    assert acks.written == ["waiting", "urgent"]
+    assert time.monotonic() - started < 2  # not the 5 s delay
+    writer.submit(_chunk(3), "later")
+    time.sleep(0.5)
+    assert acks.written == ["waiting", "urgent"]  # the next ordinary chunk waits again
     writer.close()
 
 
@@ -395,3 +413,98 @@ def test_unexpected_transport_error_is_retried_not_dropped(influxdb: InfluxTestD
 def test_bad_arguments_refused() -> None:
     with pytest.raises(ValueError):
         BatchWriter(V1Transport("http://127.0.0.1:1", "fw"), max_bytes=0, on_written=lambda _t: None)
+
+
+# --- each measurement to the retention policy the schema gives it ----------------------------------
+
+
+NOW = (time.time_ns() // 10**9) * 10**9  # within every policy's retention (T0 is older than "ops")
+
+
+def _mixed_body(i: int) -> bytes:
+    """One gateway-like chunk: clinical and operational points together (as the consumer's
+    PointTable encodes a group of messages), every measurement of the schema once."""
+    from gateway import influx_schema
+
+    lines = []
+    for n, m in enumerate(influx_schema.MEASUREMENTS.values()):
+        tag = m.tags[0]
+        lines.append(f"{m.name},{tag}=gj-01 seq={i}i {NOW + i * 1000 + n}\n".encode())
+    return b"".join(lines)
+
+
+def test_each_measurement_lands_in_its_schema_policy_without_the_caller_naming_it(
+    influxdb: InfluxTestDB, acks: Acks
+) -> None:
+    """`frailwatch influx init`'s policies, the writer's default routing: operational measurements
+    in "ops", clinical ones in the default "forever", none in both; each token acknowledged once."""
+    from gateway import influx_schema
+    from gateway.influx.init import init_database
+
+    transport = V1Transport(influxdb.url, influxdb.database)
+    init_database(transport)
+    writer = BatchWriter(transport, max_delay_s=0.05, on_written=acks.on_written)
+    for i in range(8):
+        writer.submit(_mixed_body(i), i)
+    writer.close()
+    assert sorted(acks.written) == list(range(8)), "each token exactly once"
+    db = influxdb.database
+    # dead letters stay with the clinical data: stamped at their message's (possibly old) time
+    operational = {"station_heartbeat", "station_device", "station_status", "gateway_stats"}
+    assert set(influx_schema.NON_DEFAULT_POLICIES) == operational
+    for name in influx_schema.MEASUREMENTS:
+        where = {
+            policy: len(influxdb.rows(f'SELECT seq FROM "{db}"."{policy}"."{name}"'))
+            for policy in influx_schema.RETENTION_POLICIES
+        }
+        expected = "ops" if name in operational else "forever"
+        assert where == {p: (8 if p == expected else 0) for p in where}, name
+        # and the schema's own FROM target for dashboards reads exactly those points
+        assert len(influxdb.rows(f"SELECT seq FROM {influx_schema.qualified(name)}")) == 8, name
+
+
+def test_a_refused_part_of_a_mixed_body_rejects_its_token_once_and_never_acknowledges_it(
+    influxdb: InfluxTestDB, acks: Acks
+) -> None:
+    from gateway.influx.init import init_database
+
+    transport = V1Transport(influxdb.url, influxdb.database)
+    init_database(transport)
+    influxdb.write(b"vitals,station_id=gj-01 seq=0i %d\n" % NOW)  # seq is an integer in "forever"
+    writer = BatchWriter(transport, max_delay_s=0.2, on_written=acks.on_written, on_rejected=acks.on_rejected)
+    good = _mixed_body(1)
+    bad = b"vitals,station_id=gj-01 seq=1.5 %d\nstation_heartbeat,station_id=gj-01 seq=7i %d\n" % (NOW, NOW)
+    writer.submit(good, "good")
+    writer.submit(bad, "bad")
+    writer.close()
+    assert acks.written == ["good"]
+    assert [(t, "field type conflict" in e.message) for t, e in acks.rejected] == [("bad", True)]
+    # the operational half of the refused body is stored all the same (rewriting it is harmless)
+    rows = influxdb.rows(f'SELECT seq FROM "{influxdb.database}"."ops"."station_heartbeat" WHERE seq = 7')
+    assert len(rows) == 1
+
+
+def test_without_the_ops_policy_writes_wait_loudly_until_influx_init_runs(
+    influxdb: InfluxTestDB, acks: Acks, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database `frailwatch influx init` never saw: InfluxDB answers 500 "retention policy not
+    found" for the operational points. Like a missing database it is configuration, not the
+    data's fault: kept and retried (never acknowledged, never dead-lettered) with the fix in the
+    log; once init has run, everything is written and acknowledged."""
+    from gateway.influx.init import init_database
+
+    transport = V1Transport(influxdb.url, influxdb.database)
+    writer = BatchWriter(
+        transport, max_delay_s=0.02, on_written=acks.on_written, on_rejected=acks.on_rejected, retry_cap_s=0.2
+    )
+    writer.submit(b"station_heartbeat,station_id=gj-01 seq=1i %d\n" % NOW, "ops")
+    writer.submit(_chunk(2), "clinical")
+    time.sleep(1.0)
+    assert acks.written == [] and acks.rejected == []
+    assert writer.stats.retries >= 2
+    assert "retention policy not found: ops" in caplog.text and "frailwatch influx init" in caplog.text
+    init_database(transport)
+    assert writer.close(timeout_s=10)
+    assert sorted(acks.written) == ["clinical", "ops"] and acks.rejected == []
+    rows = influxdb.rows(f'SELECT seq FROM "{influxdb.database}"."ops"."station_heartbeat"')
+    assert [r["seq"] for r in rows] == [1]

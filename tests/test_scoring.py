@@ -1,5 +1,5 @@
 """Frailty and sarcopenia scoring: every published cut-off at the boundary and just either side of
-it (DESIGN.md "Domain facts"), partial-input rules, and whole visits through score_visit."""
+it (docs/scoring.md), partial-input rules, and whole visits through score_visit."""
 
 from __future__ import annotations
 
@@ -661,3 +661,19 @@ def test_awgs_chair_alone_needs_no_sex() -> None:
 
 def test_fried_falls_back_to_gait_speed_without_a_walk_time() -> None:
     assert walk_15ft_s(4.0, None, 0.762) == (6.0, "gait_speed")
+
+
+def test_tug_fall_risk_cut_off_is_a_parameter_with_the_published_default() -> None:
+    from processing.scoring import TUG_FALL_RISK_S, TUG_FALL_RISK_STEADI_S, VisitInputs, score_tug
+
+    assert (TUG_FALL_RISK_S, TUG_FALL_RISK_STEADI_S) == (13.5, 12.0)
+    for cutoff in (TUG_FALL_RISK_S, TUG_FALL_RISK_STEADI_S):
+        for eps, raised in ((-1e-9, False), (0.0, True), (1e-9, True)):
+            tug, missing = score_tug(cutoff + eps, cutoff)
+            assert tug is not None and tug.raised is raised and missing == ()
+    assert score_tug(None) == (None, ("tug_time_s",))
+    between = VisitInputs(tug_time_s=12.8)
+    assert score_visit(between).tug.raised is False  # type: ignore[union-attr]
+    assert score_visit(between, tug_fall_risk_s=12.0).tug.raised is True  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="outside 5–30 s"):
+        score_visit(between, tug_fall_risk_s=45.0)

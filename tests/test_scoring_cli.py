@@ -123,3 +123,34 @@ def test_score_is_a_top_level_command(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--help"])
     assert exited.value.code == 0
     assert "score" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("tug_s", "cutoff", "raised"),
+    [(13.4, None, False), (13.5, None, True), (12.5, None, False), (12.5, "12", True), (11.9, "12", False)],
+)
+def test_tug_fall_risk_at_the_configured_cut_off(
+    tmp_path: Path, tug_s: float, cutoff: str | None, raised: bool
+) -> None:
+    """13.5 s by default (Shumway-Cook 2000), 12 s when the programme follows CDC STEADI; the
+    boundary itself is raised risk (≥)."""
+    visit = _write(tmp_path, json.dumps({**VISIT, "tug_time_s": tug_s}))
+    done = _run("--input", str(visit), "--json", *(("--tug-fall-risk-s", cutoff) if cutoff else ()))
+    assert done.returncode == 0, done.stderr
+    tug = json.loads(done.stdout)["tug"]
+    assert tug == {"tug_time_s": tug_s, "cutoff_s": float(cutoff or 13.5), "raised": raised}
+    table = _run("--input", str(visit), *(("--tug-fall-risk-s", cutoff) if cutoff else ()))
+    (line,) = [x for x in table.stdout.splitlines() if x.startswith("TUG")]
+    assert ("no raised" not in line) == raised and f"cut-off {float(cutoff or 13.5):g} s" in line
+
+
+@pytest.mark.parametrize("cutoff", ["4", "31", "soon"])
+def test_an_implausible_tug_cut_off_is_refused_with_one_line(tmp_path: Path, cutoff: str) -> None:
+    done = _run("--input", str(_write(tmp_path, json.dumps(VISIT))), "--tug-fall-risk-s", cutoff)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--tug-fall-risk-s" in done.stderr and ("5–30 s" in done.stderr or "not a number" in done.stderr)
+
+
+def test_a_visit_without_tug_has_no_fall_risk_judgement(tmp_path: Path) -> None:
+    done = _run("--input", str(_write(tmp_path, json.dumps(VISIT))), "--json")
+    assert json.loads(done.stdout)["tug"] is None

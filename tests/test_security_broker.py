@@ -1,4 +1,5 @@
-"""Broker-level security (DESIGN invariant 3) on a real Mosquitto: per-station credentials, an ACL
+"""Broker-level security (architecture: "Stations are confined") on a real Mosquitto:
+per-station credentials, an ACL
 confining each station to ``fw/v1/<station>/#``, no anonymous or wrong-password access, and a TLS
 listener with a CA generated in the test. The observer is a wildcard subscriber with the gateway's
 credentials, so "nothing arrived" means the broker dropped it, not that nobody listened.
@@ -14,7 +15,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from frailwatch.services import Mosquitto, TlsListener
+from runtime.local_servers import Mosquitto, TlsListener
 from telemetry import topics
 from tests._drill_support import Capture, ConnectRefused, client, make_test_ca, publish_all, station_acl
 from tests.corpus import good_messages
@@ -51,7 +52,7 @@ def test_station_cannot_publish_into_another_stations_topics(broker: Mosquitto) 
         station_a.disconnect()
         assert len(arrived) == len(own)
         assert observer.on(lambda m: m.topic.startswith("fw/v1/gj-02/")) == []
-    # MQTT 5 tells the sender; MQTT 3.1.1 would drop it silently (DESIGN "Known traps").
+    # MQTT 5 tells the sender; MQTT 3.1.1 would drop it silently (architecture: "Known traps").
     assert codes[: len(forged)] == [NOT_AUTHORISED] * len(forged)
     assert all(code < 0x80 for code in codes[len(forged) :])
 

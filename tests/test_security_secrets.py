@@ -1,4 +1,4 @@
-"""Secrets and identifiers never appear in the contract's error messages (DESIGN invariant 2)."""
+"""Secrets and identifiers never appear in the contract's error messages (architecture: "Pseudonyms only")."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from frailwatch.services import InfluxDB, Mosquitto, ServiceError
+from runtime.local_servers import InfluxDB, Mosquitto, ServiceError
 from telemetry import DeviceKind, decode, encode, topics
 from telemetry.examples import example_messages
 
@@ -118,7 +118,7 @@ def test_influxdb_write_and_read_back(influxdb) -> None:  # type: ignore[no-unty
 
 
 def test_influxdb_same_point_overwrites_itself(influxdb) -> None:  # type: ignore[no-untyped-def]
-    # The idempotency the platform relies on (DESIGN invariant 1).
+    # The idempotency the platform relies on (architecture: "No loss, no double").
     for _ in range(3):
         influxdb.write("grip,participant=abc max_kg=21.5 1747000000000000000")
     assert influxdb.rows("SELECT count(max_kg) FROM grip")[0]["count"] == 1

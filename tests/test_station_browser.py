@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from edge.page.accounts import Accounts
-from frailwatch.services import Mosquitto, free_port, require_binary
+from runtime.local_servers import Mosquitto, free_port, require_binary
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
 from telemetry.pseudonym import pseudonymise
@@ -234,8 +234,10 @@ def test_acknowledge_click_sends_a_case_event_to_the_central_broker(rig: Rig, pa
 
 def test_keyboard_reaches_every_control_and_every_field_has_a_label(rig: Rig, page: Page) -> None:
     page.goto(rig.base + rig.visit_path)
+    # Loaded and focused before the first key (under load the tab could reach a page not yet there).
+    assert page.wait_for("document.readyState === 'complete' && document.hasFocus()", 10)
     page.tab()
-    assert page.js("document.activeElement.className") == "skip"
+    assert page.wait_for("document.activeElement !== null && document.activeElement.className === 'skip'", 5)
     page.enter()
     assert page.wait_for("document.activeElement.id === 'main'", 5)
     reached: set[str] = set()

@@ -269,6 +269,24 @@ def test_an_older_result_never_replaces_a_newer_one(station: Station) -> None:
     assert stored is not None and stored.processed_at == newer.processed_at and stored.open_cases == []
 
 
+def test_a_repeated_result_is_kept_once_and_a_rebuilt_one_replaces_it_unchanged(station: Station) -> None:
+    """The gateway's redelivery sends the same result again (an MQTT repeat: same processed_at) or
+    rebuilds it (same content, newer processed_at); either way the visit shows one result and its
+    case stays as it was."""
+    store, downlink = station.agent.station_store, station.agent.downlink
+    result = visit_result(KEY.encode(), station.at, processed_after_s=60)
+    assert downlink.accept(topics.results("gj-01"), codec.encode(result))
+    changes = store.changes
+    assert downlink.accept(topics.results("gj-01"), codec.encode(result))  # the same bytes again
+    assert store.changes == changes, "a repeat writes nothing"
+    rebuilt = visit_result(KEY.encode(), station.at, processed_after_s=65)
+    assert downlink.accept(topics.results("gj-01"), codec.encode(rebuilt))
+    assert store.result_count() == 1
+    stored = store.result(station.participant, VISIT_ID)
+    assert stored is not None and stored.processed_at == rebuilt.processed_at
+    assert [(c.case_id, c.open) for c in store.cases_for(station.participant)] == [(CASE_ID, True)]
+
+
 def test_case_no_longer_listed_by_a_newer_result_is_closed(station: Station) -> None:
     store = station.agent.station_store
     assert store.put_result(visit_result(KEY.encode(), station.at, processed_after_s=60))

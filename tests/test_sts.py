@@ -15,7 +15,7 @@ from processing.sts import StsInput, analyze_sts, analyze_sts_batch
 from processing.synthetic.gait import WalkTruth, simulate_walk
 from processing.synthetic.sts import StsTruth, SyntheticSts, simulate_sts
 
-TOLERANCE_S = 0.3  # issue 4 acceptance: known repetitions recovered within 0.3 s
+TOLERANCE_S = 0.3  # the acceptance bound: known repetitions recovered within 0.3 s
 
 
 def _errors(result: object, sts: SyntheticSts) -> np.ndarray:

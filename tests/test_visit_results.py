@@ -1,7 +1,7 @@
 """The VisitResult wire model and its builder: bands at the published cut-offs, the comparison with
 earlier visits, strictness of the model, and that the builder imports no edge or Numba code.
 
-Cut-offs in the tests are written out from DESIGN.md "Domain facts" (the independent oracle); the
+Cut-offs in the tests are written out from docs/scoring.md (the independent oracle); the
 builder reads them from processing.scoring.
 """
 

@@ -47,7 +47,7 @@ from edge.case_actions import ActionRefused, LocalCase, act, prescription_from_f
 from edge.page import texts
 from edge.page.accounts import Accounts, Session
 from edge.page.chart import Series, trend_svg
-from edge.page.followup import funnel, overdue
+from edge.page.followup import cached, funnel, overdue
 from edge.pseudonyms import PseudonymStore
 from edge.settings import EdgeSettings
 from edge.spool import SpoolFull
@@ -229,6 +229,9 @@ class StationPage:
 
     def today(self) -> dt.date:
         return self.clock().astimezone(self.tz).date()
+
+    def local_day(self, at: dt.datetime) -> dt.date:
+        return at.astimezone(self.tz).date()
 
     def local(self, at: dt.datetime) -> dt.datetime:
         return at.astimezone(self.tz)
@@ -557,14 +560,8 @@ class StationPage:
         if (redirect := self._login_redirect(request)) is not None:
             return redirect
         cases = self.store.all_cases()
-        cache: dict[str, dt.datetime | None] = {}
-
-        def last(participant: str) -> dt.datetime | None:
-            if participant not in cache:
-                cache[participant] = self.store.last_visit_at(participant)
-            return cache[participant]
-
-        late = overdue(cases, last, self.today())
+        last = cached(self.store.last_visit_at)
+        late = overdue(cases, last, self.today(), self.local_day)
         latest_visit = {}
         for item in late:
             results = self.store.results_for(item.case.participant)
@@ -573,7 +570,7 @@ class StationPage:
             request,
             "followup.html",
             overdue=[(o, self.person(o.case.participant), latest_visit[o.case.case_id]) for o in late],
-            funnel=funnel(cases, last),
+            funnel=funnel(cases, last, self.local_day),
             open_states=(CaseState.OPEN, CaseState.ACKNOWLEDGED),
             local=self.local,
         )

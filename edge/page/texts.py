@@ -109,7 +109,10 @@ _T: dict[str, tuple[str, str]] = {
     "funnel": ("사례 흐름 (이 측정소)", "Cases at this station"),
     "funnel_opened": ("발견된 사례", "Cases opened"),
     "funnel_linked": ("처방으로 연계", "Linked to a prescription"),
-    "funnel_followed": ("처방 뒤 다시 방문", "Visited again after the prescription"),
+    "funnel_followed": (
+        "추적 완료 (추적 날짜 이후 방문 또는 종결)",
+        "Followed up (visited on or after the follow-up date, or resolved)",
+    ),
     "funnel_note": (
         "다른 측정소 방문은 이 측정소에 새 결과가 올 때 함께 알려집니다.",
         "Visits at other stations become known here with this station's next result.",

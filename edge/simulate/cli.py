@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.simulate.cohort import Cohort
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -11,14 +16,12 @@ def _host_port(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def run(args: argparse.Namespace) -> int:
+def cohort_from(args: argparse.Namespace, now: datetime | None = None) -> Cohort:
+    """The cohort ``frailwatch simulate ARGS`` simulates; ``now`` (else ``--now``, else the system
+    clock) is its present."""
     from edge.simulate.cohort import Cohort
-    from edge.simulate.publish import connect, key_from_env, run_simulation
 
-    if args.recordings and not 10.0 <= args.recording_hz <= 1000.0:
-        print(f"--recording-hz {args.recording_hz} is outside 10–1000 Hz", file=sys.stderr)
-        return 2
-    cohort = Cohort(
+    return Cohort(
         participants=args.participants,
         stations=args.stations.split(","),
         days=args.days,
@@ -28,7 +31,17 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         recordings=args.recordings,
         recording_fs_hz=args.recording_hz,
+        now=now or args.now,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.simulate.publish import connect, key_from_env, run_simulation
+
+    if args.recordings and not 10.0 <= args.recording_hz <= 1000.0:
+        print(f"--recording-hz {args.recording_hz} is outside 10–1000 Hz", file=sys.stderr)
+        return 2
+    cohort = cohort_from(args)
     brokers = {}
     for spec in args.broker:
         station, _, address = spec.partition("=")

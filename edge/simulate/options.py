@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
+
+
+def present(text: str) -> datetime:
+    """``--now``: an ISO 8601 time with its zone (a bare date or time would be ambiguous)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"--now needs a time zone, e.g. {text}+09:00 or {text}Z")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--participants", type=int, default=20)
     parser.add_argument("--stations", default="gj-01,gj-02", help="comma-separated station ids")
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument(
+        "--days", type=int, default=90, help="days of visits, ending the day before --now (default 90)"
+    )
+    parser.add_argument(
+        "--now",
+        type=present,
+        default=None,
+        metavar="ISO-TIME",
+        help="the simulator's present (ISO 8601 with zone; default: the system clock): visits fall on "
+        "the --days days before it and ages are counted in its year",
+    )
     parser.add_argument("--visit-every", type=int, default=30, help="days between a participant's visits")
     parser.add_argument("--decline-fraction", type=float, default=0.2)
     parser.add_argument("--roam-fraction", type=float, default=0.2)

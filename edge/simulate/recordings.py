@@ -2,16 +2,25 @@
 
 Each visit's performance tests get a realistic raw signal from the NumPy-only signal models in
 :mod:`processing.synthetic` (never Numba: the station box stays light), shaped by what the
-cohort simulated for that participant at that visit:
+cohort simulated for that participant at that visit — the values the visit *measured* (true level,
+station offset and the day's error; :mod:`edge.simulate.measurement`), so an analysis of the
+recording finds the noisy day, as in the field:
 
 - gait: a lower-back IMU (acc + gyro, 100 Hz) during a ~26 s out-and-back walk in a 10 m
   corridor with 2 s standing before and after (~30 s). Straight-walking speed is the visit's
-  gait speed (decliners walk slower every visit); cadence follows speed and body height
+  gait speed; cadence follows speed and body height
   (``(70 + 35·v)·sqrt(160 / height_cm)`` steps/min, a plausible older-adult relation), step
-  length = speed / step frequency; the sensor sits at 0.53 × body height, the pendulum length the
+  length = speed / step frequency; stride-time variability grows as speed falls (and a little
+  during a mobility decline); the sensor sits at 0.53 × body height, the pendulum length the
   analysis assumes (Zijlstra & Hof 2003), and is sent as ``sensor_height_m``.
 - balance: 30 s of centre of pressure (cop_x = ML, cop_y = AP, mm) in a side-by-side stance,
-  eyes open; sway grows with age and, for decliners, with every visit.
+  eyes open and again eyes closed; sway grows with age, and the visit's amplitude and speed
+  factors (platform gain and filtering, the day's sway) scale it. The eyes-closed trial is the
+  same stander's sway pattern (same random components), wider and faster by the synthetic model's
+  eyes-closed factors (:mod:`processing.synthetic.balance`: RMS × 1.3, frequency × 1.2, orders of
+  magnitude from Prieto et al. 1996): a Romberg ratio of mean velocity (eyes closed / eyes open)
+  of about 1.5 (1.3 × 1.2 before the few components clipped at the model's top frequency),
+  stated per visit in the truth.
 - sit-to-stand: a lower-back IMU during five chair stands whose five-times time is the visit's.
 - TUG: a lower-back IMU during a timed up-and-go whose total time is the visit's (within the
   limits of the model; the realised time is in the truth).
@@ -29,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from processing.synthetic.balance import SwayTruth, simulate_sway
+from processing.synthetic.balance import EYES_CLOSED_FREQ, EYES_CLOSED_RMS, SwayTruth, simulate_sway
 from processing.synthetic.gait import WalkTruth, simulate_walk
 from processing.synthetic.sts import StsTruth, simulate_sts
 from processing.synthetic.tug import TugTruth, simulate_tug
@@ -118,29 +127,40 @@ def gait(
     )
 
 
-def sway_truth(age: int, declining: bool, visit: int) -> SwayTruth:
+def sway_truth(age: int, eyes: str = "open", amplitude: float = 1.0, speed: float = 1.0) -> SwayTruth:
     """Quiet standing, eyes open: ~4 mm AP / 2.5 mm ML RMS at 65 (Prieto et al. 1996 orders of
-    magnitude), more with age, and for decliners 12 % more at every visit."""
-    scale = (1.0 + 0.015 * max(0, age - 65)) * (1.0 + (0.12 * visit if declining else 0.0))
+    magnitude), more with age. ``amplitude`` and ``speed`` are the visit's measurement factors
+    (:mod:`edge.simulate.measurement`: the platform's gain and the day's sway scale the RMS, its
+    filtering the frequency). Eyes closed: the synthetic model's eyes-closed factors on top."""
+    scale = 1.0 + 0.015 * max(0, age - 65)
+    frequency = min(1.5, 0.3 * (1.0 + 0.25 * (scale - 1.0)) * speed)
+    scale *= amplitude
+    if eyes == "closed":
+        scale *= EYES_CLOSED_RMS
+        frequency = min(1.5, frequency * EYES_CLOSED_FREQ)
+    elif eyes != "open":
+        raise ValueError(f"eyes must be 'open' or 'closed', not {eyes!r}")
     return SwayTruth(
         rms_ap_mm=min(60.0, 4.0 * scale),
         rms_ml_mm=min(60.0, 2.5 * scale),
-        dominant_freq_hz=min(1.5, 0.3 * (1.0 + 0.25 * (scale - 1.0))),
+        dominant_freq_hz=frequency,
         duration_s=SWAY_S,
         noise_mm=0.05,
     )
 
 
 def balance(
-    age: int, declining: bool, visit: int, fs_hz: float, rng: np.random.Generator
+    age: int, fs_hz: float, seed: int, eyes: str = "open", amplitude: float = 1.0, speed: float = 1.0
 ) -> SimulatedRecording:
-    truth = sway_truth(age, declining, visit)
-    sway = simulate_sway(truth, fs_hz, seed=int(rng.integers(1 << 31)))
+    """A 30 s side-by-side trial; ``seed`` fixes the stander's sway pattern (the same for both
+    eyes states of one visit)."""
+    truth = sway_truth(age, eyes, amplitude, speed)
+    sway = simulate_sway(truth, fs_hz, seed=seed)
     realised = {
         "fs_hz": fs_hz,
         "n_samples": sway.n_samples,
         "stance": "side_by_side",
-        "eyes": "open",
+        "eyes": eyes,
         "rms_ap_mm": _r(truth.rms_ap_mm),
         "rms_ml_mm": _r(truth.rms_ml_mm),
         "rms_mm": _r(truth.rms_mm),
@@ -151,6 +171,15 @@ def balance(
     }
     recording = Recording.from_array(sway.cop_mm, fs_hz, COP_CHANNELS, COP_UNITS)
     return SimulatedRecording(recording, {}, realised)
+
+
+def romberg(eyes_open: dict[str, Any], eyes_closed: dict[str, Any]) -> dict[str, float]:
+    """Romberg ratios (eyes closed / eyes open) of two realised balance truths: mean velocity
+    (equal durations: also the path length's) and 95 % ellipse area."""
+    return {
+        "romberg_mean_velocity": _r(eyes_closed["mean_velocity_mm_s"] / eyes_open["mean_velocity_mm_s"]),
+        "romberg_ellipse95_area": _r(eyes_closed["ellipse95_area_mm2"] / eyes_open["ellipse95_area_mm2"]),
+    }
 
 
 def sts_truth(five_rep_s: float, mount: tuple[float, float, float]) -> StsTruth:

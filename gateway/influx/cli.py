@@ -1,7 +1,9 @@
 """``frailwatch influx init``: create the database and retention policies (idempotent).
 
-The policies are gateway.schema's RETENTION_POLICIES (its FOREVER one becomes the default) plus a
-short ``raw`` policy for raw signals (--raw-retention).
+The policies are gateway.influx_schema's RETENTION_POLICIES: ``forever`` (INF, the default: clinical
+data), ``ops`` (bounded, 90d unless --ops-retention or FRAILWATCH_GATEWAY_INFLUX_OPS_RETENTION says
+otherwise: heartbeats, station devices and status, gateway stats) and a short
+``raw`` policy for raw signals (--raw-retention).
 
 Settings come from the options, else from ``FRAILWATCH_GATEWAY_INFLUX_*`` (URL, DATABASE, USERNAME,
 PASSWORD, TOKEN, ...). Secrets are read only from the environment, never from the command line
@@ -13,8 +15,12 @@ refused, 2 bad options.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+#: The ops policy's duration when --ops-retention is not given (else the schema's 90d).
+OPS_RETENTION_VARIABLE = "FRAILWATCH_GATEWAY_INFLUX_OPS_RETENTION"
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -23,10 +29,13 @@ def _init(args: argparse.Namespace) -> int:
     from gateway.influx.init import init_database, parse_duration
     from gateway.influx.transport import InfluxError, InfluxSettings, V1Transport, make_transport
 
+    ops_retention = args.ops_retention or os.environ.get(OPS_RETENTION_VARIABLE) or None
     try:
         settings = InfluxSettings.from_env(url=args.url, database=args.database, username=args.username)
         if args.raw_retention is not None:
             parse_duration(args.raw_retention)
+        if ops_retention is not None and parse_duration(ops_retention) == 0:
+            raise ValueError("the ops retention policy must be bounded (e.g. 90d), not INF")
         parse_duration(args.downsample_every)
     except (ValidationError, ValueError) as exc:
         print(f"frailwatch influx init: bad settings: {_one_line(exc)}", file=sys.stderr)
@@ -44,6 +53,7 @@ def _init(args: argparse.Namespace) -> int:
         report = init_database(
             transport,
             raw_retention=args.raw_retention,
+            ops_retention=ops_retention,
             downsample=tuple(args.downsample),
             downsample_every=args.downsample_every,
         )
@@ -69,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     influx_sub = influx.add_subparsers(dest="influx_command", required=True)
     init = influx_sub.add_parser(
         "init",
-        help="create the database and retention policies (forever: default, INF; raw: short)",
+        help="create the database and retention policies (forever: default, INF; ops: 90d; raw: short)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -81,6 +91,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--retention",
         default=None,
         help="duration of the 'raw' retention policy (InfluxQL duration; default: the schema's, else 30d)",
+    )
+    init.add_argument(
+        "--ops-retention",
+        default=None,
+        help="duration of the 'ops' retention policy (operational measurements; env "
+        f"{OPS_RETENTION_VARIABLE}; default: the schema's 90d; INF is refused)",
     )
     init.add_argument(
         "--downsample",

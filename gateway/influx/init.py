@@ -1,10 +1,12 @@
 """``frailwatch influx init``: the database and its retention policies, created idempotently.
 
-The policies come from the one schema (:mod:`gateway.schema`, DESIGN invariant 5):
-``RETENTION_POLICIES`` (name → duration) with ``FOREVER`` as the default RP, so features, scores
-and events are kept indefinitely. ``raw`` (short: the schema's duration, else 30 d) holds raw
-signals if a deployment stores them (home wearables), with optional continuous queries that
-downsample a raw measurement into the default RP.
+The policies come from the one schema (:mod:`gateway.influx_schema`, architecture: "One schema"):
+``RETENTION_POLICIES`` (name → duration) with ``FOREVER`` as the default RP, so clinical data
+(readings, features, scores, events) is kept indefinitely; ``ops`` (90 d unless
+``ops_retention`` says otherwise) holds the operational measurements the writer routes there
+(heartbeats, device tallies, station status, gateway stats). ``raw`` (short: the
+schema's duration, else 30 d) holds raw signals if a deployment stores them (home wearables), with
+optional continuous queries that downsample a raw measurement into the default RP.
 
 InfluxQL over the v1 API, so this works on InfluxDB 1.x. InfluxDB 2.x/3.x do not accept
 ``CREATE DATABASE``/``RETENTION POLICY`` statements (2.x: create a bucket per RP and a DBRP
@@ -19,13 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.influx.influxql import identifier
 from gateway.influx.transport import QueryError, V1Transport
 
-__all__ = ["RAW_RP", "InitReport", "init_database", "parse_duration", "schema_policies"]
+__all__ = ["OPS_RP", "RAW_RP", "InitReport", "init_database", "parse_duration", "schema_policies"]
 
 RAW_RP = "raw"
+OPS_RP = "ops"
 DEFAULT_RAW_RETENTION = "30d"  # when the schema declares no raw policy
-_FALLBACK = ({"forever": "INF"}, "forever")  # only if gateway.schema cannot be imported
+_FALLBACK = ({"forever": "INF"}, "forever")  # only if gateway.influx_schema cannot be imported
 _DURATION = re.compile(r"^(INF|(\d+(ns|u|µ|ms|s|m|h|d|w))+)$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _UNITS_NS = {
@@ -61,18 +65,18 @@ def _show_duration_ns(text: str) -> int:
 
 
 def schema_policies() -> tuple[dict[str, str], str]:
-    """(name → duration, default name) as :mod:`gateway.schema` declares them."""
+    """(name → duration, default name) as :mod:`gateway.influx_schema` declares them."""
     try:
-        from gateway import schema
+        from gateway import influx_schema
     except ImportError:
         return dict(_FALLBACK[0]), _FALLBACK[1]
-    return dict(schema.RETENTION_POLICIES), str(schema.FOREVER)
+    return dict(influx_schema.RETENTION_POLICIES), str(influx_schema.FOREVER)
 
 
 def _ident(name: str) -> str:
     if not _IDENT.match(name):
         raise ValueError(f"not a plain InfluxDB name: {name!r} (letters, digits, _ and -)")
-    return f'"{name}"'
+    return identifier(name)
 
 
 @dataclass
@@ -150,6 +154,7 @@ def init_database(
     database: str | None = None,
     *,
     raw_retention: str | None = None,
+    ops_retention: str | None = None,
     downsample: tuple[str, ...] = (),
     downsample_every: str = "1m",
     policies: Mapping[str, str] | None = None,
@@ -158,7 +163,8 @@ def init_database(
     """Create (or bring up to date) the database, the schema's RPs (its default one as default) and ``raw``.
 
     ``policies``/``default_policy`` override the schema's (tests, other deployments);
-    ``raw_retention`` overrides the ``raw`` policy's duration (schema's, else 30 d).
+    ``raw_retention`` and ``ops_retention`` override the ``raw`` and ``ops`` policies' durations
+    (the schema's; ``ops`` must stay bounded: INF is refused).
     """
     db = database or transport.database
     report = InitReport(db)
@@ -168,6 +174,10 @@ def init_database(
     default = default_policy or default
     if raw_retention is not None:
         wanted[RAW_RP] = raw_retention  # an explicit choice beats the schema's
+    if ops_retention is not None:
+        if parse_duration(ops_retention) == 0:
+            raise ValueError("the ops retention policy must be bounded (e.g. 90d), not INF")
+        wanted[OPS_RP] = ops_retention
     wanted.setdefault(RAW_RP, DEFAULT_RAW_RETENTION)
     if default not in wanted:
         raise ValueError(f"default retention policy {default!r} is not among {sorted(wanted)}")

@@ -1,7 +1,7 @@
 """Two ways to reach InfluxDB behind one synchronous, thread-safe interface.
 
 - :class:`V1Transport`: the v1 HTTP API (``/write``, ``/query``, ``/ping``), served by InfluxDB
-  1.x, by 2.x (≥ 2.5 with virtual DBRP mappings) and by 3.x. Auth per version (DESIGN "Scale"):
+  1.x, by 2.x (≥ 2.5 with virtual DBRP mappings) and by 3.x. Auth per version (architecture: "Scale"):
   1.x takes user/password (sent as HTTP Basic, never as ``u``/``p`` in the URL where logs would
   see it) and rejects a ``Token`` header; 2.x takes ``Authorization: Token …``; 3.x takes either.
 - :class:`V2Transport`: the v2 write API (``/api/v2/write``) through ``influxdb-client`` for
@@ -156,6 +156,9 @@ def _raise_for_write(response: httpx.Response) -> None:
     if 200 <= status < 300:
         return
     message = _error_text(response)
+    if "retention policy not found" in message:
+        # Not the data's fault: the database lacks the schema's policies (ops, ...).
+        message += " (create the schema's retention policies: frailwatch influx init)"
     if status >= 500 or status in _NOT_THE_DATA:
         raise InfluxUnavailable(f"InfluxDB answered {status}: {message}", status)
     if 400 <= status < 500:

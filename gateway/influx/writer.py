@@ -16,6 +16,13 @@ need back, e.g. MQTT message ids). A background thread joins chunks into batches
 ``submit`` blocks while more than ``max_pending_bytes`` wait (backpressure up to the MQTT client,
 which then stops reading). :meth:`close` flushes, then stops the thread.
 
+Retention policies: a batch is one ``/write`` request, so it holds chunks of one policy. A chunk
+submitted without a policy is split by its lines' measurements (:mod:`.routing`, with the
+``policies`` mapping — by default the schema's: operational measurements to ``ops``, the rest to
+the database's default), so callers never name a policy. The parts of one submitted body share its
+token: ``on_written`` gets it once every part is written, ``on_rejected`` once every part is done
+and one of them was refused — never both, never twice.
+
 ``concurrency`` > 1 runs that many writer threads, so InfluxDB can work on several batches at
 once (it parses and indexes a batch on one core). Batches then complete in any order and the
 callbacks run on several threads at once (they must be thread-safe). Order only matters for two
@@ -30,11 +37,12 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.influx.lineprotocol import count_lines
+from gateway.influx.routing import split_by_policy
 from gateway.influx.transport import InfluxTransport, InfluxUnavailable, WriteRejected
 
 __all__ = ["BatchWriter", "Chunk", "WriterClosed", "WriterStats"]
@@ -46,6 +54,26 @@ class WriterClosed(RuntimeError):
     """submit() after close()."""
 
 
+class _Parts:
+    """The parts (one per retention policy) of one submitted body: its token is handed back once,
+    when the last part is done."""
+
+    __slots__ = ("left", "lock", "rejection")
+
+    def __init__(self, parts: int) -> None:
+        self.left = parts
+        self.rejection: WriteRejected | None = None
+        self.lock = threading.Lock()
+
+    def done(self, rejection: WriteRejected | None = None) -> tuple[bool, WriteRejected | None]:
+        """Count one part done; (all done now, the first rejection among them)."""
+        with self.lock:
+            self.left -= 1
+            if rejection is not None and self.rejection is None:
+                self.rejection = rejection
+            return self.left == 0, self.rejection
+
+
 @dataclass(slots=True)
 class Chunk:
     """Line protocol from one caller unit (e.g. one MQTT message) and the token to hand back."""
@@ -55,6 +83,8 @@ class Chunk:
     points: int = 0
     submitted_at: float = 0.0
     retention_policy: str | None = None
+    parts: _Parts | None = None  # set when the body was split by retention policy
+    urgent: bool = False
 
 
 @dataclass
@@ -147,6 +177,7 @@ class BatchWriter:
         retry_cap_s: float = 10.0,
         name: str = "influx-writer",
         concurrency: int = 1,
+        policies: Mapping[str, str] | None = None,
     ) -> None:
         if max_bytes <= 0 or max_delay_s < 0 or retry_base_s <= 0 or retry_cap_s < retry_base_s:
             raise ValueError("max_bytes > 0, max_delay_s ≥ 0 and 0 < retry_base_s ≤ retry_cap_s are required")
@@ -161,9 +192,15 @@ class BatchWriter:
         self.stats = stats if stats is not None else WriterStats()
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
+        if policies is None:
+            from gateway.influx_schema import NON_DEFAULT_POLICIES
+
+            policies = NON_DEFAULT_POLICIES
+        self.policies = dict(policies)  # measurement -> retention policy (others: the default)
         self._pending: deque[Chunk] = deque()
         self._pending_bytes = 0
         self._rp_chunks = 0  # pending chunks with their own retention policy (0: take batches from the head)
+        self._urgent = 0  # pending chunks that do not wait for a batch to fill
         self._busy = 0  # batches taken from _pending and being written
         self._flush_requested = 0
         self._closing = False
@@ -178,15 +215,25 @@ class BatchWriter:
 
     # --- caller side -----------------------------------------------------------------------------
 
-    def submit(self, body: bytes, token: Any, retention_policy: str | None = None) -> None:
+    def submit(
+        self, body: bytes, token: Any, retention_policy: str | None = None, urgent: bool = False
+    ) -> None:
         """Queue ``body`` (line protocol) for writing; blocks while too much is pending.
 
         ``retention_policy``: write this chunk into that RP instead of the transport's (a batch
-        holds chunks of one RP only). An empty body is acknowledged with its batch, unwritten.
+        holds chunks of one RP only). Without it, the body is split by its measurements' policies
+        (``policies``). An empty body is acknowledged with its batch, unwritten.
+        ``urgent``: write it (with whatever else is pending) without waiting ``max_delay_s``,
+        for work that waits on this write before it can go on.
         """
         if body and not body.endswith(b"\n"):
             body += b"\n"
-        chunk = Chunk(body, token, count_lines(body), time.monotonic(), retention_policy or None)
+        now = time.monotonic()
+        split: list[tuple[str | None, bytes]] = (
+            [(retention_policy, body)] if retention_policy else split_by_policy(body, self.policies)
+        )
+        parts = _Parts(len(split)) if len(split) > 1 else None
+        chunks = [Chunk(b, token, count_lines(b), now, rp or None, parts, urgent) for rp, b in split]
         with self._cond:
             while (
                 not self._closing
@@ -196,10 +243,12 @@ class BatchWriter:
                 self._cond.wait()
             if self._closing:
                 raise WriterClosed("the InfluxDB writer is closed")
-            self._pending.append(chunk)
-            self._pending_bytes += len(body)
-            if chunk.retention_policy is not None:
-                self._rp_chunks += 1
+            for chunk in chunks:
+                self._pending.append(chunk)
+                self._pending_bytes += len(chunk.body)
+                if chunk.retention_policy is not None:
+                    self._rp_chunks += 1
+                self._urgent += urgent
             self._update_pending_stats()
             self._cond.notify_all()
 
@@ -255,6 +304,7 @@ class BatchWriter:
                         self._pending_bytes >= self.max_bytes
                         or now >= due
                         or self._flush_requested
+                        or self._urgent
                         or self._closing
                     ):
                         break
@@ -267,6 +317,7 @@ class BatchWriter:
             size = sum(len(c.body) for c in batch)
             self._pending_bytes -= size
             self._rp_chunks -= sum(c.retention_policy is not None for c in batch)
+            self._urgent -= sum(c.urgent for c in batch)
             self._busy += 1
             self._update_pending_stats()
             self._cond.notify_all()  # room for blocked submitters
@@ -319,11 +370,27 @@ class BatchWriter:
     def _write_batch(self, batch: list[Chunk]) -> None:
         written: list[Chunk] = []
         self._write_isolating(batch, written, batch[0].retention_policy)
-        if written:
+        tokens = []
+        for chunk in written:
+            if chunk.parts is None:
+                tokens.append(chunk.token)
+                continue
+            last, rejection = chunk.parts.done()
+            if last and rejection is None:
+                tokens.append(chunk.token)
+            elif last and rejection is not None:
+                self._reject(chunk.token, rejection)  # an earlier part of its body was refused
+        if tokens:
             try:
-                self.on_written([c.token for c in written])
+                self.on_written(tokens)
             except Exception:  # the caller's acknowledger failed; keep writing the rest
-                log.exception("InfluxDB writer: on_written failed for %d chunks", len(written))
+                log.exception("InfluxDB writer: on_written failed for %d chunks", len(tokens))
+
+    def _reject(self, token: Any, error: WriteRejected) -> None:
+        try:
+            self.on_rejected(token, error)
+        except Exception:  # must not cost the good chunks of this batch their acknowledgement
+            log.exception("InfluxDB writer: on_rejected failed")
 
     def _write_isolating(self, chunks: list[Chunk], written: list[Chunk], rp: str | None) -> None:
         """Write ``chunks``; on a rejection, halve until each culprit is alone."""
@@ -336,12 +403,15 @@ class BatchWriter:
                 return  # aborted by close(timeout): leave unacknowledged
         except WriteRejected as exc:
             if len(chunks) == 1:
-                self.stats._rejected(chunks[0].points)
-                log.warning("InfluxDB rejected a chunk (%d points): %s", chunks[0].points, exc.message)
-                try:
-                    self.on_rejected(chunks[0].token, exc)
-                except Exception:  # must not cost the good chunks of this batch their acknowledgement
-                    log.exception("InfluxDB writer: on_rejected failed")
+                chunk = chunks[0]
+                self.stats._rejected(chunk.points)
+                log.warning("InfluxDB rejected a chunk (%d points): %s", chunk.points, exc.message)
+                if chunk.parts is None:
+                    self._reject(chunk.token, exc)
+                else:
+                    last, first = chunk.parts.done(exc)
+                    if last:
+                        self._reject(chunk.token, first or exc)
                 return
             half = len(chunks) // 2
             self._write_isolating(chunks[:half], written, rp)

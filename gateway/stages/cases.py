@@ -6,7 +6,7 @@ point carries the visit's scores *and* the measures the detector judges, see
 :mod:`gateway.stages.visit_scores`), and the participant's case-event log. Each point becomes a
 :class:`processing.cases.VisitMeasures`; :func:`processing.cases.assess` — the same function
 ``frailwatch cases replay`` runs — returns the events the log does not hold yet; each is written
-to ``case_event`` (:mod:`frailwatch.case_store`) and published on ``fw/v1/alerts/cases/<station>``.
+to ``case_event`` (:mod:`gateway.influx.case_log`) and published on ``fw/v1/alerts/cases/<station>``.
 
 Stateless and safe to repeat: assess never returns an event whose id is in the log, so a
 redelivered message writes nothing new, and case and event ids are derived from the data, so two
@@ -20,16 +20,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frailwatch import case_store
-from gateway import schema
-from gateway.followup import Effects, FollowUp
-from gateway.influx.reader import Row, literal
-from gateway.stages.visit_scores import TRIGGERS
-from processing.cases import VisitMeasures, assess
+from gateway import influx_schema
+from gateway.followup import Effects, FollowUp, Subject
+from gateway.influx import case_log
+from gateway.influx.influxql import equals, identifier
+from gateway.influx.reader import Row
+from gateway.stages.visit_scores import scored
+from processing.cases import DetectorSettings, VisitMeasures, assess
 from processing.cases.model import MEASURE_NAMES, MEASURE_RANGES
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
-from telemetry.devices import Message
 
 log = logging.getLogger("frailwatch.gateway")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,9 +40,9 @@ _COLUMNS = ("visit_id", "visit_at", "sex", "gait_uncertain", *_MEASURES)
 
 def visits_statement(participant: str) -> str:
     """Every visit score point of ``participant``, with its station."""
-    columns = ", ".join(f'"{c}"' for c in (*_COLUMNS, schema.STATION_TAG))
-    who = f'"{schema.PARTICIPANT_TAG}" = {literal(participant)}'
-    return f'SELECT {columns} FROM "{schema.FRAILTY.name}" WHERE {who}'
+    columns = ", ".join(identifier(c) for c in (*_COLUMNS, influx_schema.STATION_TAG))
+    who = equals(influx_schema.PARTICIPANT_TAG, participant)
+    return f"SELECT {columns} FROM {identifier(influx_schema.FRAILTY.name)} WHERE {who}"
 
 
 def visit_measures(participant: str, row: Row) -> VisitMeasures | None:
@@ -69,7 +69,7 @@ def visit_measures(participant: str, row: Row) -> VisitMeasures | None:
     sex = row.get("sex") if row.get("sex") in ("female", "male") else None
     return VisitMeasures(
         participant=participant,
-        station_id=str(row[schema.STATION_TAG]),
+        station_id=str(row[influx_schema.STATION_TAG]),
         visit_id=str(visit_id),
         at=at,
         sex=sex,
@@ -78,12 +78,17 @@ def visit_measures(participant: str, row: Row) -> VisitMeasures | None:
     )
 
 
+def visits_of(participant: str, rows: list[Row]) -> list[VisitMeasures]:
+    """The score points of :func:`visits_statement` that hold something to judge, as visits."""
+    return [v for v in (visit_measures(participant, r) for r in rows) if v is not None]
+
+
 def log_events(rows: list[Row]) -> list[CaseEvent]:
     """The case-event log as read back; a row that no longer decodes is logged and left out."""
     events = []
     for row in rows:
         try:
-            events.append(case_store.event_from_row(row))
+            events.append(case_log.event_from_row(row))
         except (ValueError, KeyError, TypeError) as exc:
             log.error("case_event row %s unreadable, left out: %s", row.get("event_id"), str(exc)[:200])
     return events
@@ -92,24 +97,29 @@ def log_events(rows: list[Row]) -> list[CaseEvent]:
 class CaseStage:
     name = "cases"
 
-    def __init__(self, clock: Any = None) -> None:
+    def __init__(self, clock: Any = None, settings: DetectorSettings | None = None) -> None:
         self._now = clock or (lambda: datetime.now(UTC))
+        self._settings = settings
 
-    def applies(self, message: Message) -> bool:
-        return message.device_kind in TRIGGERS
+    def applies(self, message: Subject) -> bool:
+        return scored(message)
 
-    def statements(self, item: FollowUp) -> list[str]:
+    def statements(self, item: FollowUp[Subject]) -> list[str]:
         if not self.applies(item.message):
             return []
-        return [visits_statement(item.participant), case_store.query(participant=item.participant)]
+        return [visits_statement(item.participant), case_log.query(participant=item.participant)]
 
-    def run(self, item: FollowUp, answers: list[list[Row]]) -> Effects:
+    def run(self, item: FollowUp[Subject], answers: list[list[Row]]) -> Effects:
         if not self.applies(item.message):
             return Effects()
         visit_rows, log_rows = answers
-        visits = [v for v in (visit_measures(item.participant, r) for r in visit_rows) if v is not None]
-        events = assess(visits, log_events(log_rows), processed_at=self._now())
+        events = assess(
+            visits_of(item.participant, visit_rows),
+            log_events(log_rows),
+            processed_at=self._now(),
+            settings=self._settings,
+        )
         return Effects(
-            points=[case_store.event_point(e) for e in events],
+            points=[case_log.event_point(e) for e in events],
             alerts=[(topics.case_alert(e.station_id), codec.encode(e)) for e in events],
         )

@@ -75,7 +75,7 @@ class VisitMeasures(BaseModel):
     station_id: StationId
     visit_id: MessageId
     at: AwareDatetime = Field(description="when the visit was measured (UTC; kept to the millisecond)")
-    sex: Literal["female", "male"] | None = None
+    sex: Literal["male", "female"] | None = None
     measures: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=dict)
     uncertain: frozenset[str] = Field(
         default=frozenset(), description="measures a quality check flagged; never open a case on their own"

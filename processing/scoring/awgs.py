@@ -1,5 +1,5 @@
 """Sarcopenia by the Asian Working Group for Sarcopenia 2019 (Chen et al. 2020, J Am Med Dir
-Assoc 21(3):300–307.e2), cut-offs as in DESIGN.md "Domain facts":
+Assoc 21(3):300–307.e2), cut-offs as in docs/scoring.md:
 
 - low muscle strength: handgrip < 28 kg (men) / < 18 kg (women);
 - low physical performance: 6 m gait speed < 1.0 m/s, or five chair stands ≥ 12 s, or SPPB ≤ 9;

@@ -7,7 +7,9 @@ optional; unknown keys are refused), e.g.::
      "walk_distance_m": 4, "walk_time_s": 5.1, "chair_stand_5x_s": 13.2,
      "side_by_side_s": 10, "semi_tandem_s": 10, "tandem_s": 6.4}
 
-A part whose inputs are missing is shown as "—" with what it lacked. Bad input (unreadable file,
+With ``tug_time_s`` the TUG fall risk is judged at ``--tug-fall-risk-s`` (default 13.5 s,
+Shumway-Cook 2000; 12 s in CDC STEADI). A part whose inputs are missing is shown as "—" with what
+it lacked. Bad input (unreadable file,
 not JSON, a wrong value): exit code 2 and one line on stderr.
 """
 
@@ -36,10 +38,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--input", required=True, type=Path, metavar="VISIT.json")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--tug-fall-risk-s",
+        type=_cutoff,
+        default=None,
+        metavar="S",
+        help="TUG time from which fall risk is raised (default 13.5 s; 12 s in CDC STEADI)",
+    )
     parser.set_defaults(handler=run)
 
 
+def _cutoff(text: str) -> float:
+    from processing.scoring.tug import check_cutoff
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    try:
+        return check_cutoff(seconds)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    from processing.scoring.tug import TUG_FALL_RISK_S
     from processing.scoring.visit import score_visit
 
     try:
@@ -47,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return 2
-    scores = score_visit(inputs)
+    scores = score_visit(inputs, tug_fall_risk_s=args.tug_fall_risk_s or TUG_FALL_RISK_S)
     if args.json:
         print(json.dumps(scores.model_dump(mode="json")))
     else:
@@ -112,6 +135,10 @@ def render(scores: VisitScores) -> str:
         if fr
         else _absent("Fried", scores, "fried")
     )
+    tug = scores.tug
+    if tug:
+        risk = "raised fall risk" if tug.raised else "no raised fall risk"
+        lines.append(f"TUG      {tug.tug_time_s:.1f} s: {risk} (cut-off {tug.cutoff_s:g} s)")
     return "\n".join(lines)
 
 

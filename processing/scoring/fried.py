@@ -1,5 +1,5 @@
 """Fried frailty phenotype (Fried et al. 2001, J Gerontol A 56(3):M146–M156, Table 1), 0–5, with
-the cut-offs of DESIGN.md "Domain facts":
+the cut-offs of docs/scoring.md:
 
 - weight loss: > 4.5 kg (Fried: "> 10 lbs") or ≥ 5 % of body weight in the past year;
 - exhaustion: either CES-D item ("everything I did was an effort", "I could not get going")

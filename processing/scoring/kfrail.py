@@ -3,7 +3,7 @@ version K-FRAIL (Jung H-W et al. 2016, Korean J Intern Med 31(3):594–600), 0�
 
 - Fatigue, Resistance (climbing one flight of stairs), Ambulation (walking one block / 300 m):
   yes/no answers from the questionnaire;
-- Illnesses: 5 or more of the 11 listed conditions (K-FRAIL and DESIGN.md: "≥ 5"; some English
+- Illnesses: 5 or more of the 11 listed conditions (K-FRAIL and the FrailWatch design: "≥ 5"; some English
   summaries of FRAIL say "more than 5");
 - Loss of weight: 5 % or more in the past year.
 

@@ -1,6 +1,6 @@
 """Short Physical Performance Battery (Guralnik et al. 1994, J Gerontol 49(2):M85–M94), 0–12.
 
-Bands as in DESIGN.md "Domain facts" (the published scoring sheet). Times are continuous here:
+Bands as in docs/scoring.md (the published scoring sheet). Times are continuous here:
 each band's upper bound is inclusive and the next band starts strictly above it, so the gaps of
 the printed sheet (6.20/6.21, 11.19/11.20, ...) close without rounding: 6.20 s scores 3 and
 6.205 s scores 2, exactly as "> 8.70 s = 1" and "> 60 s = 0" read.

@@ -1,4 +1,4 @@
-"""One visit's scores from whatever was measured: SPPB, AWGS 2019, K-FRAIL and Fried.
+"""One visit's scores from whatever was measured: SPPB, AWGS 2019, K-FRAIL, Fried and TUG fall risk.
 
 :func:`score_visit` is what the gateway calls. A part is None when its inputs are missing, and
 ``VisitScores.missing`` names those inputs per part; no value is ever made up (partial-input
@@ -16,6 +16,7 @@ from processing.scoring.awgs import AwgsResult, score_awgs
 from processing.scoring.fried import FriedResult, score_fried
 from processing.scoring.kfrail import KFrailResult, score_kfrail
 from processing.scoring.sppb import SppbScore, score_sppb
+from processing.scoring.tug import TUG_FALL_RISK_S, TugFallRisk, score_tug
 
 Seconds = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
@@ -38,6 +39,7 @@ class VisitInputs(ScoreModel):
     walk_unable: bool = Field(default=False, description="could not do the SPPB walk (scores 0)")
     chair_stand_5x_s: Positive | None = None
     chair_stand_unable: bool = False
+    tug_time_s: Positive | None = Field(default=None, description="timed up-and-go (fall risk)")
     # Balance hold times (s); a stand the protocol never reached stays None.
     side_by_side_s: Seconds | None = None
     semi_tandem_s: Seconds | None = None
@@ -64,14 +66,18 @@ class VisitScores(ScoreModel):
     awgs: AwgsResult | None
     kfrail: KFrailResult | None
     fried: FriedResult | None
+    tug: TugFallRisk | None = Field(default=None, description="fall risk; None when no TUG was timed")
     missing: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="part -> inputs it lacked (an incomplete AWGS appears too)"
     )
 
 
-def score_visit(inputs: VisitInputs) -> VisitScores:
-    """All four instruments for one visit; pure, never raises for missing values."""
+def score_visit(inputs: VisitInputs, *, tug_fall_risk_s: float = TUG_FALL_RISK_S) -> VisitScores:
+    """All four instruments and the TUG fall risk (at ``tug_fall_risk_s``, see
+    :mod:`processing.scoring.tug`) for one visit; pure, never raises for missing values (a
+    cut-off outside 5–30 s is a ValueError)."""
     i = inputs
+    tug, _ = score_tug(i.tug_time_s, tug_fall_risk_s)  # None without a TUG: not a missing input
     sppb, sppb_missing = score_sppb(
         side_by_side_s=i.side_by_side_s,
         semi_tandem_s=i.semi_tandem_s,
@@ -114,11 +120,17 @@ def score_visit(inputs: VisitInputs) -> VisitScores:
         exhaustion_days_per_week=i.exhaustion_days_per_week,
         activity_kcal_week=i.activity_kcal_week,
     )
-    parts = {"sppb": sppb_missing, "awgs": awgs_missing, "kfrail": kfrail_missing, "fried": fried_missing}
+    parts = {
+        "sppb": sppb_missing,
+        "awgs": awgs_missing,
+        "kfrail": kfrail_missing,
+        "fried": fried_missing,
+    }
     return VisitScores(
         sppb=sppb,
         awgs=awgs,
         kfrail=kfrail,
         fried=fried,
+        tug=tug,
         missing={part: names for part, names in parts.items() if names},
     )

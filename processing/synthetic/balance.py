@@ -39,8 +39,10 @@ DENSE_HZ = 2000.0
 # and elderly adults, eyes open/closed): sway and its speed grow with age and frailty and when
 # vision is removed. They make simulated cohorts plausible; they are not normative values.
 _PROFILE_SCALE: dict[FrailtyLevel, float] = {"robust": 1.0, "pre_frail": 1.4, "frail": 2.0}
-_EYES_CLOSED_RMS = 1.3
-_EYES_CLOSED_FREQ = 1.2
+EYES_CLOSED_RMS = 1.3  # eyes closed: RMS sway of the eyes-open stander times this
+EYES_CLOSED_FREQ = 1.2  # eyes closed: its sway frequency times this
+_EYES_CLOSED_RMS = EYES_CLOSED_RMS
+_EYES_CLOSED_FREQ = EYES_CLOSED_FREQ
 
 
 class SwayTruth(BaseModel):

@@ -241,6 +241,41 @@ def _cases() -> list[Case]:
         Case("spo2_over_100", mutated("vitals", "payload.spo2_pct", 101), Reason.OUT_OF_RANGE),
         Case("systolic_as_text", mutated("vitals", "payload.systolic_mmhg", "high"), Reason.WRONG_TYPE),
         Case("systolic_as_bool_list", mutated("vitals", "payload.systolic_mmhg", [True]), Reason.WRONG_TYPE),
+        # JSON of the wrong type is refused, not coerced (strict validation).
+        Case(
+            "systolic_as_numeric_text", mutated("vitals", "payload.systolic_mmhg", "120"), Reason.WRONG_TYPE
+        ),
+        Case("systolic_as_bool", mutated("vitals", "payload.systolic_mmhg", True), Reason.WRONG_TYPE),
+        Case("measured_at_as_epoch_number", mutated("vitals", "measured_at", 1778549400), Reason.WRONG_TYPE),
+        Case("visit_id_as_number", mutated("vitals", "visit_id", 20260512), Reason.WRONG_TYPE),
+        Case(
+            "required_weight_null",
+            mutated("body_composition", "payload.weight_kg", None),
+            Reason.WRONG_TYPE,
+            kind="body_composition",
+            device="body-composition-1",
+        ),
+        Case(
+            "birth_year_as_text",
+            mutated("profile", "payload.birth_year", "1948"),
+            Reason.WRONG_TYPE,
+            kind="profile",
+            device="profile-1",
+        ),
+        Case(
+            "walking_aid_as_number",
+            mutated("tug", "payload.walking_aid", 1),
+            Reason.WRONG_TYPE,
+            kind="tug",
+            device="tug-1",
+        ),
+        Case(
+            "count_with_a_fraction",
+            mutated("sit_to_stand", "payload.count_30s", 12.0),
+            Reason.WRONG_TYPE,
+            kind="sit_to_stand",
+            device="sit-to-stand-1",
+        ),
         Case("diastolic_above_systolic", mutated("vitals", "payload.diastolic_mmhg", 140), Reason.INVALID),
         Case("vitals_without_readings", mutated("vitals", "payload", {"kind": "vitals"}), Reason.INVALID),
         Case(

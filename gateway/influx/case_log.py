@@ -1,6 +1,6 @@
 """The case-event log in InfluxDB: append :class:`telemetry.cases.CaseEvent` points, read them back.
 
-One point per event in ``case_event`` (:data:`gateway.schema.CASE_EVENT`): tags participant,
+One point per event in ``case_event`` (:data:`gateway.influx_schema.CASE_EVENT`): tags participant,
 domain, case_id, event, station_id, severity; the timestamp is ``processed_at`` at millisecond
 precision plus a sub-millisecond offset from a hash of the event id, so a late visit's event is new
 at processing time (alert rules look back minutes on processing time) and two events never collide,
@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from gateway import schema
+from gateway import influx_schema
+from gateway.influx.influxql import equals, identifier
 from gateway.influx.lineprotocol import encode_point
 from gateway.influx.transport import InfluxTransport
 from telemetry.cases import SEVERITY_RANK, CaseEvent, Evidence, SocialPrescription
@@ -31,7 +32,7 @@ MAX_EVIDENCE_BYTES = 8192
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS_PER_MS = 1_000_000
 _SPACE = re.compile(r"\s+")
-TAGS = schema.CASE_EVENT.tags
+TAGS = influx_schema.CASE_EVENT.tags
 
 
 def _ms(at: datetime) -> int:
@@ -68,11 +69,11 @@ def event_point(event: CaseEvent) -> tuple[str, int, dict[str, str], dict[str, A
     evidence = event.evidence
     prescription = event.prescription
     tags = {
-        schema.PARTICIPANT_TAG: event.participant,
+        influx_schema.PARTICIPANT_TAG: event.participant,
         "domain": event.domain.value,
         "case_id": event.case_id,
         "event": event.event.value,
-        schema.STATION_TAG: event.station_id,
+        influx_schema.STATION_TAG: event.station_id,
         "severity": event.severity,
     }
     fields: dict[str, Any] = {
@@ -94,8 +95,8 @@ def event_point(event: CaseEvent) -> tuple[str, int, dict[str, str], dict[str, A
         "prescription_note": _one_line(prescription.note) if prescription else None,
         "evidence_json": _evidence_json(evidence),
     }
-    assert set(tags) == set(TAGS) and set(fields) == schema.CASE_EVENT.field_names, "schema drift"
-    return schema.CASE_EVENT.name, event_time_ns(event), tags, fields
+    assert set(tags) == set(TAGS) and set(fields) == influx_schema.CASE_EVENT.field_names, "schema drift"
+    return influx_schema.CASE_EVENT.name, event_time_ns(event), tags, fields
 
 
 def encode_events(events: Iterable[CaseEvent]) -> bytes:
@@ -111,23 +112,19 @@ def append(transport: InfluxTransport, events: Sequence[CaseEvent]) -> None:
         transport.write(encode_events(events))
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def query(
     *, participant: str | None = None, case_id: str | None = None, since: datetime | None = None
 ) -> str:
     """The InfluxQL that reads the log, optionally one participant's, one case's, or since a time."""
     where = []
     if participant is not None:
-        where.append(f'"{schema.PARTICIPANT_TAG}" = {_quote(participant)}')
+        where.append(equals(influx_schema.PARTICIPANT_TAG, participant))
     if case_id is not None:
-        where.append(f'"case_id" = {_quote(case_id)}')
+        where.append(equals("case_id", case_id))
     if since is not None:
         where.append(f"time >= {_ms(since) * _NS_PER_MS}")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f'SELECT * FROM "{schema.CASE_EVENT.name}"{clause}'
+    return f"SELECT * FROM {identifier(influx_schema.CASE_EVENT.name)}{clause}"
 
 
 def event_from_row(row: Mapping[str, Any]) -> CaseEvent:
@@ -147,14 +144,14 @@ def event_from_row(row: Mapping[str, Any]) -> CaseEvent:
     return CaseEvent(
         event_id=row["event_id"],
         case_id=row["case_id"],
-        participant=row[schema.PARTICIPANT_TAG],
+        participant=row[influx_schema.PARTICIPANT_TAG],
         domain=row["domain"],
         event=row["event"],
         state=row["state"],
         severity=row["severity"],
         at=_from_ms(int(row["at"])),
         processed_at=_from_ms(int(row["time"]) // _NS_PER_MS),
-        station_id=row[schema.STATION_TAG],
+        station_id=row[influx_schema.STATION_TAG],
         visit_id=row.get("visit_id"),
         actor=row["actor"],
         evidence=Evidence.model_validate(json.loads(evidence_text)) if evidence_text else None,

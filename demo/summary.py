@@ -38,6 +38,33 @@ class CaseRecord(BaseModel):
     )
     change: dict[str, float] = Field(default_factory=dict, description="change from baseline at opening")
     events: int = Field(description="distinct case events (opened, updated, escalated, ...)")
+    simulated: str | None = Field(
+        default=None, description="the participant's simulated truth: 'steady' or their decline's kind"
+    )
+    false_case: bool | None = Field(
+        default=None, description="not about a simulated decline (steady, other domain, before the onset)"
+    )
+
+
+class SimulatedPerson(BaseModel):
+    """What the simulator's truth says about one participant (under their pseudonym)."""
+
+    pseudonym: Pseudonym
+    first_visit: AwareDatetime
+    last_visit: AwareDatetime
+    visits: int
+    decline_kind: str | None = Field(default=None, description="None: steady (edge.simulate.declines)")
+    decline_shape: str | None = Field(default=None, description="step or gradual")
+    decline_domain: str | None = None
+    decline_onset: AwareDatetime | None = None
+    decline_reached: float = Field(default=0.0, description="share of the decline reached at the last visit")
+
+    @property
+    def label(self) -> str:
+        """'steady', or e.g. 'substantial mobility decline (step)'."""
+        if self.decline_kind is None:
+            return "steady"
+        return f"{self.decline_kind.replace('_', ' ')} decline ({self.decline_shape})"
 
 
 class ParticipantTrend(BaseModel):
@@ -47,6 +74,20 @@ class ParticipantTrend(BaseModel):
     sex: str | None = Field(default=None, description="'male'/'female' from the profile, for grip cut-offs")
     visits: list[Visit]
     cases: list[CaseRecord]
+    simulated: SimulatedPerson | None = Field(default=None, description="the simulator's truth, if known")
+
+
+class DeclinerGroup(BaseModel):
+    """Simulated decliners of one kind and shape, and how many the detector found."""
+
+    kind: str
+    shape: str
+    domain: str
+    decliners: int
+    with_case: int = Field(
+        description="with a case in the declining domain, opened at a visit after the onset"
+    )
+    reached: list[float] = Field(description="share of the decline each had reached at their last visit")
 
 
 class StationCounts(BaseModel):
@@ -56,6 +97,8 @@ class StationCounts(BaseModel):
     measurements_written: int = Field(default=0, description="reading points in InfluxDB")
     cases: int = Field(default=0, description="cases opened at a visit at this station")
     participants_with_case: int = 0
+    decliners_with_case: int = Field(default=0, description="a case in their declining domain opened here")
+    steady_with_case: int = Field(default=0, description="steady participants with a case opened here")
     faults_injected: int = 0
     dead_letters: int = 0
 
@@ -136,11 +179,24 @@ class DemoSummary(BaseModel):
     decliners: int = Field(
         default=0, description="simulated participants who decline (the simulator's truth)"
     )
-    decliners_with_case: int = Field(default=0, description="of those, how many have a case")
+    decliners_with_case: int = Field(
+        default=0, description="of those, how many have a case in their declining domain after its onset"
+    )
+    decliners_by_kind: list[DeclinerGroup] = Field(default_factory=list)
+    decliner_cases_elsewhere: int = Field(
+        default=0, description="decliners' cases in another domain or before the onset (false cases too)"
+    )
     steady: int = Field(default=0, description="simulated participants who do not decline")
-    steady_with_case: int = Field(default=0, description="of those, how many have a case (false cases)")
+    steady_with_case: int = Field(default=0, description="of those, how many have a case")
+    steady_cases: int = Field(default=0, description="cases of steady participants: false cases")
+    steady_person_years: float = Field(
+        default=0.0, description="first to last visit, summed over steady people"
+    )
     cases_per_participant: dict[str, int] = Field(
         default_factory=dict, description="pseudonym -> cases, for every participant with one"
+    )
+    participants_by_cases: dict[int, int] = Field(
+        default_factory=dict, description="number of cases -> participants with that many (0 included)"
     )
     per_station: list[StationCounts]
     uplink_outage: UplinkOutage | None
@@ -157,6 +213,10 @@ class DemoSummary(BaseModel):
     @property
     def participants_with_case(self) -> list[str]:
         return sorted({case.participant for case in self.cases})
+
+    @property
+    def false_cases_per_steady_person_year(self) -> float | None:
+        return self.steady_cases / self.steady_person_years if self.steady_person_years else None
 
 
 def utc(dt: datetime) -> datetime:

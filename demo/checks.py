@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from frailwatch.demo.stack import DATABASE, DemoStack
-from frailwatch.demo.summary import Consistency, PrivacyScan
+from demo.roles import qualified
+from demo.stack import DATABASE, DemoStack
+from demo.summary import Consistency, PrivacyScan
+from gateway.influx import influxql
 
 # Identifier characters: a member id followed by another digit is another member id, not a leak.
 _EDGE = "0-9A-Za-z"
@@ -50,7 +52,9 @@ def consistency(
     written = distinct = 0
     for measurement in sorted(set(reading_measurements) & present):
         rows = stack.influxdb.rows(
-            f'SELECT count("message_id"), count(distinct("message_id")) FROM "{measurement}"', DATABASE
+            'SELECT count("message_id"), count(distinct("message_id")) '
+            f"FROM {influxql.identifier(measurement)}",
+            DATABASE,
         )
         for row in rows:
             written += int(row.get("count") or 0)
@@ -80,16 +84,17 @@ def _distinct_events(stack: DemoStack) -> int:
 
 def _count(stack: DemoStack, measurement: str) -> int:
     assert stack.influxdb is not None
-    rows = stack.influxdb.rows(f'SELECT count(*) FROM "{measurement}"', DATABASE)
+    rows = stack.influxdb.rows(f"SELECT count(*) FROM {qualified(measurement)}", DATABASE)
     return max((int(v) for r in rows for k, v in r.items() if k.startswith("count_") and v), default=0)
 
 
 def scan_influxdb(stack: DemoStack, scanner: IdentifierScanner) -> tuple[int, int]:
-    """(hits, bytes scanned) over every point of every measurement, tags and fields alike."""
+    """(hits, bytes scanned) over every point of every measurement in every retention policy,
+    tags and fields alike."""
     assert stack.influxdb is not None
     hits = size = 0
-    for row in stack.influxdb.rows("SHOW MEASUREMENTS", DATABASE):
-        result = stack.influxdb.query(f'SELECT * FROM "{row["name"]}"', DATABASE)
+    for target in stack.influxdb.everywhere(DATABASE):
+        result = stack.influxdb.query(f"SELECT * FROM {target}", DATABASE)
         text = json.dumps(result, ensure_ascii=False)
         hits += len(scanner.hits(text))
         size += len(text)

@@ -12,8 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from frailwatch.services import InfluxDB, Mosquitto
-from telemetry import topics
+from runtime.local_servers import InfluxDB, Mosquitto
 
 GATEWAY_USER = "gateway"
 OPS_USER = "ops"  # read-only, for the demo's observer and for people poking at --keep-running
@@ -27,25 +26,10 @@ def station_ids(count: int) -> list[str]:
 
 
 def central_acl(stations: list[str]) -> str:
-    """The same rules as deploy/mosquitto/acl, for the demo's station list."""
-    lines = [
-        f"user {GATEWAY_USER}",
-        f"topic read {topics.ALL_DATA}",
-        f"topic read {topics.ALL_BATCHES}",
-        f"topic read {topics.ALL_HEARTBEATS}",
-        f"topic read {topics.ALL_STATUS}",
-        f"topic read {topics.ALL_STATION_DEADLETTERS}",
-        f"topic write {topics.GATEWAY_DEADLETTER}",
-        f"topic write {topics.ROOT}/alerts/#",
-        f"topic read {topics.ROOT}/alerts/#",
-        "",
-        f"user {OPS_USER}",
-        f"topic read {topics.ROOT}/#",
-        "",
-    ]
-    for station in stations:
-        lines += [f"user {station}", f"topic write {topics.station_prefix(station)}", ""]
-    return "\n".join(lines)
+    """The deployment's rules (telemetry.acl) for the demo's station list."""
+    from telemetry.acl import central_acl as render
+
+    return render(stations, gateway_user=GATEWAY_USER, ops_user=OPS_USER)
 
 
 @dataclass

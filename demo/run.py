@@ -2,7 +2,7 @@
 
 Every moving part is the real one: Debian's Mosquitto and InfluxDB, the gateway and edge agents
 started through ``frailwatch gateway``/``frailwatch edge`` as an operator would, devices
-publishing raw readings on each station's own broker. See :mod:`frailwatch.demo.roles` for the
+publishing raw readings on each station's own broker. See :mod:`demo.roles` for the
 seam to those roles.
 """
 
@@ -22,14 +22,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from frailwatch.demo import checks, roles
-from frailwatch.demo.charts import plot_trend
-from frailwatch.demo.observer import Observer
-from frailwatch.demo.processes import RoleFailed
-from frailwatch.demo.report import print_summary
-from frailwatch.demo.stack import OPS_USER, DemoStack, station_ids
-from frailwatch.demo.summary import DemoSummary, StationCounts, UplinkOutage
-from frailwatch.services import ServiceError
+from demo import checks, outcomes, roles
+from demo.charts import plot_trend
+from demo.observer import Observer
+from demo.processes import RoleFailed
+from demo.report import print_summary
+from demo.stack import OPS_USER, DemoStack, station_ids
+from demo.summary import DemoSummary, SimulatedPerson, StationCounts, UplinkOutage
+from runtime.local_servers import ServiceError
 
 OUTAGE_AT = 0.35  # share of the device messages published before the uplink goes down
 OUTAGE_MIN_S = 4.0  # long enough that every station spools while the broker is away
@@ -42,8 +42,12 @@ class DemoError(RuntimeError):
 
 class DemoOptions(BaseModel):
     stations: int = Field(3, ge=1, le=20)
-    participants: int = Field(40, ge=1, le=5000)
-    days: int = Field(180, ge=1, le=3650)
+    # 20 people × 12 monthly visits: as many visits as 40 × 6 (the same run time), and a year is what
+    # the case detector needs to judge the simulated declines — three visits of baseline, and up to
+    # 12 months for a gradual decline to develop (README: "The local demo in detail").
+    participants: int = Field(20, ge=1, le=5000)
+    days: int = Field(360, ge=1, le=3650)
+    decline_fraction: float = Field(0.4, ge=0.0, le=1.0)
     out: Path = Path("demo-out")
     seed: int = 7
     state_dir: Path | None = None
@@ -100,10 +104,6 @@ def _run(options: DemoOptions) -> DemoSummary:
     own_state = options.state_dir is None
     state_dir = options.state_dir or Path(tempfile.mkdtemp(prefix="frailwatch-demo-"))
     stations = station_ids(options.stations)
-    try:
-        roles.require_roles()
-    except roles.RoleMissing as exc:
-        raise DemoError(str(exc)) from exc
     stack = DemoStack(state_dir, stations)
     with contextlib.ExitStack() as cleanup:
         if own_state and not options.keep_running:
@@ -114,7 +114,9 @@ def _run(options: DemoOptions) -> DemoSummary:
         assert stack.central is not None and stack.influxdb is not None
         roles.init_database(stack)
         say(f"planning {options.days} days of visits for {options.participants} participants")
-        plan = roles.plan_visits(stations, options.participants, options.days, options.seed)
+        plan = roles.plan_visits(
+            stations, options.participants, options.days, options.seed, options.decline_fraction
+        )
         scanner = checks.IdentifierScanner(plan.raw_identifiers())
         observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
         observer.start()
@@ -141,12 +143,8 @@ def _run(options: DemoOptions) -> DemoSummary:
         say("waiting for the spools to drain and the gateway to finish writing")
         _settle(stack, observer, processes)
         summary = _summarise(stack, observer, plan, options, started, outage)
-        declining, steady = roles.decliners(plan, pseudonym_key)
-        with_case = set(summary.participants_with_case)
-        summary.decliners = len(declining)
-        summary.decliners_with_case = len(with_case & declining)
-        summary.steady = len(steady)
-        summary.steady_with_case = len(with_case & steady)
+        people = roles.simulated_people(plan, pseudonym_key)
+        outcomes.count(summary, people)  # the cases against the simulator's truth
         say("checking InfluxDB against what was sent, and looking for raw identifiers everywhere")
         influx_scan = checks.scan_influxdb(stack, scanner)
         if not options.keep_running:
@@ -159,7 +157,7 @@ def _run(options: DemoOptions) -> DemoSummary:
             logs=log_scan,
             outputs=(len(scanner.hits(text)), len(text)),
         )
-        _write_outputs(stack, summary, options.out, started)
+        _write_outputs(stack, summary, options.out, started, {p.pseudonym: p for p in people})
         print_summary(summary, options.out)
         if options.keep_running:
             cleanup.pop_all()
@@ -406,7 +404,13 @@ def _summarise(
     )
 
 
-def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path, started: datetime) -> None:
+def _write_outputs(
+    stack: DemoStack,
+    summary: DemoSummary,
+    out: Path,
+    started: datetime,
+    truth: dict[str, SimulatedPerson],
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("trend-*.png"):
         old.unlink()
@@ -414,6 +418,7 @@ def _write_outputs(stack: DemoStack, summary: DemoSummary, out: Path, started: d
         trend = roles.participant_trend(
             stack, participant, [c for c in summary.cases if c.participant == participant]
         )
+        trend.simulated = truth.get(participant)
         path = plot_trend(trend, out / f"trend-{participant}.png")
         summary.charts.append(path.name)
     summary.finished_at = datetime.now(UTC)

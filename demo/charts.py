@@ -4,16 +4,20 @@ Cut-offs are the AWGS 2019 ones (Chen et al., J Am Med Dir Assoc 2020;21:300-307
 < 1.0 m/s and SPPB <= 9 mean low physical performance; grip < 28 kg (men) / < 18 kg (women) low
 strength. The zone beyond each cut-off is shaded. The visit that opened a case of the panel's
 domain (mobility: gait speed and SPPB; strength: grip) is ringed and labelled with the case's
-change from the personal baseline. Cases of other domains are listed under the chart.
+change from the personal baseline. Cases of other domains are listed under the chart. The title
+says what the simulator made the participant (steady, or the kind of decline) and a dotted line
+marks a simulated decline's onset: the measured values carry realistic between-day error, so a
+steady line wanders and a case on it is a false one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from frailwatch.demo.report import change_text, signed_value
-from frailwatch.demo.summary import CaseRecord, ParticipantTrend
+from demo.report import change_text, signed_value
+from demo.summary import CaseRecord, ParticipantTrend
 
+ONSET = "#7f8c8d"
 GAIT_SPEED_CUTOFF_MPS = 1.0  # AWGS 2019 low performance, 6 m usual gait speed
 SPPB_CUTOFF = 9  # AWGS 2019: SPPB <= 9 is low performance
 GRIP_CUTOFF_KG = {"male": 28.0, "female": 18.0}  # AWGS 2019 low handgrip strength
@@ -133,6 +137,9 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
                 fontsize=10,
                 color="#555555",
             )
+        onset = trend.simulated.decline_onset if trend.simulated is not None else None
+        if onset is not None and visits and onset <= visits[-1].at:
+            ax.axvline(onset, color=ONSET, linestyle=":", linewidth=1.5, label="simulated decline onset")
         count = f" — {len(its)} {domain} case{'s' if len(its) != 1 else ''}" if its else ""
         ax.set_title(f"{title}{count}", loc="left", fontsize=12, fontweight="bold")
         ax.set_ylabel(unit, fontsize=10)
@@ -145,14 +152,17 @@ def plot_trend(trend: ParticipantTrend, path: Path) -> Path:
         f"{len(visits)} visits",
         "station" + ("s" if len(stations) > 1 else ""),
     ]
-    fig.suptitle(f"{who}   ({', '.join(details)} {', '.join(stations)})", fontsize=13, x=0.02, ha="left")
+    title = f"{who}   ({', '.join(details)} {', '.join(stations)})"
+    if trend.simulated is not None:  # what the simulator made them: the truth a case is judged by
+        title += f"\nsimulated: {trend.simulated.label}"
+    fig.suptitle(title, fontsize=13, x=0.02, ha="left")
     if 0 < len(visits) <= 12:  # one tick per visit: the dates a counsellor will look up
         axes[-1].set_xticks([v.at for v in visits])
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     axes[-1].set_xlabel("visit date", fontsize=10)
     fig.autofmt_xdate()
     others = _others(trend.cases)
-    fig.tight_layout(rect=(0, 0.05 if others else 0, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.05 if others else 0, 1, 0.95 if trend.simulated is not None else 0.97))
     if others:
         fig.text(0.02, 0.012, others, fontsize=8.5, color="#a04000", wrap=True)
     path.parent.mkdir(parents=True, exist_ok=True)

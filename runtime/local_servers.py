@@ -149,7 +149,7 @@ class Mosquitto(_Process):
 
     ``users`` (name → password) turns off anonymous access; ``acl`` is the text of an ACL file.
     ``max_queued_messages`` is sized far above Mosquitto's default of 1000, which silently drops
-    QoS 1 messages for a slow subscriber (DESIGN "Known traps").
+    QoS 1 messages for a slow subscriber (architecture: "Known traps").
     """
 
     name = "mosquitto"
@@ -334,10 +334,12 @@ bind-address = "{self.host}:{self.rpc_port}"
                 raise ServiceError(f"query error: {statement['error']}")
         return result
 
-    def write(self, lines: str | bytes, db: str, precision: str = "ns") -> None:
-        """Write line protocol; raises ServiceError with InfluxDB's message on failure."""
+    def write(self, lines: str | bytes, db: str, precision: str = "ns", rp: str | None = None) -> None:
+        """Write line protocol (into retention policy ``rp``, else the default); raises
+        ServiceError with InfluxDB's message on failure."""
         data = lines.encode() if isinstance(lines, str) else lines
-        url = f"{self.url}/write?" + urllib.parse.urlencode({"db": db, "precision": precision})
+        params = {"db": db, "precision": precision, **({"rp": rp} if rp else {})}
+        url = f"{self.url}/write?" + urllib.parse.urlencode(params)
         request = urllib.request.Request(url, data=data, method="POST")
         try:
             with _HTTP.open(request, timeout=30) as response:
@@ -350,6 +352,26 @@ bind-address = "{self.host}:{self.rpc_port}"
 
     def create_database(self, db: str) -> None:
         self.query(f'CREATE DATABASE "{db}"', method="POST")
+
+    def init_frailwatch(self, db: str) -> None:
+        """The database with the schema's retention policies, exactly as ``frailwatch influx
+        init`` makes it (operational measurements are written to their own ``ops`` policy, which
+        must exist)."""
+        from gateway.influx.init import init_database
+        from gateway.influx.transport import V1Transport
+
+        transport = V1Transport(self.url, db)
+        try:
+            init_database(transport)
+        finally:
+            transport.close()
+
+    def everywhere(self, db: str) -> list[str]:
+        """``"policy"."measurement"`` for every measurement in every retention policy of ``db``
+        (a bare measurement name reads the default policy only): what a full scan must read."""
+        policies = [str(r["name"]) for r in self.rows(f'SHOW RETENTION POLICIES ON "{db}"', db)]
+        names = [str(r["name"]) for r in self.rows("SHOW MEASUREMENTS", db)]
+        return [f'"{p}"."{m}"' for p in policies for m in names]
 
     def rows(self, q: str, db: str) -> list[dict[str, Any]]:
         """Query result as a list of row dicts (tags merged in), all series together."""

@@ -1,14 +1,18 @@
 """The demo summary for people: a few rich tables on stdout.
 
-Decline cases are listed one per row (a participant has at most one open case per domain; the row
-shows what opened it and its change from the personal baseline); summary.json keeps every case.
+The cohort is measured with realistic error (the simulator's visits carry the cited between-day
+SEM and station offsets), so the cases are reported against the simulator's truth: cases per
+participant, decliners with a case by kind of decline, steady participants with a case (false
+cases, whatever their number), per station. Decline cases are listed one per row (a participant
+has at most one open case per domain; the row shows who the simulator made them, what opened the
+case and its change from the personal baseline); summary.json keeps every case.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from frailwatch.demo.summary import CaseRecord, DemoSummary
+from demo.summary import CaseRecord, DemoSummary
 
 # metric -> (label, unit)
 METRICS = {
@@ -24,7 +28,7 @@ METRICS = {
     "frailty_level": ("frailty level", ""),
     "awgs_level": ("AWGS 2019 level", ""),
 }
-WIDTH_OFF_TERMINAL = 128  # rich's default of 80 columns cuts the case table into fragments
+WIDTH_OFF_TERMINAL = 140  # rich's default of 80 columns cuts the case table into fragments
 
 
 def metric_label(metric: str) -> str:
@@ -75,6 +79,34 @@ def _depths(samples: list[tuple[float, int]]) -> str:
     return " → ".join(str(d) for d in shown) or "?"
 
 
+def _case_rows(summary: DemoSummary) -> list[tuple[str, str]]:
+    """The overview's lines on cases: per participant, decliners found, false cases."""
+    n = max(1, summary.participants)
+    spread = ", ".join(f"{cases}: {people}" for cases, people in summary.participants_by_cases.items())
+    rate = summary.false_cases_per_steady_person_year
+    per_year = f"{rate:.2f} per steady person-year" if rate is not None else "no steady follow-up"
+    elsewhere = summary.decliner_cases_elsewhere
+    return [
+        (
+            "decline cases",
+            f"{len(summary.cases)} for {len(summary.participants_with_case)} participants, "
+            f"{len(summary.cases) / n:.2f} per participant "
+            f"(participants by number of cases: {spread or '-'})",
+        ),
+        (
+            "decliners found",
+            f"{summary.decliners_with_case} of the {summary.decliners} simulated decliners have a case "
+            "in their declining domain (by kind below)",
+        ),
+        (
+            "false cases",
+            f"{summary.steady_cases} for {summary.steady_with_case} of the {summary.steady} steady "
+            f"participants ({per_year}, over {summary.steady_person_years:.1f} person-years)"
+            + (f"; {elsewhere} more of decliners, outside their decline" if elsewhere else ""),
+        ),
+    ]
+
+
 def print_summary(summary: DemoSummary, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -106,12 +138,8 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
     overview.add_row(
         "dead letters", f"{dead} ({reasons or 'none'}) for {faults} deliberately faulty readings"
     )
-    overview.add_row(
-        "decline cases",
-        f"{len(summary.cases)} for {len(summary.participants_with_case)} participants: "
-        f"{summary.decliners_with_case} of the {summary.decliners} simulated decliners have one, "
-        f"{summary.steady_with_case} of the {summary.steady} steady ones",
-    )
+    for label, text in _case_rows(summary):
+        overview.add_row(label, text)
     overview.add_row("uplink outage", _outage_text(summary))
     if summary.privacy is not None:
         p = summary.privacy
@@ -121,11 +149,14 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
     overview.add_row("run time", f"{summary.duration_s:.1f} s")
     console.print(overview)
 
-    stations = Table(title="Per station", title_justify="left")
+    stations = Table(
+        title="Per station (a case counts where the visit that opened it was)", title_justify="left"
+    )
     columns = ("station", "visits", "device messages", "readings written", "faulty", "dead letters", "cases")
     for column in columns:
         stations.add_column(column, justify="left" if column == "station" else "right")
-    stations.add_column("participants with a case", justify="right")
+    for column in ("participants with a case", "decliners found", "steady with a case"):
+        stations.add_column(column, justify="right")
     for s in summary.per_station:
         stations.add_row(
             s.station_id,
@@ -136,22 +167,47 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
             str(s.dead_letters),
             str(s.cases),
             str(s.participants_with_case),
+            str(s.decliners_with_case),
+            str(s.steady_with_case),
         )
     console.print(stations)
 
+    if summary.decliners_by_kind:
+        kinds = Table(
+            title="Simulated decliners: found = a case in the declining domain after the onset",
+            title_justify="left",
+        )
+        for column in ("decline", "shape", "domain", "decliners", "found", "share of the decline reached"):
+            kinds.add_column(column, justify="right" if column in ("decliners", "found") else "left")
+        for g in summary.decliners_by_kind:
+            kinds.add_row(
+                g.kind.replace("_", " "),
+                g.shape,
+                g.domain.replace("_", " "),
+                str(g.decliners),
+                str(g.with_case),
+                ", ".join(f"{r:.0%}" for r in g.reached),
+            )
+        console.print(kinds)
+
     if summary.cases:
         table = Table(title="Decline cases (one per participant and domain)", title_justify="left")
-        for column in ("pseudonym", "domain", "severity", "state", "opened at visit", "station", "rule"):
+        table.add_column("pseudonym", no_wrap=True)
+        table.add_column("simulated as", max_width=13)
+        for column in ("domain", "severity", "opened at", "station"):
             table.add_column(column, no_wrap=True)
-        table.add_column("change at opening")
+        table.add_column("rule", max_width=12, overflow="fold")
+        table.add_column("change at opening", min_width=22)
         table.add_column("events", justify="right")
         last = None
         for case in sorted(summary.cases, key=lambda k: (k.participant, k.visit_at)):
+            first = case.participant != last
+            truth = (case.simulated or "?").replace(" decline", "") if first else ""
             table.add_row(
-                case.participant[:12] + "…" if case.participant != last else "",
-                case.domain.replace("_", " "),
-                case.severity,
-                case.state,
+                case.participant[:12] + "…" if first else "",
+                truth,
+                case.domain.replace("_", " ") + ("\n[yellow]false case[/]" if case.false_case else ""),
+                f"{case.severity}\n[dim]{case.state}[/]",  # the state under the severity
                 case.visit_at.date().isoformat(),
                 case.station_id,
                 case.rule,

@@ -4,29 +4,31 @@ Everything that depends on how those roles are built is here, so the rest of the
 observer, outage, summary, charts) does not. The roles are used through their public entry points:
 ``frailwatch gateway run`` and ``frailwatch edge run`` configured by environment (as in
 docker-compose.yml), the simulator's Python API (``edge.simulate``) and the schema module
-(``gateway.schema``). When a role is not in this checkout the demo stops with a clear message.
+(``gateway.influx_schema``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import sqlite3
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from frailwatch.demo.observer import Observer
-from frailwatch.demo.processes import Processes
-from frailwatch.demo.stack import DATABASE, GATEWAY_USER, DemoStack
-from frailwatch.demo.summary import CaseRecord, ParticipantTrend, Visit, utc
-from frailwatch.services import free_port
+from demo.observer import Observer
+from demo.processes import Processes
+from demo.stack import DATABASE, GATEWAY_USER, DemoStack
+from demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit, utc
+from edge.simulate.cohort import Cohort
+from gateway import influx_schema
+from gateway.influx.influxql import equals, identifier
+from runtime.local_servers import free_port
 from telemetry.cases import SEVERITY_RANK, CaseEvent, CaseEventKind
 from telemetry.envelope import DeviceKind
 
@@ -36,31 +38,18 @@ HEARTBEAT_S = 1  # fast heartbeats: the demo reads spool depth from them
 READING_MEASUREMENTS = frozenset(kind.value for kind in DeviceKind)
 
 
-class RoleMissing(RuntimeError):
-    """A role the demo needs is not installed in this checkout."""
-
-
-def _role(module: str, what: str) -> ModuleType:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        raise RoleMissing(f"the demo needs {what} ({module}), which is not in this checkout: {exc}") from exc
-
-
-def require_roles() -> None:
-    """Fail early, naming what is missing, before any server starts."""
-    _role("edge.cli", "the edge agent")
-    _role("edge.simulate.cohort", "the device simulator")
-    _role("gateway.cli", "the gateway")
-    _role("gateway.schema", "the gateway's schema module")
-
-
 # --- servers and processes --------------------------------------------------------------------
 
 
 def init_database(stack: DemoStack) -> None:
+    """The database and its retention policies, as ``frailwatch influx init`` makes them."""
     assert stack.influxdb is not None
-    stack.influxdb.create_database(DATABASE)
+    stack.influxdb.init_frailwatch(DATABASE)
+
+
+def qualified(measurement: str) -> str:
+    """The InfluxQL FROM target of a measurement in its retention policy (gateway.influx_schema)."""
+    return influx_schema.qualified(measurement)
 
 
 class GatewayProbe:
@@ -208,11 +197,18 @@ def _with_faults(publications: list[Publication]) -> list[Publication]:
     return out
 
 
-def plan_visits(stations: list[str], participants: int, days: int, seed: int) -> VisitPlan:
-    """All device messages of the simulated cohort, in time order, from the edge's simulator, with
-    a few faulty readings slipped in (:data:`FAULTS`)."""
-    simulate = _role("edge.simulate.cohort", "the device simulator")
-    cohort = simulate.Cohort(participants=participants, stations=stations, days=days, seed=seed)
+def plan_visits(
+    stations: list[str], participants: int, days: int, seed: int, decline_fraction: float = 0.2
+) -> VisitPlan:
+    """All device messages of the simulated cohort, in time order, from the edge's simulator (with
+    its realistic measurement error), with a few faulty readings slipped in (:data:`FAULTS`)."""
+    cohort = Cohort(
+        participants=participants,
+        stations=stations,
+        days=days,
+        seed=seed,
+        decline_fraction=decline_fraction,
+    )
     publications: list[Publication] = []
     truths: list[Any] = []
     plan = VisitPlan(cohort, visits=0, device_messages=0)
@@ -280,16 +276,34 @@ def spool_depths(observer: Observer, newer_than: float = 0.0) -> dict[str, int]:
     return {s: d for s, d in observer.spool_depths().items() if times.get(s, 0.0) >= newer_than}
 
 
-def decliners(plan: VisitPlan, pseudonym_key: str) -> tuple[set[str], set[str]]:
-    """Pseudonyms of the simulated participants who decline and of those who do not, computed the
-    way the edge does (``EdgeSettings.key_bytes``: the key's text as bytes), for checking alerts."""
+def simulated_people(plan: VisitPlan, pseudonym_key: str) -> list[SimulatedPerson]:
+    """Every simulated participant under the pseudonym the edge gives them (``EdgeSettings.key_bytes``:
+    the key's text as bytes), with what the simulator's truth says about their decline — for
+    checking the cases against it."""
     from telemetry.pseudonym import pseudonymise
 
     key = pseudonym_key.encode()
-    out: tuple[set[str], set[str]] = (set(), set())
-    for p in plan.cohort.participants:
-        out[0 if p.declining else 1].add(pseudonymise(key, p.member_id))
-    return out
+    visits: dict[str, list[Any]] = {}
+    for truth in plan.truths:
+        visits.setdefault(truth.member_id, []).append(truth)
+    people = []
+    for member, mine in visits.items():
+        mine.sort(key=lambda t: t.measured_at)
+        decline = mine[-1].decline
+        people.append(
+            SimulatedPerson(
+                pseudonym=pseudonymise(key, member),
+                first_visit=utc(datetime.fromisoformat(mine[0].measured_at)),
+                last_visit=utc(datetime.fromisoformat(mine[-1].measured_at)),
+                visits=len(mine),
+                decline_kind=decline["kind"] if decline else None,
+                decline_shape=decline["shape"] if decline else None,
+                decline_domain=decline["domain"] if decline else None,
+                decline_onset=utc(datetime.fromisoformat(decline["onset_at"])) if decline else None,
+                decline_reached=float(mine[-1].decline_share),
+            )
+        )
+    return sorted(people, key=lambda p: p.pseudonym)
 
 
 def station_spool_depths(stack: DemoStack) -> int | None:
@@ -318,7 +332,7 @@ def point_counts(stack: DemoStack) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in stack.influxdb.rows("SHOW MEASUREMENTS", DATABASE):
         name = row["name"]
-        result = stack.influxdb.rows(f'SELECT count(*) FROM "{name}"', DATABASE)
+        result = stack.influxdb.rows(f"SELECT count(*) FROM {qualified(name)}", DATABASE)
         counts[name] = max(
             (int(v) for r in result for k, v in r.items() if k.startswith("count_")), default=0
         )
@@ -340,8 +354,7 @@ def reading_points(points: dict[str, int]) -> int:
 
 
 def _station_tag() -> str:
-    schema = _role("gateway.schema", "the gateway's schema module")
-    return str(getattr(schema, "STATION_TAG", "station_id"))
+    return influx_schema.STATION_TAG
 
 
 def reading_points_by_station(stack: DemoStack) -> dict[str, int]:
@@ -349,7 +362,7 @@ def reading_points_by_station(stack: DemoStack) -> dict[str, int]:
     tag = _station_tag()
     out: dict[str, int] = {}
     for measurement in set(point_counts(stack)) & READING_MEASUREMENTS:
-        query = f'SELECT count(*) FROM "{measurement}" GROUP BY "{tag}"'
+        query = f"SELECT count(*) FROM {identifier(measurement)} GROUP BY {identifier(tag)}"
         for row in stack.influxdb.rows(query, DATABASE):
             count = max((int(v) for k, v in row.items() if k.startswith("count_")), default=0)
             station = str(row.get(tag, ""))
@@ -394,15 +407,15 @@ def cases(observed: list[CaseEvent]) -> list[CaseRecord]:
 def participant_trend(stack: DemoStack, participant: str, its_cases: list[CaseRecord]) -> ParticipantTrend:
     """Gait speed, SPPB and grip per visit, read back from InfluxDB through the schema module."""
     assert stack.influxdb is not None
-    schema = _role("gateway.schema", "the gateway's schema module")
-    series: dict[str, tuple[str, str]] = schema.TREND_FIELDS  # Visit field -> (measurement, field)
-    tag = _station_tag()
-    pseudonym_tag = str(getattr(schema, "PARTICIPANT_TAG", "participant"))
+    series = influx_schema.TREND_FIELDS  # Visit field -> (measurement, field)
+    tag = influx_schema.STATION_TAG
+    pseudonym_tag = influx_schema.PARTICIPANT_TAG
     visits: dict[str, Visit] = {}
     for visit_field, (measurement, influx_field) in series.items():
         query = (
-            f'SELECT "{influx_field}" FROM "{measurement}" WHERE "{pseudonym_tag}" = \'{participant}\' '
-            f'GROUP BY "{tag}"'
+            f"SELECT {identifier(influx_field)} FROM {identifier(measurement)} "
+            f"WHERE {equals(pseudonym_tag, participant)} "
+            f"GROUP BY {identifier(tag)}"
         )
         for row in stack.influxdb.query(query, DATABASE).get("results", []):
             for s in row.get("series", []):
@@ -422,9 +435,7 @@ def participant_trend(stack: DemoStack, participant: str, its_cases: list[CaseRe
     return ParticipantTrend(participant=participant, sex=sex, visits=list(visits.values()), cases=its_cases)
 
 
-def _at(at_ns: int) -> Any:
-    from datetime import UTC, datetime
-
+def _at(at_ns: int) -> datetime:
     return utc(datetime.fromtimestamp(at_ns / 1e9, UTC))
 
 

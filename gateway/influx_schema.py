@@ -1,10 +1,10 @@
-"""The one InfluxDB schema (DESIGN invariant 5): measurements, tags, fields, units, retention.
+"""The one InfluxDB schema (architecture: "One schema"): measurements, tags, fields, units, retention.
 
 The gateway's points (:mod:`gateway.readings` and its siblings), the dashboards and alert rules
 (``grafana/catalog.py`` is checked against this module by tests/test_grafana_provisioning.py),
 the demo and the docs (:func:`markdown_table`) all read their names from here.
 
-Point identity (DESIGN "Known traps": same measurement + tag set + timestamp = same point):
+Point identity (architecture: "Known traps": same measurement + tag set + timestamp = same point):
 
 - Tags are ``station_id`` and ``participant`` (the HMAC pseudonym) plus a few low-cardinality
   labels (balance ``stance``/``eyes``, gait ``source``). ``visit_id``, ``message_id`` and
@@ -14,9 +14,9 @@ Point identity (DESIGN "Known traps": same measurement + tag set + timestamp = s
   redelivered message therefore lands on exactly its own points and overwrites them, while two
   different messages of one participant, kind and station in the same microsecond collide only
   when their ids also hash alike (1 in 1000) — no real device produces that.
-- Per-visit scores (``frailty``) are stamped at the start of the visit's UTC day plus a hash of
-  the ``visit_id`` (:func:`visit_time_ns`), so each recomputation as more of the visit arrives
-  overwrites the visit's one score point.
+- Per-visit scores (``frailty``) are stamped at the start of the visit's local day at its station
+  plus a hash of the ``visit_id`` (:func:`gateway.visit_calendar.visit_time_ns`), so each
+  recomputation as more of the visit arrives overwrites the visit's one score point.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from gateway.influx.influxql import identifier
 from telemetry import devices
 from telemetry.envelope import DeviceKind
 
@@ -41,13 +42,17 @@ FRAILTY_CATEGORY_TAG = "frailty_category"
 
 FieldType = Literal["float", "int", "bool", "str"]
 
-#: Retention policies ``frailwatch influx init`` (gateway.influx.init) creates. Everything the
-#: gateway writes is kept (``forever``, the default RP): features, scores and events are small and
-#: screening results are kept for the programme's life. ``raw`` (short) is for raw signals, which
-#: the gateway analyses but does not store.
-RETENTION_POLICIES: dict[str, str] = {"forever": "INF", "raw": "30d"}
+#: Retention policies ``frailwatch influx init`` (gateway.influx.init) creates, name -> default
+#: duration. Clinical data (readings, features, scores, decline and case events) and dead letters
+#: go to ``forever``, the database's default policy: screening results are kept for the
+#: programme's life, and bad input is kept (a letter carries its message's own, possibly old,
+#: time). Operational telemetry stamped as it happens (heartbeats, device tallies, station status,
+#: gateway stats) goes to ``ops``, bounded (``frailwatch influx init --ops-retention``, 90 days
+#: unless chosen): it grows with every station and replica every few seconds and is only looked at
+#: for weeks. ``raw`` (short) is for raw signals, which the gateway analyses but does not store.
+RETENTION_POLICIES: dict[str, str] = {"forever": "INF", "ops": "90d", "raw": "30d"}
 FOREVER = "forever"
-OPS = "forever"  # fleet telemetry too: the fleet dashboard shows months of station history
+OPS = "ops"
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,8 @@ TUG_FEATURES = Measurement(
 )
 FRAILTY = Measurement(
     "frailty",
-    "scores of one visit, recomputed as its measurements arrive (stamped at the visit: visit_time_ns)",
+    "scores of one visit, recomputed as its measurements arrive (stamped at the visit: "
+    "gateway.visit_calendar.visit_time_ns)",
     (*PARTICIPANT_TAGS, FRAILTY_CATEGORY_TAG),
     (
         F("sppb_total", "int", "", "SPPB 0-12"),
@@ -316,7 +322,7 @@ FRAILTY = Measurement(
         F("sway_ellipse95_area_mm2", "float", "mm²", "sway area, feet together, eyes open"),
         F("romberg_ratio", "float", "", "sway velocity eyes closed / eyes open, feet together"),
     ),
-    timestamp="start of the visit's UTC day + hash(visit_id) ns",
+    timestamp="start of the visit's local day at its station + hash(visit_id) ns",
 )
 CASE_EVENT = Measurement(
     "case_event",
@@ -363,6 +369,10 @@ STATION_HEARTBEAT = Measurement(
         F("dead_letters_total", "int", ""),
         F("uplink_connected", "bool", ""),
         F("agent_version", "str", ""),
+        F("cases_opened", "int", "", "cases the station knows of (its follow-up funnel)"),
+        F("cases_linked", "int", "", "of those, linked to a social prescription"),
+        F("cases_followed_up", "int", "", "of the linked, resolved or visited on/after the follow-up date"),
+        F("overdue_follow_ups", "int", "", "open cases past their follow-up date without that visit"),
     ),
     OPS,
     "heartbeat at",
@@ -402,7 +412,7 @@ GATEWAY_STATS = Measurement(
 )
 DEAD_LETTER = Measurement(
     "dead_letter",
-    "refused messages with why (DESIGN invariant 7); the excerpt is bounded and redacted",
+    "refused messages with why (architecture: 'Kept, not dropped'); the excerpt is bounded and redacted",
     (STATION_TAG, "reason", "source", GATEWAY_TAG),
     (
         F("size_bytes", "int", "bytes"),
@@ -418,6 +428,10 @@ DEAD_LETTER = Measurement(
             "hash of the topic, refused bytes, reason and path: equal for redelivered copies",
         ),
     ),
+    # Kept with the clinical data, not in the bounded "ops": a letter is stamped at the refused
+    # message's own time (so a redelivery overwrites it), and a bounded policy would drop at once
+    # the letters of old messages — those of a station draining a months-old spool
+    # (architecture: "Kept, not dropped").
     timestamp="second of the refused message's measured_at/at, else of receipt, + digest as ns",
 )
 
@@ -436,6 +450,29 @@ MEASUREMENTS: dict[str, Measurement] = {
         DEAD_LETTER,
     )
 }
+
+#: measurement -> the retention policy its points are written to, for every measurement whose
+#: policy is not the database's default (the writer sends those with ``rp=``; the rest go without,
+#: into the default ``forever``).
+NON_DEFAULT_POLICIES: dict[str, str] = {
+    m.name: m.retention for m in MEASUREMENTS.values() if m.retention != FOREVER
+}
+
+
+def policy_of(measurement: str) -> str | None:
+    """The retention policy to write ``measurement`` into; None: the database's default policy
+    (the clinical ``forever``, and any measurement this schema does not know)."""
+    return NON_DEFAULT_POLICIES.get(measurement)
+
+
+def qualified(measurement: str) -> str:
+    """``measurement`` as an InfluxQL FROM target: ``"ops"."station_heartbeat"`` for a
+    measurement in a non-default policy (a bare name reads only the default policy), else
+    ``"gait_features"``."""
+    policy = policy_of(measurement)
+    name = identifier(measurement)
+    return f"{identifier(policy)}.{name}" if policy else name
+
 
 #: Demo/Grafana trend series: Visit attribute -> (measurement, field).
 TREND_FIELDS: dict[str, tuple[str, str]] = {
@@ -467,16 +504,6 @@ def id_offset_ns(identifier: str) -> int:
 def point_time_ns(measured_at: datetime, message_id: str) -> int:
     """Timestamp of a message's points: measured_at (µs) + hash(message_id) in the last 3 digits."""
     return _micros(measured_at) * 1000 + id_offset_ns(message_id)
-
-
-def day_start_ns(at: datetime) -> int:
-    day = at.astimezone(UTC).date()
-    return _micros(datetime(day.year, day.month, day.day, tzinfo=UTC)) * 1000
-
-
-def visit_time_ns(measured_at: datetime, visit_id: str | None) -> int:
-    """Timestamp of a visit's scores: start of its UTC day (+ hash(visit_id) ns when it has an id)."""
-    return day_start_ns(measured_at) + (id_offset_ns(visit_id) if visit_id else 0)
 
 
 # --- docs ------------------------------------------------------------------------------------------

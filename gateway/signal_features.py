@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from gateway import schema
+from gateway import influx_schema
 from gateway.point_table import Point
 from gateway.readings import (
     balance_tags,
@@ -107,7 +107,12 @@ def _gait_outcome(message: GaitMessage, result: gait.GaitResult) -> Outcome:
         **envelope_fields(message),
     }
     at = message_time_ns(message)
-    point: Point = (schema.GAIT_FEATURES.name, at, {**participant_tags(message), "source": "imu"}, fields)
+    point: Point = (
+        influx_schema.GAIT_FEATURES.name,
+        at,
+        {**participant_tags(message), "source": "imu"},
+        fields,
+    )
     return Outcome([point])
 
 
@@ -137,7 +142,7 @@ def _balance_outcome(message: BalanceMessage, result: balance.BalanceResult) -> 
         **envelope_fields(message),
     }
     at = message_time_ns(message)
-    point: Point = (schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)
+    point: Point = (influx_schema.BALANCE_FEATURES.name, at, balance_tags(message), fields)
     return Outcome([point])
 
 
@@ -161,7 +166,7 @@ def _sts_outcome(message: SitToStandMessage, result: sts.StsResult) -> Outcome:
         **envelope_fields(message),
     }
     at = message_time_ns(message)
-    point: Point = (schema.STS_FEATURES.name, at, participant_tags(message), fields)
+    point: Point = (influx_schema.STS_FEATURES.name, at, participant_tags(message), fields)
     return Outcome([point])
 
 
@@ -185,7 +190,7 @@ def _tug_outcome(message: TugMessage, result: tug.TugResult) -> Outcome:
         **envelope_fields(message),
     }
     at = message_time_ns(message)
-    point: Point = (schema.TUG_FEATURES.name, at, participant_tags(message), fields)
+    point: Point = (influx_schema.TUG_FEATURES.name, at, participant_tags(message), fields)
     return Outcome([point])
 
 
