@@ -16,9 +16,15 @@ The cohort (:func:`simulate_cohort`), all parameters in clinical terms:
   8 stations, each with its own offset per metric (SD = the table's station spread).
 - **Measurement error** from :data:`processing.cases.measurement_error.MEASUREMENT_ERROR`:
   Gaussian with the table's SEM (log scale for sway), mobility errors correlated 0.3 within a
-  visit (a shared day effect), sway velocity and area 0.7; SPPB, K-FRAIL, Fried count and the
-  frailty level are integers (K-FRAIL and Fried move one item up or down with the probability that
-  gives the table's SEM; the level is the K-FRAIL score banded 0 | 1–2 | 3–5).
+  visit in the worse direction (a shared day effect: on a bad day, or with a strict rater, every
+  test is worse — slower gait, fewer SPPB points, slower chair stands and TUG: the sign is
+  :func:`edge.simulate.measurement.bad_day_sign`, shared with the device simulator; until this was
+  corrected the day effect raised every value, so gait was *faster* on a day chair stands were
+  slower, and the four tests' errors partly cancelled in the detector's composite, which assumes
+  the correlation the docs state; ``--day-effect-as-before`` reproduces that cohort), sway velocity
+  and area 0.7; SPPB, K-FRAIL, Fried count and the frailty level are integers (K-FRAIL and Fried
+  move one item up or down with the probability that gives the table's SEM; the level is the
+  K-FRAIL score banded 0 | 1–2 | 3–5).
 - **Missing and bad data.** Each measure is missing at 15 % of visits, balance at half, the
   questionnaire at 20 %; 5 % of gait speeds come from an analysis flagged uncertain (and are off by
   an extra SD of 0.25 m/s); at 1 % of visits one mobility or grip value is a gross error (5 SEM
@@ -34,11 +40,14 @@ per-visit gateway makes (tests check that). Today's rules (:func:`processing.dec
 per metric and visit, every event a notification) run on the same visits, side by side.
 
 Reported per cohort: false cases per stable person-year (all domains), detection of each decliner
-kind within K visits of the decline's end (K = 2 for substantial, 3 for the others) with the delay
-distribution, cases per decliner. The tuning cohort (``--tune-seed``, default 1) is the one the
-detector's constants were chosen on; the held-out cohort (``--seed``, default 2) was never used for
-tuning. ``--grid`` prints the tuning grid on the tuning cohort.
-Usage: ``uv run python -m benchmarks decline_rates [--stable 600] [--per-kind 80] [--seed 2]``.
+kind within K visits of the decline's end (K = 2 for substantial, 3 for the others; by shape too)
+with the delay distribution, cases per decliner. The tuning cohorts (``--tuning-seeds``, default
+1, 4, 5, 6, pooled) are the ones the detector's constants were chosen on; the held-out cohorts
+(``--held-out-seeds``, default 2 and 3) were never used for tuning. ``--tune`` runs the threshold
+grid on the tuning cohorts and prints, per domain, the most sensitive threshold whose false-alarm
+rate stays within :data:`processing.cases.detect.FALSE_ALARM_BUDGET` (one run per grid column:
+the domains' decisions are independent). ``--only tuning`` runs the tuning cohorts alone.
+Usage: ``uv run python -m benchmarks decline_rates [--stable 600] [--per-kind 80] [--only tuning]``.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,8 +68,9 @@ import numpy as np
 
 from benchmarks.common import print_table, write_result
 from edge.simulate.declines import DECLINE_KINDS, GRADUAL_DAYS, SHAPES, SIZE_FACTOR, share_reached
+from edge.simulate.measurement import bad_day_sign
 from processing.cases import DetectorSettings, VisitMeasures, assess, fold, resolve
-from processing.cases.detect import DOMAIN_METRICS, ERROR_CORRELATION
+from processing.cases.detect import DOMAIN_METRICS, ERROR_CORRELATION, FALSE_ALARM_BUDGET
 from processing.cases.measurement_error import MEASUREMENT_ERROR
 from processing.decline import Observation, detect_decline
 from telemetry.cases import CaseEvent, CaseEventKind, Domain, ResolveReason
@@ -94,6 +105,9 @@ TARGETS = {  # kind → (K visits, share detected within K)
     "strength_only": (3, 0.90),
 }
 FALSE_CASES_TARGET = 0.05
+TUNING_SEEDS = (1, 4, 5, 6)  # the cohorts the detector's constants were chosen on
+# Never used for tuning: 2 reported twice (before and after the changepoint method), 3 once.
+HELD_OUT_SEEDS = (2, 3)
 CASES_PER_DECLINER_TARGET = 2.0
 # Today's rules judge what the gateway feeds them (gateway.influx_schema.DECLINE_METRICS) that we simulate.
 TODAY_METRICS = (
@@ -169,17 +183,23 @@ def _visit(
     station: str,
     day: float,
     number: int,
+    day_effect_worsens: bool = True,
 ) -> VisitMeasures:
     years = day / 365.25
     share = _progress(person, day)
     true = {m: v + AGEING_PER_YEAR.get(m, 0.0) * years + drops.get(m, 0.0) * share for m, v in levels.items()}
     rho = ERROR_CORRELATION[Domain.MOBILITY]
-    day_effect = rng.normal()
+    day_effect = rng.normal()  # a bad day (fatigue, pain) or a strict rater: every test worse
     values: dict[str, float] = {}
     for m in (*MOBILITY, "grip_max_kg"):
         e = MEASUREMENT_ERROR[m]
+        # as before the correction, the day effect raised every value: slower chair stands and TUG
+        # but *faster* gait on a bad day, which made the composite less noisy than the detector assumes
+        toward = bad_day_sign(m) if day_effect_worsens else 1.0
         shared = (
-            math.sqrt(rho) * day_effect + math.sqrt(1 - rho) * rng.normal() if m in MOBILITY else rng.normal()
+            toward * math.sqrt(rho) * day_effect + math.sqrt(1 - rho) * rng.normal()
+            if m in MOBILITY
+            else rng.normal()
         )
         sd = math.sqrt(max(e.sem**2 - 1 / 12, 0.0)) if m == "sppb_total" else e.sem  # rounding adds 1/12
         values[m] = true[m] + offsets[station][m] + sd * shared
@@ -233,8 +253,9 @@ def _visit(
     )
 
 
-def simulate_cohort(seed: int, stable: int, per_kind: int) -> list[Person]:
-    """The cohort of the module docstring, reproducible from ``seed``."""
+def simulate_cohort(seed: int, stable: int, per_kind: int, day_effect_worsens: bool = True) -> list[Person]:
+    """The cohort of the module docstring, reproducible from ``seed``. ``day_effect_worsens=False``
+    gives the cohort as simulated before the day effect was corrected (earlier reports)."""
     rng = np.random.default_rng(seed)
     offsets = _station_offsets(rng)
     plan = [("stable", "")] * stable + [(k, s) for k in KINDS for s in SHAPES for _ in range(per_kind)]
@@ -258,7 +279,9 @@ def simulate_cohort(seed: int, stable: int, per_kind: int) -> list[Person]:
         number = 0
         while day <= FOLLOW_UP_DAYS:
             station = home if rng.random() < 0.7 else others[int(rng.integers(2))]
-            person.visits.append(_visit(rng, person, levels, drops, offsets, station, day, number))
+            person.visits.append(
+                _visit(rng, person, levels, drops, offsets, station, day, number, day_effect_worsens)
+            )
             number += 1
             day += float(rng.uniform(30, 91))
         people.append(person)
@@ -326,38 +349,48 @@ def _delay(person: Person, first_detection: datetime | None) -> int | None:
     return None
 
 
-def evaluate_cases(people: list[Person], settings: DetectorSettings, seed: int) -> dict[str, Any]:
+@dataclass
+class Tally:
+    """What one detector did on one cohort: the raw counts the summary pools over cohorts."""
+
+    stable_years: float = 0.0
+    false_by_domain: Counter[str] = field(default_factory=Counter)
+    delays: dict[tuple[str, str], list[int | None]] = field(default_factory=dict)  # (kind, shape)
+    per_decliner: dict[str, list[int]] = field(default_factory=dict)
+    wrong_domain: int = 0
+
+    def decliner(self, person: Person, delay: int | None, alerts: int, wrong: int) -> None:
+        self.delays.setdefault((person.kind, person.shape), []).append(delay)
+        self.per_decliner.setdefault(person.kind, []).append(alerts)
+        self.wrong_domain += wrong
+
+
+def _stable_years(person: Person) -> float:
+    return (person.visits[-1].at - person.visits[0].at).days / 365.25
+
+
+def evaluate_cases(people: list[Person], settings: DetectorSettings, seed: int) -> Tally:
+    """The case detector with the counsellor on one cohort (the counsellor's review delays are
+    drawn from ``seed``, so a cohort always gets the same counsellor)."""
     rng = np.random.default_rng(seed + 10_000)
-    stable_years = 0.0
-    false_cases = 0
-    by_domain: Counter[str] = Counter()
-    delays: dict[str, list[int | None]] = {k: [] for k in KINDS}
-    cases_per_decliner: dict[str, list[int]] = {k: [] for k in KINDS}
-    wrong_domain = 0
+    tally = Tally()
     for person in people:
         log = run_cases(person, settings, rng)
         opened = [e for e in log if e.event is CaseEventKind.OPENED]
         if person.kind == "stable":
-            stable_years += (person.visits[-1].at - person.visits[0].at).days / 365.25
-            false_cases += len(opened)
-            by_domain.update(e.domain.value for e in opened)
+            tally.stable_years += _stable_years(person)
+            tally.false_by_domain.update(e.domain.value for e in opened)
             continue
         domain = KIND_DOMAIN[person.kind]
         hits = sorted(e.at for e in opened if e.domain is domain and _truly_declining(person, domain, e.at))
-        delays[person.kind].append(_delay(person, hits[0] if hits else None))
-        cases_per_decliner[person.kind].append(len(opened))
-        wrong_domain += sum(1 for e in opened if e.domain is not domain)
-    return _summary("cases", stable_years, false_cases, by_domain, delays, cases_per_decliner, wrong_domain)
+        wrong = sum(1 for e in opened if e.domain is not domain)
+        tally.decliner(person, _delay(person, hits[0] if hits else None), len(opened), wrong)
+    return tally
 
 
-def evaluate_today(people: list[Person]) -> dict[str, Any]:
+def evaluate_today(people: list[Person]) -> Tally:
     """Today's rules: every decline event of every judged metric at every visit is a notification."""
-    stable_years = 0.0
-    false_events = 0
-    by_domain: Counter[str] = Counter()
-    delays: dict[str, list[int | None]] = {k: [] for k in KINDS}
-    per_decliner: dict[str, list[int]] = {k: [] for k in KINDS}
-    wrong_domain = 0
+    tally = Tally()
     for person in people:
         history: dict[str, list[Observation]] = {m: [] for m in TODAY_METRICS}
         fired: list[tuple[datetime, Domain]] = []
@@ -370,179 +403,276 @@ def evaluate_today(people: list[Person]) -> dict[str, Any]:
                 fired.extend((v.at, TODAY_DOMAIN[m]) for _ in detect_decline(m, history[m], new))
                 history[m].append(new)
         if person.kind == "stable":
-            stable_years += (person.visits[-1].at - person.visits[0].at).days / 365.25
-            false_events += len(fired)
-            by_domain.update(d.value for _, d in fired)
+            tally.stable_years += _stable_years(person)
+            tally.false_by_domain.update(d.value for _, d in fired)
             continue
         domain = KIND_DOMAIN[person.kind]
         hits = sorted(at for at, d in fired if d is domain and _truly_declining(person, d, at))
-        delays[person.kind].append(_delay(person, hits[0] if hits else None))
-        per_decliner[person.kind].append(len(fired))
-        wrong_domain += sum(1 for _, d in fired if d is not domain)
-    return _summary("today", stable_years, false_events, by_domain, delays, per_decliner, wrong_domain)
+        wrong = sum(1 for _, d in fired if d is not domain)
+        tally.decliner(person, _delay(person, hits[0] if hits else None), len(fired), wrong)
+    return tally
 
 
-def _summary(
-    name: str,
-    stable_years: float,
-    false_alarms: int,
-    by_domain: Counter[str],
-    delays: dict[str, list[int | None]],
-    per_decliner: dict[str, list[int]],
-    wrong_domain: int,
-) -> dict[str, Any]:
+def _share(values: list[int | None], k: int) -> float:
+    return sum(1 for d in values if d is not None and d <= k) / len(values) if values else math.nan
+
+
+def summarise(tallies: list[Tally]) -> dict[str, Any]:
+    """The reported measures, pooled over ``tallies`` (counts added, then the rates taken)."""
+    stable_years = sum(t.stable_years for t in tallies)
+    by_domain: Counter[str] = Counter()
+    delays: dict[tuple[str, str], list[int | None]] = {}
+    per_decliner: dict[str, list[int]] = {}
+    for t in tallies:
+        by_domain.update(t.false_by_domain)
+        for key, values in t.delays.items():
+            delays.setdefault(key, []).extend(values)
+        for kind, counts in t.per_decliner.items():
+            per_decliner.setdefault(kind, []).extend(counts)
+    false_alarms = sum(by_domain.values())
     kinds = {}
-    for kind, values in delays.items():
+    for kind in KINDS:
         k, _ = TARGETS[kind]
-        n = len(values)
+        values = [d for shape in SHAPES for d in delays.get((kind, shape), [])]
         found = [d for d in values if d is not None]
         kinds[kind] = {
-            "decliners": n,
+            "decliners": len(values),
             "within_k": k,
-            "detected_within_k": sum(1 for d in found if d <= k) / n if n else math.nan,
-            "detected_ever": len(found) / n if n else math.nan,
+            "detected_within_k": _share(values, k),
+            "by_shape_within_k": {shape: _share(delays.get((kind, shape), []), k) for shape in SHAPES},
+            "detected_ever": len(found) / len(values) if values else math.nan,
             "delay_visits": {str(d): sum(1 for x in found if x == d) for d in sorted(set(found))},
             "median_delay_visits": statistics.median(found) if found else None,
-            "alerts_per_decliner": statistics.fmean(per_decliner[kind]) if per_decliner[kind] else math.nan,
-            "max_alerts_per_decliner": max(per_decliner[kind], default=0),
+            "alerts_per_decliner": statistics.fmean(per_decliner[kind])
+            if per_decliner.get(kind)
+            else math.nan,
+            "max_alerts_per_decliner": max(per_decliner.get(kind, []), default=0),
         }
-    all_decliners = [c for values in per_decliner.values() for c in values]
+    all_decliners = [c for counts in per_decliner.values() for c in counts]
     return {
-        "detector": name,
         "stable_person_years": stable_years,
         "false_alerts": false_alarms,
         "false_per_stable_person_year": false_alarms / stable_years if stable_years else math.nan,
         "false_by_domain": dict(sorted(by_domain.items())),
+        "false_per_stable_person_year_by_domain": {d: n / stable_years for d, n in sorted(by_domain.items())},
         "kinds": kinds,
         "alerts_per_decliner": statistics.fmean(all_decliners) if all_decliners else math.nan,
-        "alerts_outside_declining_domain": wrong_domain,
+        "alerts_outside_declining_domain": sum(t.wrong_domain for t in tallies),
     }
 
 
 # --- report --------------------------------------------------------------------------------------
 
 
-def _rows(label: str, cohort: str, result: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "cohort": cohort,
-            "detector": label,
-            "measure": "false alerts / stable person-year",
-            "value": result["false_per_stable_person_year"],
-            "target": f"≤ {FALSE_CASES_TARGET}",
-            "detail": ", ".join(f"{d} {n}" for d, n in result["false_by_domain"].items()),
-        }
-    ]
-    for kind, r in result["kinds"].items():
-        k, share = TARGETS[kind]
-        rows.append(
-            {
-                "cohort": cohort,
-                "detector": label,
-                "measure": f"{kind} detected within {k} visits",
-                "value": r["detected_within_k"],
-                "target": f"≥ {share:.0%}",
-                "detail": f"ever {r['detected_ever']:.0%}; delay {r['delay_visits']}; "
-                f"{r['alerts_per_decliner']:.2f} alerts each (max {r['max_alerts_per_decliner']})",
-            }
+def _measures(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """measure → (value, detail) of one summary."""
+    out = {
+        "false alerts / stable person-year": (
+            result["false_per_stable_person_year"],
+            ", ".join(f"{d} {n}" for d, n in result["false_by_domain"].items()),
         )
-    rows.append(
-        {
-            "cohort": cohort,
-            "detector": label,
-            "measure": "alerts per decliner",
-            "value": result["alerts_per_decliner"],
-            "target": f"≤ {CASES_PER_DECLINER_TARGET:g}",
-            "detail": f"{result['alerts_outside_declining_domain']} outside the declining domain",
-        }
+    }
+    for kind, r in result["kinds"].items():
+        k, _ = TARGETS[kind]
+        shapes = ", ".join(f"{s} {v:.0%}" for s, v in r["by_shape_within_k"].items())
+        out[f"{kind} within {k} visits"] = (
+            r["detected_within_k"],
+            f"{shapes}; ever {r['detected_ever']:.0%}; {r['alerts_per_decliner']:.2f} alerts each",
+        )
+    out["alerts per decliner"] = (
+        result["alerts_per_decliner"],
+        f"{result['alerts_outside_declining_domain']} outside the declining domain",
     )
+    return out
+
+
+def _targets() -> dict[str, str]:
+    out = {"false alerts / stable person-year": f"≤ {FALSE_CASES_TARGET}"}
+    for kind, (k, share) in TARGETS.items():
+        out[f"{kind} within {k} visits"] = f"≥ {share:.0%}"
+    out["alerts per decliner"] = f"≤ {CASES_PER_DECLINER_TARGET:g}"
+    return out
+
+
+def report_rows(columns: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per measure, one column per summary (cohort and detector)."""
+    cells = {name: _measures(result) for name, result in columns.items()}
+    rows = []
+    for measure, target in _targets().items():
+        row: dict[str, Any] = {"measure": measure, "target": target}
+        for name, values in cells.items():
+            row[name] = values[measure][0]
+        rows.append(row)
     return rows
 
 
 def run_cohort(
-    seed: int, stable: int, per_kind: int, settings: DetectorSettings, today: bool
+    seed: int,
+    stable: int,
+    per_kind: int,
+    settings: DetectorSettings,
+    today: bool,
+    day_effect_worsens: bool = True,
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    people = simulate_cohort(seed, stable, per_kind)
+    people = simulate_cohort(seed, stable, per_kind, day_effect_worsens)
+    tally = evaluate_cases(people, settings, seed)
     out: dict[str, Any] = {
         "seed": seed,
         "participants": len(people),
         "visits": sum(len(p.visits) for p in people),
-        "cases": evaluate_cases(people, settings, seed),
+        "tally": tally,
+        "cases": summarise([tally]),
     }
     if today:
-        out["today"] = evaluate_today(people)
+        out["today"] = summarise([evaluate_today(people)])
     out["seconds"] = time.perf_counter() - start
     return out
 
 
-GRID = {"cusum_h": (1.75, 2.0, 2.5, 3.0), "cusum_k": (0.5, 0.6, 0.75, 1.0), "hold_domain": (0.5, 0.75)}
+# --- tuning --------------------------------------------------------------------------------------
+
+#: Candidate thresholds per domain, tried together (the domains' decisions are independent, so one
+#: run per column gives every domain's false-alarm rate and detection at that column's threshold).
+TUNING_GRID: dict[Domain, tuple[float, ...]] = {
+    Domain.MOBILITY: (2.6, 2.7, 2.8, 2.9, 3.0),
+    Domain.STRENGTH: (2.8, 2.9, 3.0, 3.1, 3.2),
+    Domain.BALANCE: (2.6, 2.8, 3.0, 3.2, 3.4),
+    Domain.SELF_REPORT: (2.6, 2.8, 3.0, 3.2, 3.4),
+    Domain.FRAILTY_CATEGORY: (2.6, 2.8, 3.0, 3.2, 3.4),
+}
 
 
-def grid(seed: int, stable: int, per_kind: int) -> list[dict[str, Any]]:
-    """The tuning grid on the tuning cohort (never on the held-out one); other constants at their
-    defaults (docs/scoring.md lists what else was tried)."""
-    people = simulate_cohort(seed, stable, per_kind)
+def _tune_cell(seed: int, stable: int, per_kind: int, day_effect_worsens: bool, column: int) -> Tally:
+    """One cohort at one grid column (a worker's job: the cohort is simulated again from its seed)."""
+    settings = DetectorSettings(threshold={d: grid[column] for d, grid in TUNING_GRID.items()})
+    return evaluate_cases(simulate_cohort(seed, stable, per_kind, day_effect_worsens), settings, seed)
+
+
+def tune(
+    seeds: tuple[int, ...], stable: int, per_kind: int, day_effect_worsens: bool = True, jobs: int = 1
+) -> tuple[list[dict[str, Any]], dict[Domain, float]]:
+    """Each domain's false-alarm rate and detection over the grid, pooled over the tuning
+    ``seeds``; the chosen threshold per domain is the most sensitive one within its budget
+    (:data:`processing.cases.detect.FALSE_ALARM_BUDGET`). Never run on a held-out seed. ``jobs``
+    worker processes share the (column, seed) runs; the results do not depend on it."""
+    columns = len(next(iter(TUNING_GRID.values())))
+    cells = [(seed, column) for column in range(columns) for seed in seeds]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            cell: pool.submit(_tune_cell, cell[0], stable, per_kind, day_effect_worsens, cell[1])
+            for cell in cells
+        }
+        tallies = {}
+        for cell, future in futures.items():
+            tallies[cell] = future.result()
+            print(f"grid column {cell[1] + 1}/{columns}, seed {cell[0]} done", file=sys.stderr, flush=True)
     rows = []
-    for hold in GRID["hold_domain"]:
-        for h in GRID["cusum_h"]:
-            for k in GRID["cusum_k"]:
-                settings = DetectorSettings(cusum_h=h, cusum_k=k, hold_domain=hold)
-                r = evaluate_cases(people, settings, seed)
-                row: dict[str, Any] = {
-                    "hold_domain": hold,
-                    "cusum_h": h,
-                    "cusum_k": k,
-                    "false/py": r["false_per_stable_person_year"],
-                }
-                for kind, x in r["kinds"].items():
-                    row[kind] = x["detected_within_k"]
-                row["per_decliner"] = r["alerts_per_decliner"]
-                rows.append(row)
-                print(row, flush=True)
-    return rows
+    for column in range(columns):
+        thresholds = {d: grid[column] for d, grid in TUNING_GRID.items()}
+        result = summarise([tallies[(seed, column)] for seed in seeds])
+        for domain, h in thresholds.items():
+            row: dict[str, Any] = {
+                "domain": domain.value,
+                "threshold": h,
+                "false/py": result["false_per_stable_person_year_by_domain"].get(domain.value, 0.0),
+                "budget": FALSE_ALARM_BUDGET[domain],
+            }
+            for kind, r in result["kinds"].items():
+                if KIND_DOMAIN[kind] is domain:
+                    row[kind] = r["detected_within_k"]
+            rows.append(row)
+    chosen = {}
+    for domain in TUNING_GRID:
+        within = [
+            r["threshold"] for r in rows if r["domain"] == domain.value and r["false/py"] <= r["budget"]
+        ]
+        chosen[domain] = min(within) if within else max(TUNING_GRID[domain])
+    rows.sort(key=lambda r: (list(TUNING_GRID).index(Domain(r["domain"])), r["threshold"]))
+    return rows, chosen
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks decline_rates")
     parser.add_argument("--stable", type=int, default=600)
     parser.add_argument("--per-kind", type=int, default=80, help="decliners per kind and shape")
-    parser.add_argument("--seed", type=int, default=2, help="held-out cohort")
-    parser.add_argument("--tune-seed", type=int, default=1, help="the cohort the constants were tuned on")
-    parser.add_argument("--grid", action="store_true", help="print the tuning grid on the tuning cohort")
+    parser.add_argument(
+        "--tuning-seeds", type=_seeds, default=TUNING_SEEDS, help="cohorts the constants were tuned on"
+    )
+    parser.add_argument(
+        "--held-out-seeds", type=_seeds, default=HELD_OUT_SEEDS, help="cohorts never used for tuning"
+    )
+    parser.add_argument("--only", choices=("tuning", "held-out"), help="run only these cohorts")
+    parser.add_argument("--tune", action="store_true", help="the threshold grid on the tuning cohorts")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     parser.add_argument("--no-today", action="store_true", help="skip today's rules (faster)")
+    parser.add_argument(
+        "--day-effect-as-before",
+        action="store_true",
+        help="simulate the day effect as before its correction (it made gait faster on a bad day)",
+    )
     args = parser.parse_args(argv)
-    if args.grid:
-        rows = grid(args.tune_seed, args.stable, args.per_kind)
-        print_table(f"tuning grid, cohort seed {args.tune_seed}", rows, list(rows[0]))
+    worsens = not args.day_effect_as_before
+    if set(args.tuning_seeds) & set(args.held_out_seeds):
+        parser.error("a seed cannot be both tuning and held-out")
+    if args.tune:
+        rows, chosen = tune(args.tuning_seeds, args.stable, args.per_kind, worsens, args.jobs)
+        keys = list(dict.fromkeys(key for row in rows for key in row))
+        print_table(f"threshold grid, tuning cohorts (seeds {args.tuning_seeds})", rows, keys)
+        print(
+            "chosen (most sensitive within budget): "
+            + ", ".join(f"{d.value} {h:g}" for d, h in chosen.items())
+        )
         return 0
     settings = DetectorSettings()
-    cohorts = {
-        f"tuning (seed {args.tune_seed})": run_cohort(
-            args.tune_seed, args.stable, args.per_kind, settings, not args.no_today
-        ),
-        f"held-out (seed {args.seed})": run_cohort(
-            args.seed, args.stable, args.per_kind, settings, not args.no_today
-        ),
-    }
-    rows = []
-    for name, result in cohorts.items():
-        rows += _rows("cases", name, result["cases"])
-        if "today" in result:
-            rows += _rows("today's rules", name, result["today"])
+    runs = [] if args.only == "held-out" else [(seed, False) for seed in args.tuning_seeds]
+    runs += [] if args.only == "tuning" else [(seed, not args.no_today) for seed in args.held_out_seeds]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [
+            pool.submit(run_cohort, seed, args.stable, args.per_kind, settings, today, worsens)
+            for seed, today in runs
+        ]
+        done = [f.result() for f in futures]
+    tuning = [c for c in done if c["seed"] in args.tuning_seeds]
+    held_out = [c for c in done if c["seed"] in args.held_out_seeds]
+    columns: dict[str, dict[str, Any]] = {}
+    if tuning:
+        label = ",".join(str(c["seed"]) for c in tuning)
+        columns[f"tuning {label}"] = summarise([c["tally"] for c in tuning])
+    for c in held_out:
+        columns[f"held-out {c['seed']}"] = c["cases"]
+    for c in held_out:
+        if "today" in c:
+            columns[f"today {c['seed']}"] = c["today"]
+    rows = report_rows(columns)
     print_table(
-        f"{args.stable} stable + {6 * args.per_kind} decliners per cohort, "
-        "visits every 30-91 days for 42 months",
+        f"{args.stable} stable + {6 * args.per_kind} decliners per cohort, visits every 30-91 days for "
+        "42 months (tuning: pooled over its seeds; today = today's rules, per-value notifications)",
         rows,
-        ["cohort", "detector", "measure", "value", "target", "detail"],
+        ["measure", "target", *columns],
     )
+    for name, result in columns.items():
+        details = _measures(result)
+        print(f"\n{name}:")
+        for measure, (_, detail) in details.items():
+            print(f"  {measure}: {detail}")
+    for c in tuning + held_out:
+        del c["tally"]
     write_result(
-        "decline_rates",
+        "decline_rates" if worsens else "decline_rates_day_effect_as_before",
         {
             "stable": args.stable,
             "per_kind_and_shape": args.per_kind,
-            "settings": settings.model_dump(),
-            "cohorts": cohorts,
+            "settings": settings.model_dump(mode="json"),
+            "tuning_seeds": list(args.tuning_seeds),
+            "held_out_seeds": list(args.held_out_seeds),
+            "day_effect_worsens": worsens,
+            "summary": columns,
+            "cohorts": {f"seed {c['seed']}": c for c in tuning + held_out},
         },
     )
     return 0

@@ -33,7 +33,9 @@ class CaseRecord(BaseModel):
     station_id: StationId = Field(description="the station of the visit that opened it")
     visit_at: AwareDatetime = Field(description="the visit that opened it")
     opened_at: AwareDatetime = Field(description="when the gateway opened it (processing time)")
-    rule: str = Field(description="the detection that opened it (cusum, cusum:<metric>, cutoff:<metric>)")
+    rule: str = Field(
+        description="the detection that opened it (changepoint, changepoint:<metric>, cutoff:<metric>)"
+    )
     change: dict[str, float] = Field(default_factory=dict, description="change from baseline at opening")
     events: int = Field(description="distinct case events (opened, updated, escalated, ...)")
     simulated: str | None = Field(

@@ -3,8 +3,9 @@
 The small cohorts of those tests cannot show detection rates, so they assert what the decline-rates
 benchmark makes near-certain: every decliner of a kind it finds ≥ 95 % of the time (substantial
 mobility, the decline complete at least two visits before the last) has a case in its domain, and
-no more false cases than its rate allows (0.053 per stable person-year on the held-out cohort:
-about 0.1 for a handful of steady people over half a year, so two would be far off it).
+no more false cases than its rate allows (0.038–0.040 per stable person-year on the held-out
+cohorts: well under 0.1 for a handful of steady people over half a year, so two would be far off
+it).
 """
 
 from __future__ import annotations

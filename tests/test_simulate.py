@@ -110,8 +110,9 @@ def _steady_truths(participants: int = 300, visits: int = 12) -> list[list[Truth
 
 def test_every_visit_measures_level_plus_station_offset_plus_the_tables_day_error() -> None:
     """What a visit measures is the true level, the station's fixed offset and a between-day error
-    whose SD is the cited table's SEM; gait speed, chair stand and TUG share a day effect
-    (correlation 0.3, the detector's assumption), grip does not."""
+    whose SD is the cited table's SEM; gait speed, chair stand and TUG share a day effect that
+    makes each of them worse (their worsenings correlate 0.3, the detector's assumption: slower
+    gait with slower chair stands), grip does not."""
     series = _steady_truths()
     measured = {
         "gait_speed_mps": lambda t: t.gait_speed_mps,
@@ -131,7 +132,11 @@ def test_every_visit_measures_level_plus_station_offset_plus_the_tables_day_erro
     for metric, values in errors.items():
         assert abs(statistics.fmean(values)) < 0.1 * MEASUREMENT_ERROR[metric].sem, metric
         assert statistics.stdev(values) == pytest.approx(MEASUREMENT_ERROR[metric].sem, rel=0.08), metric
+    # lower gait speed is worse, a longer chair stand or TUG is worse
     assert statistics.correlation(errors["gait_speed_mps"], errors["chair_stand_5x_s"]) == pytest.approx(
+        -0.3, abs=0.07
+    )
+    assert statistics.correlation(errors["chair_stand_5x_s"], errors["tug_time_s"]) == pytest.approx(
         0.3, abs=0.07
     )
     assert abs(statistics.correlation(errors["grip_max_kg"], errors["tug_time_s"])) < 0.07

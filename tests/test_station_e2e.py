@@ -169,9 +169,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -
 
 @pytest.fixture(scope="module")
 def page(stack: Stack) -> Iterator[Page]:
+    """A counsellor logged in (each test can run alone, or on its own xdist worker)."""
     browser = Browser.start(stack.out / "chromium-profile")
     try:
-        yield browser.new_page()
+        page = browser.new_page()
+        _login(stack, page)
+        yield page
     finally:
         browser.close()
 
@@ -187,7 +190,6 @@ def _login(stack: Stack, page: Page) -> None:
 
 
 def test_the_gateways_result_appears_on_the_station_page(stack: Stack, page: Page) -> None:
-    _login(stack, page)
     page.goto(f"{stack.base}/visits/{stack.participant}/{stack.last_visit}")
     # Filled in by the page itself once the gateway's result is in (it polls its state).
     page.wait_for("document.body.innerText.includes('AWGS 2019') && !document.getElementById('pending')", 90)

@@ -12,8 +12,13 @@ In this order:
   ∝ gain², velocity ∝ gain), its log-SD half the area's spread; a velocity-only factor (filtering,
   noise floor) brings the velocity's spread to the table's.
 - **The day's errors** (:func:`day_errors`): gait speed, chair stand and TUG share a day effect
-  (fatigue, pain, the rater), correlated :data:`processing.cases.detect.ERROR_CORRELATION` 0.3 —
-  the detector's assumption, simulated as the decline-rates benchmark does; grip is independent.
+  (fatigue, pain, the rater) that makes every test *worse* on a bad day — slower gait, slower
+  chair stands and TUG (:func:`bad_day_sign`) — their worsenings correlated
+  :data:`processing.cases.detect.ERROR_CORRELATION` 0.3, the detector's assumption; the
+  decline-rates benchmark takes its sign from here too. Grip is independent. (A day effect that
+  raised every value made gait *faster* on a day chair stands were slower: the tests' errors then
+  partly cancelled in the detector's composite, and steady people looked steadier than the stated
+  error model says.)
   Sway: an amplitude factor exp(N(0, σ)); the sway model already varies from trial to trial (its
   random components: 9 % log-SD of mean velocity, :data:`SWAY_MODEL_VELOCITY_SD`, measured over 60
   trials), so σ = √(0.20² − 0.09²) makes the velocity's between-day SEM the table's 20 %; the area
@@ -107,11 +112,20 @@ class DayErrors:
     activity_log: float
 
 
+def bad_day_sign(metric: str) -> float:
+    """The sign that turns a bad day (a positive day effect) into a worse value of ``metric``:
+    −1 where lower is worse (gait speed, SPPB, grip), +1 where higher is worse (chair stand, TUG)."""
+    return -1.0 if MEASUREMENT_ERROR[metric].worse == "lower" else 1.0
+
+
 def day_errors(rng: np.random.Generator) -> DayErrors:
     """The errors of one visit (draws from ``rng`` in a fixed order)."""
     rho = ERROR_CORRELATION[Domain.MOBILITY]
     day = rng.normal()
-    values = {m: _sd(m) * (math.sqrt(rho) * day + math.sqrt(1.0 - rho) * rng.normal()) for m in TIMED}
+    values = {
+        m: _sd(m) * (bad_day_sign(m) * math.sqrt(rho) * day + math.sqrt(1.0 - rho) * rng.normal())
+        for m in TIMED
+    }
     values["grip_max_kg"] = _sd("grip_max_kg") * rng.normal()
     velocity = math.sqrt(_sd("sway_mean_velocity_mm_s") ** 2 - SWAY_MODEL_VELOCITY_SD**2)
     values[SWAY_AMPLITUDE] = velocity * rng.normal()

@@ -3,78 +3,80 @@
 For each domain (mobility: gait speed, SPPB, 5× chair stand, TUG; strength: grip; balance: sway
 velocity and area; self-report: K-FRAIL, Fried count; frailty category: the frailty level) and each
 episode of it (see :mod:`processing.cases.identity`), the participant's visits are replayed in
-measured-time order (ties by visit id):
+measured-time order (ties by visit id). Values a quality check flagged as uncertain never count —
+not in a baseline, not in any statistic — so they cannot open a case, alone or together.
 
-1. **Personal baseline**, per measure: the winsorised mean (values clipped to their median ± 3 SEM)
-   of the last ``baseline_window`` values in the baseline — robust to a gross error, and with the
-   property the CUSUM needs: each new visit's change against the mean of all earlier in-control
-   values is independent of the earlier changes (Hawkins 1987, self-starting CUSUM). Missing
-   measures are simply absent. Judging starts once a measure has ``min_baseline`` values.
-   A visit's values join the baseline unless they are *held*: all the domain's values while the
-   domain's CUSUM is above ``hold_domain`` × h, a measure's values while its own CUSUM is above
-   ``hold`` × its h. Held values join later if the run dies out — so a decline building up is not
-   absorbed, while ordinary noise is (holding from the first positive step biased the baseline
-   towards the better values and fed false alarms). While a case is open the baseline is frozen.
-2. **Standardised change** of each certain measure (values a quality check flagged as uncertain
-   never count — not in the baseline, not in any statistic, so they cannot open a case, alone or
-   together): z = worsening / √(SEM²·(1 + 1/n) + τ²·Σⱼ(uⱼ − wⱼ)²) — the between-day SEM of
-   :mod:`processing.cases.measurement_error`, inflated for a baseline mean of n values, plus the
-   station term: τ is the table's station spread, u the new visit's station and w the baseline's
-   stations as fractions, so a visit at a station the baseline never saw carries the variance of
-   two station offsets, one at the baseline's only station none. z ≥ 1.96 is the reliable change
-   of Jacobson & Truax (1991). Relative measures (sway) are judged on the log scale. Each z is
-   clipped to ±``z_clip``.
-3. **Composite** of the domain's measures at this visit: Z = Σz / √(k + k(k−1)ρ) for k measures
-   whose errors correlate ρ (a FrailWatch choice per domain, :data:`ERROR_CORRELATION`), so Z has
-   unit variance whatever subset was measured.
-4. **One-sided CUSUMs** over visits (Page 1954): S = min(h, max(0, S + Z − k)) for the composite,
-   and one per measure (on its clipped z, threshold ``cusum_h_single``) so that a decline of one
-   measure alone is not diluted by the others. A case opens when a CUSUM reaches its threshold
-   over at least ``min_run_visits`` visits (one wild value never opens a case) *and* the mean of
-   the last ``recent_visits`` visits is worse than the baseline by the small meaningful change of
-   :data:`processing.decline.DECLINE_RULES` in at least one measure (beyond the noise *and*
-   clinically meaningful).
-5. **Fast path**: a measure crosses its absolute cut-off (AWGS 2019 slowness < 1.0 m/s, chair stand
+1. **Changepoint statistic** (:mod:`processing.cases.changepoint`): after each visit, for every
+   split that leaves the last m visits in a window (``min_run_visits`` ≤ m ≤ ``max_window``,
+   inside the episode), each measure's change of the window mean against its baseline before the
+   split (a winsorised mean; its error is in the standard error), standardised by the between-day
+   SEM of :mod:`processing.cases.measurement_error` and the station term, and the domain's
+   composite of those z with the exact error correlation. The largest composite over the splits
+   is the likelihood-ratio statistic for a step of unknown size at an unknown visit.
+2. **Decision**: a case opens when a window's composite reaches the domain's ``threshold`` — each
+   threshold spends an explicit share of the false-alarm budget (:data:`FALSE_ALARM_BUDGET`) — or,
+   in a domain of several measures, one measure's own z reaches ``single_threshold`` (a decline of
+   one measure alone is not diluted by the others); *and* no single visit carries it (without its
+   most-worsened visit the window still says ≥ ``confirm_z``); *and* the change is plausibly
+   clinically meaningful: in at least one measure the estimated change plus ``gate_z`` standard
+   errors reaches the small meaningful change of :data:`processing.decline.DECLINE_RULES` (with a
+   flat prior, the posterior probability that the true change is at least meaningful is
+   ≥ Φ(−gate_z) = 20 %). A case needs ``min_run_visits`` visits: one wild value never opens one.
+3. **Fast path**: a measure crosses its absolute cut-off (AWGS 2019 slowness < 1.0 m/s, chair stand
    ≥ 12 s, SPPB ≤ 9, weakness < 28 kg men / < 18 kg women; TUG ≥ 13.5 s fall risk, configurable;
    frail) at one visit — the baseline on the good side, the value past the cut-off by at least
-   ``fast_guard_sem`` SEM, its change z ≥ ``fast_z``, and corroborated (another measure worse at
-   the same visit, or the previous value already past the guard band). The guard band, the change
-   requirement and the corroboration keep a person who hovers around a cut-off from flapping and
-   one unflagged gross error from opening a case.
-6. **Severity**: ``critical`` when a measure's mean over the last ``recent_visits`` visits reaches
-   the substantial meaningful change with a reliable z, or lies past a cut-off crossed from the
-   good side (or the fast path opened it); else ``warning``. An open case escalates once, to
-   ``critical``. Every later visit with the domain's measures updates the case; after
-   ``close_after`` consecutive visits back within measurement error (Z ≤ ``within_error_z`` and no
-   reliable single change) the case is suggested for closing.
+   ``fast_guard_sem`` SEM, its change z ≥ ``fast_z``, and corroborated: the domain's other measures
+   at that visit worse by a composite z ≥ ``fast_corroboration`` (a real decline moves them too; an
+   unflagged gross error moves one), or the previous value already past the guard band.
+4. **Frozen baseline**: when a case opens, the decline is taken to start at the maximum-likelihood
+   change point (the best window of any length — a step first seen at one visit is tested
+   together with the visit before it, which is not post-decline) and the baselines before it are
+   frozen; every later visit of the domain updates the case against them, so a slow decline cannot
+   drag the baseline down. **Severity** ``critical`` when a measure's window mean reaches the
+   substantial meaningful change with a reliable z (≥ ``reliable_z``, Jacobson & Truax 1991), or
+   lies past a cut-off its baseline was on the good side of (or the fast path opened it); else
+   ``warning``. An open case escalates once, to ``critical``. After ``close_after`` consecutive
+   visits back within measurement error (composite ≤ ``within_error_z`` and no reliable single
+   change) the case is suggested for closing.
 
 After a case is resolved the next episode starts from a stated baseline: after
-``confirmed_referred`` the visits of the case (the post-decline level, so the same decline is not
-raised again), after ``not_confirmed``, ``explained`` or ``recovered`` the old, frozen baseline
-(the case's visits were noise, a passing cause, or the person is back). Episode windows are cut at
-the resolving action's time: visits measured before it belong to the old episode.
+``confirmed_referred`` the case's visits from its change point on (the post-decline level, so the
+same decline is not raised again); after ``not_confirmed`` the frozen baseline *and* the case's
+visits (they were the person's ordinary variation — leaving out the visits that raised the alarm
+would bias the baseline towards the better values and bring the next false case sooner); after
+``explained`` or ``recovered`` the old frozen baseline (a passing cause, or the person is back).
+Episode windows are cut at the resolving action's time: visits measured before it belong to the
+old episode.
 
 Seeded by the log: a case the log says is open stays open from its opening visit even if a late
-visit changes the replay, and only events whose ids are not in the log are returned — so calling
-again with the log extended by the answer returns nothing, and replicas that saw different subsets
-of visits name the same case the same way.
-
-Known floor: a sustained shift too small to lift the composite CUSUM past ``hold_domain`` × h in a
-few visits (about 60 % of the substantial change in every mobility measure) is absorbed into the
-baseline and never opens a case; docs/scoring.md gives the measured detection rates.
+visit changes the replay (its change point is then the maximum-likelihood one at that visit), and
+only events whose ids are not in the log are returned — so calling again with the log extended by
+the answer returns nothing, and replicas that saw different subsets of visits name the same case
+the same way.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from processing.cases.changepoint import (
+    ERROR_CORRELATION,
+    MeasureChange,
+    MetricBaseline,
+    Series,
+    WindowChange,
+    change_sd,
+    change_z,
+    composite_z,
+    metric_baseline,
+    worsening,
+)
 from processing.cases.identity import Episode, detection_event_id, episodes, log_order
 from processing.cases.measurement_error import MEASUREMENT_ERROR, MeasurementError
 from processing.cases.model import Case, VisitMeasures, to_ms
@@ -91,6 +93,23 @@ from telemetry.cases import (
     Severity,
 )
 
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "DEFAULT_THRESHOLDS",
+    "DOMAIN_METRICS",
+    "ERROR_CORRELATION",
+    "FALSE_ALARM_BUDGET",
+    "DetectorSettings",
+    "assess",
+    "change_sd",
+    "change_z",
+    "composite_z",
+    "cutoffs",
+    "merge_visits",
+    "metric_baseline",
+    "worsening",
+]
+
 #: The measures each domain is judged on.
 DOMAIN_METRICS: dict[Domain, tuple[str, ...]] = {
     Domain.MOBILITY: ("gait_speed_mps", "sppb_total", "chair_stand_5x_s", "tug_time_s"),
@@ -99,31 +118,61 @@ DOMAIN_METRICS: dict[Domain, tuple[str, ...]] = {
     Domain.SELF_REPORT: ("kfrail_score", "fried_count"),
     Domain.FRAILTY_CATEGORY: ("frailty_level",),
 }
-#: Correlation of the between-day errors of one domain's measures at one visit (FrailWatch choices):
-#: mobility tests share the day (fatigue, pain) and the rater; both sway measures come from the same
-#: stances; the two questionnaires share items (exhaustion, weight loss).
-ERROR_CORRELATION: dict[Domain, float] = {
-    Domain.MOBILITY: 0.3,
-    Domain.STRENGTH: 0.0,
-    Domain.BALANCE: 0.7,
-    Domain.SELF_REPORT: 0.5,
-    Domain.FRAILTY_CATEGORY: 0.0,
-}
 MAX_EVIDENCE_VISITS = 12  # telemetry.cases.Evidence holds at most 12
-WINSOR_SEM = 3.0  # baseline values are clipped to their median ± 3 SEM
 _EPS = 1e-9
+
+#: The false-alarm budget (false cases per stable person-year) each domain's threshold may spend:
+#: 0.043 of the 0.05 target, the rest a margin for cohorts the thresholds were not chosen on. Most
+#: goes where a miss costs most — mobility, the commonest and most predictive decline; balance and
+#: the questionnaires get little (their SEMs and meaningful changes are FrailWatch choices).
+FALSE_ALARM_BUDGET: dict[Domain, float] = {
+    Domain.MOBILITY: 0.028,
+    Domain.STRENGTH: 0.008,
+    Domain.BALANCE: 0.004,
+    Domain.SELF_REPORT: 0.002,
+    Domain.FRAILTY_CATEGORY: 0.001,
+}
+#: Decision thresholds of each domain's changepoint statistic (the best window's composite z): the
+#: most sensitive value on a grid whose false-alarm rate on the tuning cohorts stays within the
+#: domain's budget (``python -m benchmarks decline_rates --tune``).
+DEFAULT_THRESHOLDS: dict[Domain, float] = {
+    Domain.MOBILITY: 2.9,
+    Domain.STRENGTH: 3.0,
+    Domain.BALANCE: 3.0,
+    Domain.SELF_REPORT: 2.8,
+    Domain.FRAILTY_CATEGORY: 3.0,
+}
 
 
 class DetectorSettings(BaseModel):
-    """The detector's constants. Defaults were tuned on the benchmark's tuning cohort
-    (benchmarks/decline_rates.py, seed 1) and reported on a held-out cohort (docs/scoring.md)."""
+    """The detector's constants. Defaults were tuned on the benchmark's tuning cohorts
+    (benchmarks/decline_rates.py) and reported on held-out cohorts (docs/scoring.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cusum_k: Annotated[float, Field(ge=0)] = Field(default=0.75, description="CUSUM allowance (SD of Z)")
-    cusum_h: Annotated[float, Field(gt=0)] = Field(default=1.75, description="CUSUM decision interval")
-    cusum_h_single: Annotated[float, Field(gt=0)] = Field(
-        default=7.0, description="decision interval of each measure's own CUSUM (domains of several measures)"
+    threshold: dict[Domain, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: dict(DEFAULT_THRESHOLDS),
+        description="per domain: the composite z of the best window that opens a case",
+    )
+    single_threshold: Annotated[float, Field(gt=0)] = Field(
+        default=4.0, description="one measure's own z that opens a case (domains of several measures)"
+    )
+    max_window: Annotated[int, Field(ge=1)] = Field(
+        default=24, description="the longest window of recent visits a split may leave"
+    )
+    min_run_visits: Annotated[int, Field(ge=1)] = Field(
+        default=2, description="visits a case needs (one wild value never opens one alone)"
+    )
+    confirm_z: float = Field(
+        default=1.0,
+        description="what the window must still say (composite z) without its most-worsened visit",
+    )
+    gate_z: float = Field(
+        default=0.84,
+        description="the estimated change plus gate_z standard errors must reach the small meaningful change",
+    )
+    meaningful_fraction: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="share of the small meaningful change the gate asks for"
     )
     z_clip: Annotated[float, Field(gt=0)] = 4.0
     fast_z: Annotated[float, Field(gt=0)] = Field(
@@ -132,29 +181,28 @@ class DetectorSettings(BaseModel):
     fast_guard_sem: Annotated[float, Field(ge=0)] = Field(
         default=1.0, description="how far past a cut-off (in SEM) a fast-path value must be"
     )
+    fast_corroboration: float = Field(
+        default=1.5, description="composite z of the domain's other measures that corroborates a crossing"
+    )
     reliable_z: Annotated[float, Field(gt=0)] = Field(default=1.96, description="Jacobson & Truax 1991")
-    hold: Annotated[float, Field(gt=0, le=1)] = Field(
-        default=0.5,
-        description="a measure's values wait outside the baseline while its own CUSUM is ≥ hold × its h "
-        "(all the domain's values wait while the domain's CUSUM is above hold_domain × h)",
-    )
-    hold_domain: Annotated[float, Field(ge=0, le=1)] = 0.75
-    meaningful_fraction: Annotated[float, Field(gt=0)] = Field(
-        default=1.0, description="share of the small meaningful change the run's mean change must reach"
-    )
     min_baseline: Annotated[int, Field(ge=1)] = 3
     baseline_window: Annotated[int, Field(ge=1)] = 20
     recent_visits: Annotated[int, Field(ge=1)] = Field(
-        default=3, description="visits whose mean is 'now' for relevance and severity"
-    )
-    min_run_visits: Annotated[int, Field(ge=1)] = Field(
-        default=2, description="visits a CUSUM case needs (one wild value never opens one alone)"
+        default=3, description="visits whose mean is 'now' for an open case's severity"
     )
     close_after: Annotated[int, Field(ge=1)] = 3
     within_error_z: float = 1.0
     tug_fall_risk_s: Annotated[float, Field(gt=0)] = Field(
         default=13.5, description="TUG fall-risk cut-off (some guidelines use 12 s)"
     )
+
+    @field_validator("threshold")
+    @classmethod
+    def _every_domain(cls, value: dict[Domain, float]) -> dict[Domain, float]:
+        missing = set(Domain) - set(value)
+        if missing:
+            raise ValueError(f"a threshold for every domain; missing: {', '.join(sorted(missing))}")
+        return value
 
 
 DEFAULT_SETTINGS = DetectorSettings()
@@ -196,153 +244,19 @@ def _is_past(error: MeasurementError, limit: float, value: float) -> bool:
     return margin > _EPS if error.worse == "lower" else margin >= -_EPS
 
 
-# --- baseline and standardised change -------------------------------------------------------------
+# --- the clinical side ----------------------------------------------------------------------------
 
 
-def _scale(error: MeasurementError, value: float) -> float | None:
-    """The scale errors are constant on: log for relative metrics (None for a non-positive value)."""
-    if error.relative:
-        return math.log(value) if value > 0 else None
-    return value
+def _meaningful_bar(metric: str, settings: DetectorSettings) -> float:
+    """The small meaningful change on the working scale (log of 1 + fraction for relative rules)."""
+    rule = DECLINE_RULES[metric]
+    bar = rule.meaningful_change * settings.meaningful_fraction
+    return math.log1p(bar) if rule.relative else bar
 
 
-@dataclass(frozen=True)
-class MetricBaseline:
-    """One metric's personal baseline: level on the working scale, its size and its stations."""
-
-    level: float
-    value: float  # the level on the metric's own scale (the median of the values)
-    n: int
-    stations: dict[str, float]  # station → fraction of the baseline values
-
-
-def metric_baseline(metric: str, visits: Sequence[VisitMeasures], window: int) -> MetricBaseline | None:
-    """The winsorised mean of the last ``window`` certain values of ``metric`` in ``visits``.
-
-    Each value is first clipped to the values' median ± :data:`WINSOR_SEM` SEM, so one gross error
-    cannot move the baseline far (robust), while the mean keeps what the CUSUM needs: the change
-    of each new value against the mean of all earlier in-control values is independent of the
-    previous changes (Hawkins 1987, self-starting CUSUM) — a median, or a baseline that a few
-    early visits fix, gives changes that share one error and drift the CUSUM up.
-    """
-    error = MEASUREMENT_ERROR[metric]
-    levels: list[float] = []
-    stations: dict[str, float] = {}
-    for v in reversed(visits):
-        value = v.certain(metric)
-        level = None if value is None else _scale(error, value)
-        if level is not None:
-            levels.append(level)
-            stations[v.station_id] = stations.get(v.station_id, 0.0) + 1.0
-            if len(levels) == window:
-                break
-    if not levels:
-        return None
-    middle = statistics.median(levels)
-    spread = WINSOR_SEM * error.sem
-    mean = sum(min(middle + spread, max(middle - spread, x)) for x in levels) / len(levels)
-    value = math.exp(mean) if error.relative else mean
-    n = len(levels)
-    return MetricBaseline(level=mean, value=value, n=n, stations={s: k / n for s, k in stations.items()})
-
-
-def change_sd(error: MeasurementError, baseline: MetricBaseline, stations: dict[str, float], m: int) -> float:
-    """SD of (mean of m new values − baseline) for a person whose true level has not changed.
-
-    Measurement: SEM²/m for the new mean, SEM²/n for the baseline's mean of n values. Stations: τ²
-    times the squared distance between the new values' station mix ``stations`` and the baseline's.
-    """
-    measurement = error.sem**2 * (1.0 / m + 1.0 / baseline.n)
-    names = set(stations) | set(baseline.stations)
-    mix = sum((stations.get(s, 0.0) - baseline.stations.get(s, 0.0)) ** 2 for s in names)
-    return math.sqrt(measurement + error.station_sd**2 * mix)
-
-
-def worsening(error: MeasurementError, baseline_level: float, level: float) -> float:
-    """Change in the worse direction on the working scale (positive = worse)."""
-    return baseline_level - level if error.worse == "lower" else level - baseline_level
-
-
-def change_z(metric: str, baseline: MetricBaseline, visits: Sequence[VisitMeasures]) -> float | None:
-    """Standardised worsening of the mean of ``visits``' certain values of ``metric`` vs ``baseline``."""
-    error = MEASUREMENT_ERROR[metric]
-    levels: list[float] = []
-    stations: dict[str, float] = {}
-    for v in visits:
-        value = v.certain(metric)
-        level = None if value is None else _scale(error, value)
-        if level is not None:
-            levels.append(level)
-            stations[v.station_id] = stations.get(v.station_id, 0.0) + 1.0
-    if not levels:
-        return None
-    stations = {s: n / len(levels) for s, n in stations.items()}
-    sd = change_sd(error, baseline, stations, len(levels))
-    return worsening(error, baseline.level, sum(levels) / len(levels)) / sd
-
-
-def composite(domain: Domain, zs: Iterable[float], clip: float) -> float:
-    """Σ clip(z) / √(k + k(k−1)ρ): unit variance for any k of the domain's measures."""
-    values = [max(-clip, min(clip, z)) for z in zs]
-    k = len(values)
-    if k == 0:
-        return 0.0
-    rho = ERROR_CORRELATION[domain]
-    return sum(values) / math.sqrt(k + k * (k - 1) * rho)
-
-
-# --- one visit, one set of visits -----------------------------------------------------------------
-
-
-@dataclass
-class _Look:
-    """What one visit says about a domain against a baseline."""
-
-    baselines: dict[str, MetricBaseline]
-    z: dict[str, float]  # metrics with a certain value and a baseline of ≥ min_baseline visits
-    has_values: bool  # any certain value of the domain at all
-
-    def composite(self, domain: Domain, settings: DetectorSettings) -> float:
-        return composite(domain, self.z.values(), settings.z_clip)
-
-
-def _baselines(
-    domain: Domain, base: Sequence[VisitMeasures], settings: DetectorSettings
-) -> dict[str, MetricBaseline]:
-    out = {}
-    for metric in DOMAIN_METRICS[domain]:
-        b = metric_baseline(metric, base, settings.baseline_window)
-        if b is not None and b.n >= settings.min_baseline:
-            out[metric] = b
-    return out
-
-
-def _look(domain: Domain, baselines: dict[str, MetricBaseline], visit: VisitMeasures) -> _Look:
-    z = {}
-    has_values = False
-    for metric in DOMAIN_METRICS[domain]:
-        if visit.certain(metric) is None:
-            continue
-        has_values = True
-        if metric in baselines:
-            value = change_z(metric, baselines[metric], [visit])
-            if value is not None:
-                z[metric] = value
-    return _Look(baselines, z, has_values)
-
-
-def _mean(metric: str, visits: Sequence[VisitMeasures]) -> float | None:
-    """Mean of the certain values on the metric's working scale, back on its own scale: arithmetic,
-    or geometric for relative metrics (whose baseline is geometric too — an arithmetic mean of
-    log-normal sway values would read ~8 % worse than the baseline with no change at all)."""
-    error = MEASUREMENT_ERROR[metric]
-    levels = [
-        lv for v in visits if (x := v.certain(metric)) is not None and (lv := _scale(error, x)) is not None
-    ]
-    if not levels:
-        return None
-    mean = sum(levels) / len(levels)
-    return math.exp(mean) if error.relative else mean
+def _plausibly_meaningful(change: MeasureChange, settings: DetectorSettings) -> bool:
+    """The estimated change plus ``gate_z`` standard errors reaches the small meaningful change."""
+    return change.change + settings.gate_z * change.se >= _meaningful_bar(change.metric, settings) - _EPS
 
 
 def _clinical_worsening(metric: str, baseline: MetricBaseline, mean: float) -> float:
@@ -354,77 +268,58 @@ def _clinical_worsening(metric: str, baseline: MetricBaseline, mean: float) -> f
     return -change if rule.worse == "lower" else change
 
 
-def _meaningful(
-    baselines: dict[str, MetricBaseline], visits: Sequence[VisitMeasures], settings: DetectorSettings
-) -> bool:
-    """Some measure's mean over ``visits`` is worse than its baseline by the small meaningful change
-    (times ``meaningful_fraction``)."""
-    for metric, baseline in baselines.items():
-        mean = _mean(metric, visits)
-        bar = DECLINE_RULES[metric].meaningful_change * settings.meaningful_fraction
-        if mean is not None and _clinical_worsening(metric, baseline, mean) >= bar - _EPS:
-            return True
-    return False
-
-
 def _severity(
-    baselines: dict[str, MetricBaseline],
-    visits: Sequence[VisitMeasures],
-    limits: dict[str, float],
-    settings: DetectorSettings,
+    changes: Iterable[MeasureChange], limits: dict[str, float], settings: DetectorSettings
 ) -> tuple[Severity, str]:
-    """``critical`` (and why) when a measure's mean over ``visits`` reaches the substantial change with
-    a reliable z, or lies past a cut-off its baseline was on the good side of; else ``warning``."""
-    for metric, baseline in baselines.items():
-        mean = _mean(metric, visits)
-        if mean is None:
-            continue
-        error = MEASUREMENT_ERROR[metric]
-        rule = DECLINE_RULES[metric]
-        big = rule.substantial_change
-        if big is not None and _clinical_worsening(metric, baseline, mean) >= big - _EPS:
-            z = change_z(metric, baseline, visits)
-            if z is not None and z >= settings.reliable_z:
-                return "critical", f"{metric} mean worse than baseline by the substantial change, z {z:.2f}"
-        limit = limits.get(metric)
-        if limit is not None and not _is_past(error, limit, baseline.value) and _is_past(error, limit, mean):
+    """``critical`` (and why) when a measure's window mean reaches the substantial change with a
+    reliable z, or lies past a cut-off its baseline was on the good side of; else ``warning``."""
+    for c in changes:
+        error = MEASUREMENT_ERROR[c.metric]
+        big = DECLINE_RULES[c.metric].substantial_change
+        substantial = big is not None and _clinical_worsening(c.metric, c.baseline, c.mean) >= big - _EPS
+        if substantial and c.z >= settings.reliable_z:
+            return "critical", f"{c.metric} mean worse than baseline by the substantial change, z {c.z:.2f}"
+        limit = limits.get(c.metric)
+        if (
+            limit is not None
+            and not _is_past(error, limit, c.baseline.value)
+            and _is_past(error, limit, c.mean)
+        ):
             return (
                 "critical",
-                f"{metric} mean {mean:.4g} past the cut-off {limit:g} (baseline {baseline.value:.4g})",
+                f"{c.metric} mean {c.mean:.4g} past the cut-off {limit:g} (baseline {c.baseline.value:.4g})",
             )
     return "warning", "below the substantial change and the cut-offs"
 
 
 def _fast_path(
-    look: _Look,
+    domain: Domain,
+    look: WindowChange,
     visit: VisitMeasures,
     earlier: Sequence[VisitMeasures],
     limits: dict[str, float],
     settings: DetectorSettings,
 ) -> str | None:
-    """The metric whose cut-off this visit crossed decisively, if any.
-
-    Decisively: the baseline on the good side, this value past the cut-off by the guard band and
-    with a change z ≥ ``fast_z``, *and* corroborated — another of the domain's measures at this
-    visit is worse too (z ≥ 1), or the previous value of this measure was already past the
-    cut-off by the guard band. One unflagged gross error (a grip not squeezed, a walk interrupted)
-    is then not enough.
-    """
-    for metric, z in look.z.items():
+    """The metric whose cut-off this visit (``look``: the visit against the baselines) crossed
+    decisively, if any (module docstring, step 3)."""
+    for metric, c in look.measures.items():
         limit = limits.get(metric)
         value = visit.certain(metric)
-        if limit is None or value is None or z < settings.fast_z:
+        if limit is None or value is None or c.raw_z < settings.fast_z:
             continue
         error = MEASUREMENT_ERROR[metric]
-        if _is_past(error, limit, look.baselines[metric].value):
+        if _is_past(error, limit, c.baseline.value):
             continue  # already past it at baseline: nothing was crossed
         guard = settings.fast_guard_sem * error.sem
         if _past_by(error, limit, value) < guard - _EPS:
             continue
-        others = any(other >= 1.0 for m, other in look.z.items() if m != metric)
+        others = [o for m, o in look.measures.items() if m != metric]
+        corroborated = (
+            bool(others) and composite_z(domain, others, settings.z_clip) >= settings.fast_corroboration
+        )
         previous = next((x for v in reversed(earlier) if (x := v.certain(metric)) is not None), None)
         confirmed = previous is not None and _past_by(error, limit, previous) >= guard - _EPS
-        if others or confirmed:
+        if corroborated or confirmed:
             return metric
     return None
 
@@ -475,14 +370,18 @@ def _evidence(
     )
 
 
-def _z_text(look: _Look) -> str:
-    return ", ".join(f"{m} z {z:+.2f}" for m, z in look.z.items()) or "no judged measure"
+def _z_text(look: WindowChange) -> str:
+    return ", ".join(f"{m} z {c.z:+.2f}" for m, c in look.measures.items()) or "no judged measure"
+
+
+def _change_text(window: WindowChange) -> str:
+    return ", ".join(f"{m} {c.change:+.3g} (SE {c.se:.2g})" for m, c in window.measures.items())
 
 
 @dataclass
 class _EpisodeResult:
     frozen: list[VisitMeasures]  # the baseline the case was judged against (or the last baseline)
-    case_visits: list[VisitMeasures]  # from the opening visit on
+    case_visits: list[VisitMeasures]  # from the opening window on
     events: list[CaseEvent] = field(default_factory=list)
 
 
@@ -499,6 +398,61 @@ class _Context:
     emit: bool
 
 
+@dataclass(frozen=True)
+class _Decision:
+    """Why a case opens at a visit: the rule, its window, statistic and threshold."""
+
+    rule: str
+    window: WindowChange
+    statistic: float
+    threshold: float
+    fast: str | None = None
+
+
+def _decide(ctx: _Context, series: Series, visit: VisitMeasures) -> _Decision | None:
+    """Whether the visit just added to ``series`` opens a case (module docstring, steps 2 and 3)."""
+    settings, domain = ctx.settings, ctx.domain
+    look = series.change(len(series) - 1, settings.z_clip)
+    fast = _fast_path(domain, look, visit, series.visits[:-1], ctx.limits, settings)
+    if fast is not None:
+        return _Decision(f"cutoff:{fast}", look, look.measures[fast].raw_z, settings.fast_z, fast)
+    windows = series.windows(settings.z_clip, settings.min_run_visits)
+    h = settings.threshold[domain]
+    passing = [
+        w
+        for w in windows
+        if w.composite >= h - _EPS
+        and any(_plausibly_meaningful(c, settings) for c in w.measures.values())
+        and series.without_heaviest(w, settings.z_clip) >= settings.confirm_z - _EPS
+    ]
+    if passing:
+        best = max(passing, key=lambda w: w.composite)
+        return _Decision("changepoint", best, best.composite, h)
+    if len(DOMAIN_METRICS[domain]) == 1:
+        return None
+    singles = [
+        (c.z, w, m)
+        for w in windows
+        for m, c in w.measures.items()
+        if c.z >= settings.single_threshold - _EPS
+        and _plausibly_meaningful(c, settings)
+        and series.without_heaviest(w, settings.z_clip, [m]) >= settings.confirm_z - _EPS
+    ]
+    if singles:
+        z, w, m = max(singles, key=lambda s: s[0])
+        return _Decision(f"changepoint:{m}", w, z, settings.single_threshold)
+    return None
+
+
+def _change_point(series: Series, settings: DetectorSettings) -> int:
+    """Where the decline of a case opening at the last visit of ``series`` starts: the
+    maximum-likelihood change point (the split of the best window of any size). A step first seen
+    at one visit is tested with the visit before it (a case needs ``min_run_visits``), but that
+    visit is not post-decline. Everything before the change point is the frozen baseline."""
+    windows = series.windows(settings.z_clip, 1)
+    return max(windows, key=lambda w: w.composite).split if windows else len(series) - 1
+
+
 def _replay_episode(
     ctx: _Context, base: list[VisitMeasures], visits: Sequence[VisitMeasures]
 ) -> _EpisodeResult:
@@ -512,13 +466,14 @@ def _replay_episode(
         if case is not None and case.state is CaseState.ACKNOWLEDGED
         else CaseState.OPEN
     )
-    result = _EpisodeResult(frozen=base, case_visits=[])
-    pending: list[VisitMeasures] = []  # values not (yet) in the baseline: the current runs
-    cusum = 0.0
-    per_metric = dict.fromkeys(DOMAIN_METRICS[domain], 0.0)
-    several = len(DOMAIN_METRICS[domain]) > 1
+    series = Series(
+        domain, DOMAIN_METRICS[domain], settings.baseline_window, settings.min_baseline, settings.max_window
+    )
+    series.extend_base(base)
+    result = _EpisodeResult(frozen=list(series.visits), case_visits=[])
     opened = False
-    frozen_baselines: dict[str, MetricBaseline] = {}
+    frozen: dict[str, MetricBaseline] = {}
+    frozen_split = 0
     streak = 0
 
     def emit(kind: CaseEventKind, visit: VisitMeasures, sev: Severity, evidence: Evidence, key: str) -> None:
@@ -546,132 +501,106 @@ def _replay_episode(
     def raise_to(new: Severity) -> Severity:
         return new if severity is None or SEVERITY_RANK[new] > SEVERITY_RANK[severity] else severity
 
+    def freeze(split: int) -> None:
+        nonlocal opened, frozen, frozen_split
+        opened, frozen_split = True, split
+        frozen = series.baselines(split)
+        result.frozen = series.visits[:split]
+        result.case_visits = series.visits[split:]
+
     for visit in visits:
         if not opened and anchor is not None and (visit.at, visit.visit_id) >= anchor:
-            opened = True  # the log says the case opened here; it stays open whatever the replay says
-            result.frozen = list(base)
-            frozen_baselines = _baselines(domain, base, settings)
-            if visit.visit_id == anchor[1]:
-                result.case_visits.append(visit)
+            # the log says the case opened here; it stays open whatever the replay says
+            if visit.visit_id == anchor[1] and series.append(visit):
+                freeze(_change_point(series, settings))
                 continue
+            freeze(len(series))
         if not opened:
-            baselines = _baselines(domain, base, settings)
-            look = _look(domain, baselines, visit)
-            if not look.has_values:
+            if not series.append(visit):
                 continue
-            z = look.composite(domain, settings)
-            statistic = max(0.0, cusum + z - settings.cusum_k) if look.z else cusum
-            singles = {
-                m: max(0.0, per_metric[m] + max(-settings.z_clip, min(settings.z_clip, x)) - settings.cusum_k)
-                for m, x in look.z.items()
-            }
-            candidate = [*pending, visit]
-            recent = candidate[-settings.recent_visits :]
-            confirmed = len(candidate) >= settings.min_run_visits
-            alarm = confirmed and statistic >= settings.cusum_h - _EPS
-            single = max(singles, key=lambda m: singles[m]) if singles and several else None
-            single_alarm = (
-                confirmed and single is not None and singles[single] >= settings.cusum_h_single - _EPS
-            )
-            fast = _fast_path(look, visit, [*base, *pending], ctx.limits, settings)
-            if fast is None and not ((alarm or single_alarm) and _meaningful(baselines, recent, settings)):
-                cusum = min(statistic, settings.cusum_h)
-                per_metric.update({m: min(x, settings.cusum_h_single) for m, x in singles.items()})
-                held = {m for m, x in per_metric.items() if x >= settings.hold * settings.cusum_h_single}
-                if cusum > settings.hold_domain * settings.cusum_h:  # the domain's run: all its values wait
-                    held = set(per_metric)
-                pending = _absorb(candidate, held, base)
+            decision = _decide(ctx, series, visit)
+            if decision is None:
                 continue
-            opened = True
-            result.frozen = list(base)
-            frozen_baselines = baselines
-            result.case_visits.append(visit)
-            if fast is not None:
+            freeze(_change_point(series, settings))
+            window = decision.window
+            if decision.fast is not None:
                 sev: Severity = "critical"
-                why = f"{fast} crossed its cut-off {ctx.limits[fast]:g}"
-                rule, stat, threshold = f"cutoff:{fast}", look.z[fast], settings.fast_z
-            elif alarm:
-                sev, why = _severity(baselines, recent, ctx.limits, settings)
-                rule, stat, threshold = "cusum", statistic, settings.cusum_h
+                why = f"{decision.fast} crossed its cut-off {ctx.limits[decision.fast]:g}"
             else:
-                assert single is not None
-                sev, why = _severity(baselines, recent, ctx.limits, settings)
-                rule, stat, threshold = f"cusum:{single}", singles[single], settings.cusum_h_single
+                sev, why = _severity(window.measures.values(), ctx.limits, settings)
             severity = raise_to(sev)
             detail = (
-                f"composite z {z:+.2f} at this visit, CUSUM {statistic:.2f} (h {settings.cusum_h:g}), "
-                f"largest single-measure CUSUM {max(singles.values(), default=0.0):.2f} "
-                f"(h {settings.cusum_h_single:g}) over {len(candidate)} visit(s); {_z_text(look)}; "
-                f"{severity}: {why}"
+                f"{window.visits} visit(s) vs the baseline before them: composite z {window.composite:+.2f} "
+                f"({decision.rule} {decision.statistic:.2f} ≥ {decision.threshold:g}); {_z_text(window)}; "
+                f"change {_change_text(window)}; {severity}: {why}"
             )
             evidence = _evidence(
-                domain, rule, baselines, visit, candidate, statistic=stat, threshold=threshold, detail=detail
+                domain,
+                decision.rule,
+                frozen,
+                visit,
+                result.case_visits,
+                statistic=decision.statistic,
+                threshold=decision.threshold,
+                detail=detail,
             )
             emit(CaseEventKind.OPENED, visit, severity, evidence, "")
             continue
 
         # an open case: new evidence updates it, may escalate it, may suggest closing it
-        look = _look(domain, frozen_baselines, visit)
-        if not look.has_values:
+        if not series.append(visit):
             continue
         result.case_visits.append(visit)
-        z = look.composite(domain, settings)
-        recent = result.case_visits[-settings.recent_visits :]
-        sev, why = _severity(frozen_baselines, recent, ctx.limits, settings)
-        if _fast_path(look, visit, result.case_visits[:-1], ctx.limits, settings) is not None:
+        last = len(series) - 1
+        look = series.change(last, settings.z_clip, frozen)
+        recent = series.change(
+            max(frozen_split, len(series) - settings.recent_visits), settings.z_clip, frozen
+        )
+        z = look.composite
+        sev, why = _severity(recent.measures.values(), ctx.limits, settings)
+        if _fast_path(domain, look, visit, series.visits[:-1], ctx.limits, settings) is not None:
             sev, why = "critical", "a cut-off crossed at this visit"
         current = severity or "warning"
         detail = f"composite z {z:+.2f} vs the frozen baseline; {_z_text(look)}"
-        if anchor is None or visit.visit_id != anchor[1]:
-            evidence = _evidence(
-                domain, "update", frozen_baselines, visit, recent, statistic=z, threshold=None, detail=detail
-            )
-            emit(CaseEventKind.UPDATED, visit, current, evidence, visit.visit_id)
+        shown = result.case_visits[-settings.recent_visits :]
+        evidence = _evidence(
+            domain, "update", frozen, visit, shown, statistic=z, threshold=None, detail=detail
+        )
+        emit(CaseEventKind.UPDATED, visit, current, evidence, visit.visit_id)
         if SEVERITY_RANK[sev] > SEVERITY_RANK[current]:
             severity = raise_to(sev)
             evidence = _evidence(
                 domain,
                 "escalation",
-                frozen_baselines,
+                frozen,
                 visit,
-                recent,
+                shown,
                 statistic=z,
                 threshold=None,
                 detail=f"{sev}: {why}; {detail}",
             )
             emit(CaseEventKind.ESCALATED, visit, sev, evidence, sev)
-        within = bool(look.z) and z <= settings.within_error_z and max(look.z.values()) < settings.reliable_z
+        within = (
+            bool(look.measures)
+            and z <= settings.within_error_z
+            and max(c.z for c in look.measures.values()) < settings.reliable_z
+        )
         streak = streak + 1 if within else 0
         if streak == settings.close_after:
             evidence = _evidence(
                 domain,
                 "within_error",
-                frozen_baselines,
+                frozen,
                 visit,
-                recent,
+                shown,
                 statistic=z,
                 threshold=settings.within_error_z,
                 detail=f"{streak} consecutive visits back within measurement error; {detail}",
             )
             emit(CaseEventKind.CLOSE_SUGGESTED, visit, severity or "warning", evidence, visit.visit_id)
     if not opened:
-        result.frozen = list(base)
+        result.frozen = list(series.visits)
     return result
-
-
-def _absorb(pending: list[VisitMeasures], held: set[str], base: list[VisitMeasures]) -> list[VisitMeasures]:
-    """Move the pending values of every measure not ``held`` into the baseline (kept in measured
-    order); return what stays pending."""
-    keep = []
-    for visit in pending:
-        held_values = {m: x for m, x in visit.measures.items() if m in held}
-        if len(held_values) < len(visit.measures):
-            clean = {m: x for m, x in visit.measures.items() if m not in held}
-            base.append(visit if not held_values else visit.model_copy(update={"measures": clean}))
-        if held_values:
-            keep.append(visit.model_copy(update={"measures": held_values}))
-    base.sort(key=lambda v: (v.at, v.visit_id))
-    return keep
 
 
 # --- the entry point -----------------------------------------------------------------------------
@@ -709,8 +638,11 @@ def merge_visits(visits: Iterable[VisitMeasures]) -> list[VisitMeasures]:
 
 
 def _next_baseline(previous: _EpisodeResult, reason: ResolveReason | None) -> list[VisitMeasures]:
+    """The baseline the next episode starts from (module docstring)."""
     if reason is ResolveReason.CONFIRMED_REFERRED and previous.case_visits:
         return list(previous.case_visits)
+    if reason is ResolveReason.NOT_CONFIRMED:
+        return [*previous.frozen, *previous.case_visits]
     return list(previous.frozen)
 
 
