@@ -15,6 +15,7 @@ from pathlib import Path
 from demo.roles import qualified
 from demo.stack import DATABASE, DemoStack
 from demo.summary import Consistency, PrivacyScan
+from gateway.influx import influxql
 
 # Identifier characters: a member id followed by another digit is another member id, not a leak.
 _EDGE = "0-9A-Za-z"
@@ -51,7 +52,9 @@ def consistency(
     written = distinct = 0
     for measurement in sorted(set(reading_measurements) & present):
         rows = stack.influxdb.rows(
-            f'SELECT count("message_id"), count(distinct("message_id")) FROM "{measurement}"', DATABASE
+            'SELECT count("message_id"), count(distinct("message_id")) '
+            f"FROM {influxql.identifier(measurement)}",
+            DATABASE,
         )
         for row in rows:
             written += int(row.get("count") or 0)

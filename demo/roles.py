@@ -27,6 +27,7 @@ from demo.stack import DATABASE, GATEWAY_USER, DemoStack
 from demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit, utc
 from edge.simulate.cohort import Cohort
 from gateway import influx_schema
+from gateway.influx.influxql import equals, identifier
 from runtime.local_servers import free_port
 from telemetry.cases import SEVERITY_RANK, CaseEvent, CaseEventKind
 from telemetry.envelope import DeviceKind
@@ -376,7 +377,7 @@ def reading_points_by_station(stack: DemoStack) -> dict[str, int]:
     tag = _station_tag()
     out: dict[str, int] = {}
     for measurement in set(point_counts(stack)) & READING_MEASUREMENTS:
-        query = f'SELECT count(*) FROM "{measurement}" GROUP BY "{tag}"'
+        query = f"SELECT count(*) FROM {identifier(measurement)} GROUP BY {identifier(tag)}"
         for row in stack.influxdb.rows(query, DATABASE):
             count = max((int(v) for k, v in row.items() if k.startswith("count_")), default=0)
             station = str(row.get(tag, ""))
@@ -427,8 +428,9 @@ def participant_trend(stack: DemoStack, participant: str, its_cases: list[CaseRe
     visits: dict[str, Visit] = {}
     for visit_field, (measurement, influx_field) in series.items():
         query = (
-            f'SELECT "{influx_field}" FROM "{measurement}" WHERE "{pseudonym_tag}" = \'{participant}\' '
-            f'GROUP BY "{tag}"'
+            f"SELECT {identifier(influx_field)} FROM {identifier(measurement)} "
+            f"WHERE {equals(pseudonym_tag, participant)} "
+            f"GROUP BY {identifier(tag)}"
         )
         for row in stack.influxdb.query(query, DATABASE).get("results", []):
             for s in row.get("series", []):

@@ -358,7 +358,7 @@ class EdgeAgent:
             except queue.Empty:
                 return
             topics_gone = self.spool.confirm(receipt.message_ids, receipt.digests)
-            readings = sum(1 for topic in topics_gone if _carries_readings(topic))
+            readings = sum(1 for topic in topics_gone if topics.carries_readings(topic))
             with self._lock:
                 self.counters.forwarded += readings
 
@@ -388,7 +388,7 @@ class EdgeAgent:
                 else:
                     for seq in sent.seqs:
                         self.spool.delete(seq)
-                    if _carries_readings(sent.topic):  # readings, not letters or case actions
+                    if topics.carries_readings(sent.topic):  # readings, not letters or case actions
                         with self._lock:
                             self.counters.forwarded += len(sent.seqs)
                 if sent.probe:
@@ -493,13 +493,8 @@ class EdgeAgent:
         return groups
 
     def _batch_bytes(self, group: list[Spooled]) -> bytes:
-        # Spooled payloads are already contract-valid message JSON; splice rather than re-encode.
-        head = (
-            b'{"message_type":"batch","schema_version":1,"station_id":"'
-            + self.station.encode()
-            + b'","messages":['
-        )
-        return head + b",".join(row.payload for row in group) + b"]}"
+        # Spooled payloads are already contract-valid message JSON: spliced, not re-encoded.
+        return codec.splice_batch(self.station, [row.payload for row in group])
 
     def follow_up_counts(self) -> FollowUpCounts | None:
         """The station page's follow-up counts, recomputed only when the station store has changed
@@ -666,10 +661,6 @@ class EdgeAgent:
         self.station_store.close()
 
 
-def _carries_readings(topic: str) -> bool:
-    return "/data/" in topic or topic.endswith("/batch")
-
-
 def _is_reading(row: Spooled) -> bool:
-    """A device reading (batchable), as opposed to a spooled dead letter."""
-    return "/data/" in row.topic
+    """A device reading (batchable), as opposed to a spooled dead letter or case action."""
+    return topics.channel_of(row.topic) == "data"

@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from telemetry.topics import STATION_ID_PATTERN
+from telemetry import topics
 
 log = logging.getLogger("frailwatch.gateway")
-_STATION = re.compile(STATION_ID_PATTERN)
 
 
 @dataclass(eq=False)
@@ -57,8 +55,7 @@ class Delivery:
     @property
     def station(self) -> str:
         """The station the topic names, or "unknown"."""
-        parts = self.topic.split("/")
-        return parts[2] if len(parts) > 2 and _STATION.fullmatch(parts[2]) else "unknown"
+        return topics.station_of(self.topic) or "unknown"
 
 
 class Hold:

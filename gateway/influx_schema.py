@@ -31,6 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from gateway.influx.influxql import identifier
 from telemetry import devices
 from telemetry.envelope import DeviceKind
 
@@ -469,7 +470,8 @@ def qualified(measurement: str) -> str:
     measurement in a non-default policy (a bare name reads only the default policy), else
     ``"gait_features"``."""
     policy = policy_of(measurement)
-    return f'"{policy}"."{measurement}"' if policy else f'"{measurement}"'
+    name = identifier(measurement)
+    return f"{identifier(policy)}.{name}" if policy else name
 
 
 #: Demo/Grafana trend series: Visit attribute -> (measurement, field).

@@ -31,6 +31,7 @@ from grafana_foundation_sdk.builders import expr
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.alerting import MatchType, ObjectMatcher, RelativeTimeRange
 
+from gateway.influx.influxql import identifier
 from grafana import catalog as c
 from grafana.influxql import DATASOURCE_UID, InfluxQL
 from grafana.texts import Lang, text
@@ -75,8 +76,7 @@ class RuleSpec:
         return value > self.threshold if self.comparison == "gt" else value < self.threshold
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
+_q = identifier
 
 
 def _count_recent(field: c.Field, by: tuple[str, ...]) -> str:

@@ -9,6 +9,7 @@ it to (``catalog.source``: ``"ops"."station_heartbeat"``, a bare name for clinic
 
 from __future__ import annotations
 
+from gateway.influx.influxql import identifier
 from grafana import catalog as c
 from grafana.catalog import Field
 
@@ -17,8 +18,7 @@ PSEUDONYM_FILTER = f"\"{c.PARTICIPANT_TAG}\" = '$pseudonym'"
 READINGS_REGEX = "/^(" + "|".join(c.READING_MEASUREMENTS) + ")$/"
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
+_q = identifier
 
 
 def _where(where: str | None) -> str:

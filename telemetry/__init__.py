@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         decode_batch,
         encode,
         encode_batch,
+        splice_batch,
     )
     from telemetry.devices import MESSAGE_TYPES, Message
     from telemetry.envelope import SCHEMA_VERSION, DeviceKind, Envelope
@@ -41,6 +42,7 @@ _HOME: dict[str, str] = {
     "decode_batch": "telemetry.codec",
     "encode": "telemetry.codec",
     "encode_batch": "telemetry.codec",
+    "splice_batch": "telemetry.codec",
     "MESSAGE_TYPES": "telemetry.devices",
     "Message": "telemetry.devices",
     "SCHEMA_VERSION": "telemetry.envelope",
@@ -77,6 +79,7 @@ __all__ = [
     "decode_batch",
     "encode",
     "encode_batch",
+    "splice_batch",
 ]
 
 

@@ -288,3 +288,15 @@ def encode_batch(station_id: str, messages: Sequence[Message]) -> bytes:
     """Wire bytes of a batch of already-valid messages."""
     batch = MessageBatch.model_construct(station_id=station_id, messages=list(messages))
     return encode(batch)
+
+
+def splice_batch(station_id: str, encoded: Sequence[bytes]) -> bytes:
+    """Wire bytes of a batch of messages that are *already encoded* (each one :func:`encode`'s
+    output, as the edge spools them): the batch envelope around them without decoding and
+    re-encoding each (the edge's uplink batches thousands a second). Decodes to the same batch as
+    :func:`encode_batch` of the decoded messages (tested)."""
+    head = b'{"message_type":"batch","schema_version":%d,"station_id":%s,"messages":[' % (
+        SCHEMA_VERSION,
+        to_json(station_id),
+    )
+    return head + b",".join(encoded) + b"]}"

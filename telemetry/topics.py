@@ -142,6 +142,29 @@ class ParsedTopic:
     device_id: str | None = None
 
 
+def station_of(topic: str) -> str | None:
+    """The station a central-broker topic names (``fw/v1/<station>/…``), or None — cheaper than
+    :func:`parse` for a hot path that needs only that."""
+    parts = topic.split("/", 3)
+    if len(parts) < 3 or parts[0] != "fw" or parts[1] != VERSION:
+        return None
+    station_id = parts[2]
+    return (
+        station_id if station_id not in ("alerts", "gateway") and _STATION_RE.fullmatch(station_id) else None
+    )
+
+
+def channel_of(topic: str) -> str | None:
+    """The channel of a station's topic (``data``, ``batch``, ``heartbeat``, …), or None."""
+    parts = topic.split("/", 4)
+    return parts[3] if len(parts) > 3 and station_of(topic) is not None else None
+
+
+def carries_readings(topic: str) -> bool:
+    """Whether a station's topic carries device readings: one (``data``) or a ``batch``."""
+    return channel_of(topic) in ("data", "batch")
+
+
 def parse(topic: str) -> ParsedTopic:
     """Split a central-broker topic into station, channel and (for data) kind and device.
 

@@ -18,6 +18,7 @@ from telemetry import (
     decode_batch,
     encode,
     encode_batch,
+    splice_batch,
     topics,
 )
 from telemetry.examples import example_messages
@@ -174,6 +175,16 @@ def test_oversize_message_is_refused_before_parsing() -> None:
     assert _refused(b" " * (MAX_MESSAGE_BYTES + 1)).reason is Reason.OVERSIZE
 
 
+def test_a_spliced_batch_is_the_encoded_batch() -> None:
+    """The edge splices spooled message bytes into a batch: it must decode as encode_batch's does."""
+    good = [EXAMPLES[DeviceKind.VITALS], EXAMPLES[DeviceKind.GRIP], EXAMPLES[DeviceKind.GAIT]]
+    spliced = splice_batch("gj-01", [encode(m) for m in good])
+    assert json.loads(spliced) == json.loads(encode_batch("gj-01", good))
+    result = decode_batch(spliced)
+    assert result.errors == [] and result.messages == good
+    assert json.loads(splice_batch('a"b', []))["station_id"] == 'a"b'  # quoted, not pasted
+
+
 def test_batch_keeps_good_messages_when_one_is_bad() -> None:
     good = [EXAMPLES[DeviceKind.VITALS], EXAMPLES[DeviceKind.GRIP]]
     document = json.loads(encode_batch("gj-01", good))
@@ -220,6 +231,31 @@ def test_topics_round_trip_and_refuse_foreign_shapes() -> None:
             topics.parse(bad)
     with pytest.raises(ValueError):
         topics.data("gj-01/#", "gait", "x")
+
+
+def test_the_quick_topic_readers_agree_with_parse() -> None:
+    """station_of / channel_of / carries_readings (hot paths of edge and gateway) say what parse says."""
+    good = [
+        topics.data("gj-01", "gait", "imu-3"),
+        topics.batch("gj-01"),
+        topics.heartbeat("nam-01"),
+        topics.station_deadletter("buk-01"),
+        topics.case_actions("gj-01"),
+    ]
+    for topic in good:
+        parsed = topics.parse(topic)
+        assert topics.station_of(topic) == parsed.station_id
+        assert topics.channel_of(topic) == parsed.channel
+        assert topics.carries_readings(topic) is (parsed.channel in ("data", "batch"))
+    for foreign in [
+        "fw/v2/gj-01/batch",
+        "fw/v1/alerts/cases/gj-01",
+        "fw/v1/GJ/batch",
+        "x",
+        topics.GATEWAY_DEADLETTER,
+    ]:
+        assert topics.station_of(foreign) is None
+        assert not topics.carries_readings(foreign)
 
 
 def test_pseudonyms_are_keyed_stable_and_normalised() -> None:

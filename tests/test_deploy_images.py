@@ -11,6 +11,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,8 @@ def test_dockerfile_is_multi_stage_locked_and_runs_unprivileged(name: str) -> No
     for command in sync_commands(DEPLOY / f"{name}.Dockerfile"):
         assert "--locked" in command and "--no-dev" in command
     # Every package the wheel is built from is copied in before the final sync.
-    for package in ("frailwatch", "telemetry", "edge", "gateway", "processing", "grafana", "benchmarks"):
+    wheel = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    for package in wheel["packages"]:
         assert f"COPY {package} {package}" in text
     # The image's command is one of the CLI's subcommands.
     assert re.search(rf'^CMD \["{name}", "run"\]$', text, re.M)

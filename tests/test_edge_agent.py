@@ -397,6 +397,9 @@ def test_edge_health_follows_the_agent(rig: Callable[..., tuple]) -> None:
     job) — unhealthy while the station broker is away, at once after a clean stop, and once its
     status is stale after a kill -9 (a hung or dead agent)."""
     devices, central, agent, _capture = rig()
+    # The first status can precede the station-broker subscription by a moment (compose gives
+    # the check a start period for it): healthy within seconds, then it stays so.
+    assert wait_until(lambda: _health(agent)[0] == 0, 20), _health(agent)
     code, line = _health(agent)
     assert (code, line.split(":")[0]) == (0, "healthy"), line
     assert "station gj-01" in line and "uplink connected" in line

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway import readings, schema, stations
+from gateway import influx_schema, readings, stations
 from gateway.influx.lineprotocol import encode
 from gateway.point_table import PointTable
 from telemetry import DeviceKind, decode, redaction
@@ -23,31 +23,31 @@ def _between(text: str, begin: str, end: str) -> str:
 
 
 def test_readme_and_docs_carry_the_generated_table() -> None:
-    table = schema.markdown_table().strip()
+    table = influx_schema.markdown_table().strip()
     for doc in ("README.md", "docs/gateway.md"):
         text = (ROOT / doc).read_text()
         assert _between(text, "<!-- BEGIN SCHEMA -->", "<!-- END SCHEMA -->") == table, f"{doc}: regenerate"
 
 
 def test_one_readings_measurement_per_device_kind_and_no_identifier_fields() -> None:
-    assert {m.name for m in schema.READINGS.values()} == {k.value for k in DeviceKind}
-    for m in schema.MEASUREMENTS.values():
+    assert {m.name for m in influx_schema.READINGS.values()} == {k.value for k in DeviceKind}
+    for m in influx_schema.MEASUREMENTS.values():
         names = {f.name for f in m.fields} | set(m.tags)
         assert not names & {"participant_id", "resident_number", "name", "phone", "member_id"}, m.name
         assert "visit_id" not in m.tags and "message_id" not in m.tags, f"{m.name}: cardinality"
-        assert m.retention in schema.RETENTION_POLICIES
+        assert m.retention in influx_schema.RETENTION_POLICIES
     # The case stage reads every measure the detector judges from the visit's score point.
     from processing.cases.model import MEASURE_NAMES
 
-    assert schema.FRAILTY.field_names >= MEASURE_NAMES
+    assert influx_schema.FRAILTY.field_names >= MEASURE_NAMES
 
 
 def test_point_time_is_measured_at_plus_a_message_id_hash() -> None:
     at = datetime(2026, 5, 12, 1, 30, 0, 123456, tzinfo=UTC)
-    t = schema.point_time_ns(at, "msg-00000001")
-    assert t // 1000 == schema.time_ns(at) // 1000 == 1_778_549_400_123_456
-    assert t == schema.point_time_ns(at.astimezone(), "msg-00000001"), "same instant, any zone"
-    offsets = {schema.point_time_ns(at, f"msg-{n:08d}") % 1000 for n in range(200)}
+    t = influx_schema.point_time_ns(at, "msg-00000001")
+    assert t // 1000 == influx_schema.time_ns(at) // 1000 == 1_778_549_400_123_456
+    assert t == influx_schema.point_time_ns(at.astimezone(), "msg-00000001"), "same instant, any zone"
+    offsets = {influx_schema.point_time_ns(at, f"msg-{n:08d}") % 1000 for n in range(200)}
     assert len(offsets) > 150, "different messages in the same microsecond spread over 1000 ns"
 
 
@@ -57,7 +57,7 @@ def test_every_example_message_becomes_points_of_its_schema() -> None:
         rows = readings.reading_points(message)
         assert rows[0][0] == message.device_kind.value
         for measurement, _, tags, fields in rows:
-            spec = schema.MEASUREMENTS[measurement]
+            spec = influx_schema.MEASUREMENTS[measurement]
             assert set(tags) <= set(spec.tags), measurement
             assert {k for k, v in fields.items() if v is not None} <= spec.field_names, measurement
         table.extend(rows, owner)
@@ -151,7 +151,7 @@ def test_cli_prints_the_schema_and_refuses_bad_settings_with_exit_code_2() -> No
 
     run = [sys.executable, "-m", "frailwatch.cli", "gateway"]
     shown = subprocess.run([*run, "schema"], capture_output=True, text=True, check=True, timeout=60)
-    assert shown.stdout.strip() == schema.markdown_table().strip()
+    assert shown.stdout.strip() == influx_schema.markdown_table().strip()
     env = {
         **os.environ,
         "FRAILWATCH_GATEWAY_MQTT_PORT": "not-a-port",

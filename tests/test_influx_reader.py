@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.influx.reader import InfluxReader, literal
+from gateway.influx.influxql import equals, identifier, literal
+from gateway.influx.reader import InfluxReader
 from gateway.influx.transport import QueryError, V1Transport
 from tests.conftest import InfluxTestDB
 
@@ -56,3 +57,14 @@ def test_execute_deletes_and_literal_quotes(reader: InfluxReader) -> None:
     reader.execute(f"DELETE FROM grip WHERE participant = {literal('p1')} AND time >= 1 AND time <= 1")
     (rows,) = reader.query_many(["SELECT grip_max_kg FROM grip WHERE participant = 'p1'"])
     assert [r["time"] for r in rows] == [3]
+
+
+def test_a_name_with_quotes_stays_one_identifier_on_the_server(reader: InfluxReader) -> None:
+    """A tag value or measurement name that is not plain cannot change what a statement means."""
+    tricky = 'p" OR "x'
+    value = "p' OR participant =~ /.*/ OR participant = 'q"
+    assert identifier(tricky) == '"p\\" OR \\"x"'
+    (rows,) = reader.query_many([f"SELECT grip_max_kg FROM grip WHERE {equals('participant', value)}"])
+    assert rows == []  # the quoted value matched nobody; unquoted it would have matched everyone
+    (rows,) = reader.query_many([f"SELECT grip_max_kg FROM {identifier(tricky)}"])
+    assert rows == []

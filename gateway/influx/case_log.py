@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gateway import influx_schema
+from gateway.influx.influxql import equals, identifier
 from gateway.influx.lineprotocol import encode_point
 from gateway.influx.transport import InfluxTransport
 from telemetry.cases import SEVERITY_RANK, CaseEvent, Evidence, SocialPrescription
@@ -111,23 +112,19 @@ def append(transport: InfluxTransport, events: Sequence[CaseEvent]) -> None:
         transport.write(encode_events(events))
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def query(
     *, participant: str | None = None, case_id: str | None = None, since: datetime | None = None
 ) -> str:
     """The InfluxQL that reads the log, optionally one participant's, one case's, or since a time."""
     where = []
     if participant is not None:
-        where.append(f'"{influx_schema.PARTICIPANT_TAG}" = {_quote(participant)}')
+        where.append(equals(influx_schema.PARTICIPANT_TAG, participant))
     if case_id is not None:
-        where.append(f'"case_id" = {_quote(case_id)}')
+        where.append(equals("case_id", case_id))
     if since is not None:
         where.append(f"time >= {_ms(since) * _NS_PER_MS}")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f'SELECT * FROM "{influx_schema.CASE_EVENT.name}"{clause}'
+    return f"SELECT * FROM {identifier(influx_schema.CASE_EVENT.name)}{clause}"
 
 
 def event_from_row(row: Mapping[str, Any]) -> CaseEvent:

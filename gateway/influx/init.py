@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.influx.influxql import identifier
 from gateway.influx.transport import QueryError, V1Transport
 
 __all__ = ["OPS_RP", "RAW_RP", "InitReport", "init_database", "parse_duration", "schema_policies"]
@@ -75,7 +76,7 @@ def schema_policies() -> tuple[dict[str, str], str]:
 def _ident(name: str) -> str:
     if not _IDENT.match(name):
         raise ValueError(f"not a plain InfluxDB name: {name!r} (letters, digits, _ and -)")
-    return f'"{name}"'
+    return identifier(name)
 
 
 @dataclass

@@ -4,7 +4,7 @@
 rows per statement, in order (each row: ``time`` in ns, the selected columns, and the tags the
 statement grouped by), so a caller never has to tell rows of different statements apart by their
 columns. :meth:`InfluxReader.execute` runs a statement that changes data (``DELETE``).
-:func:`literal` quotes a string for InfluxQL.
+Statements are quoted with :mod:`gateway.influx.influxql`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,6 @@ from typing import Any
 from gateway.influx.transport import QueryError, V1Transport, V2Transport
 
 Row = dict[str, Any]
-
-
-def literal(value: str) -> str:
-    """An InfluxQL string literal (pseudonyms are hex by contract; quote anyway)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class InfluxReader:

@@ -36,7 +36,8 @@ from gateway import influx_schema
 from gateway.dead_letters import Refusal
 from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx import case_log
-from gateway.influx.reader import Row, literal
+from gateway.influx.influxql import equals, identifier
+from gateway.influx.reader import Row
 from gateway.stages.cases import log_events
 from processing.cases import (
     Case,
@@ -59,9 +60,9 @@ _SAME_ACTION = ("case_id", "event", "actor", "station_id")
 
 def serves_statement(participant: str, station: str) -> str:
     """One score point of ``participant`` at ``station``, if the station ever served them."""
-    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(participant)}'
-    where = f'"{influx_schema.STATION_TAG}" = {literal(station)}'
-    return f'SELECT "inputs" FROM "{influx_schema.FRAILTY.name}" WHERE {who} AND {where} LIMIT 1'
+    who = equals(influx_schema.PARTICIPANT_TAG, participant)
+    where = equals(influx_schema.STATION_TAG, station)
+    return f'SELECT "inputs" FROM {identifier(influx_schema.FRAILTY.name)} WHERE {who} AND {where} LIMIT 1'
 
 
 def _build(case: Case, event: CaseEvent) -> CaseEvent:

@@ -23,7 +23,8 @@ from typing import Any
 from gateway import influx_schema
 from gateway.followup import Effects, FollowUp, Subject
 from gateway.influx import case_log
-from gateway.influx.reader import Row, literal
+from gateway.influx.influxql import equals, identifier
+from gateway.influx.reader import Row
 from gateway.stages.visit_scores import scored
 from processing.cases import DetectorSettings, VisitMeasures, assess
 from processing.cases.model import MEASURE_NAMES, MEASURE_RANGES
@@ -39,9 +40,9 @@ _COLUMNS = ("visit_id", "visit_at", "sex", "gait_uncertain", *_MEASURES)
 
 def visits_statement(participant: str) -> str:
     """Every visit score point of ``participant``, with its station."""
-    columns = ", ".join(f'"{c}"' for c in (*_COLUMNS, influx_schema.STATION_TAG))
-    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(participant)}'
-    return f'SELECT {columns} FROM "{influx_schema.FRAILTY.name}" WHERE {who}'
+    columns = ", ".join(identifier(c) for c in (*_COLUMNS, influx_schema.STATION_TAG))
+    who = equals(influx_schema.PARTICIPANT_TAG, participant)
+    return f"SELECT {columns} FROM {identifier(influx_schema.FRAILTY.name)} WHERE {who}"
 
 
 def visit_measures(participant: str, row: Row) -> VisitMeasures | None:

@@ -36,7 +36,8 @@ from typing import Any, TypeGuard
 
 from gateway import influx_schema
 from gateway.followup import Effects, FollowUp, Subject
-from gateway.influx.reader import Row, literal
+from gateway.influx.influxql import equals, identifier
+from gateway.influx.reader import Row
 from gateway.point_table import Point
 from gateway.visit_calendar import DAY_NS, VisitCalendar, visit_time_ns
 from processing.scoring import VisitInputs, VisitScores, score_visit
@@ -195,11 +196,11 @@ def _window(message: Message, calendar: VisitCalendar) -> tuple[int, int]:
 def visit_input_statements(message: Message, calendar: VisitCalendar = DEFAULT_CALENDAR) -> list[str]:
     """The visit's inputs (one statement per :data:`_INPUTS` entry) and the profile: what
     :func:`read_visit` takes (the visit-result stage reads the same)."""
-    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
+    who = equals(influx_schema.PARTICIPANT_TAG, message.participant)
     start, end = _window(message, calendar)
     window = f"time >= {start} AND time < {end}"
     statements = [
-        f'SELECT {_columns((*i.columns, "visit_id", "message_id"))} FROM "{i.measurement}" '
+        f"SELECT {_columns((*i.columns, 'visit_id', 'message_id'))} FROM {identifier(i.measurement)} "
         f"WHERE {who} AND {window}"
         for i in _INPUTS
     ]
@@ -210,13 +211,13 @@ def visit_input_statements(message: Message, calendar: VisitCalendar = DEFAULT_C
 def visit_statements(message: Message, calendar: VisitCalendar = DEFAULT_CALENDAR) -> list[str]:
     """:func:`visit_input_statements`, then the participant's score points around the visit's day
     as they stand (its own, and a pre-visit questionnaire's of the day before)."""
-    who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
+    who = equals(influx_schema.PARTICIPANT_TAG, message.participant)
     existing = _columns(("inputs", "visit_id", influx_schema.FRAILTY_CATEGORY_TAG))
     start, end = _window(message, calendar)
     return [
         *visit_input_statements(message, calendar),
-        f'SELECT {existing} FROM "{influx_schema.FRAILTY.name}" WHERE {who} AND time >= {start - DAY_NS} '
-        f"AND time < {end}",
+        f"SELECT {existing} FROM {identifier(influx_schema.FRAILTY.name)} "
+        f"WHERE {who} AND time >= {start - DAY_NS} AND time < {end}",
     ]
 
 
@@ -302,7 +303,7 @@ def _visit_day(message: Message, mine: list[list[Row]], calendar: VisitCalendar)
 
 
 def _columns(names: tuple[str, ...]) -> str:
-    return ", ".join(f'"{c}"' for c in names)
+    return ", ".join(identifier(c) for c in names)
 
 
 class VisitScoresStage:
@@ -332,7 +333,7 @@ class VisitScoresStage:
         point = _frailty_point(message, visit)
         at = point[1]
         effects = Effects(points=[point])
-        who = f'"{influx_schema.PARTICIPANT_TAG}" = {literal(message.participant)}'
+        who = equals(influx_schema.PARTICIPANT_TAG, message.participant)
         # A point filed under another category (the tag is part of the series) goes first, and the
         # questionnaire-only point a pre-visit questionnaire left on its own day.
         category = point[2][influx_schema.FRAILTY_CATEGORY_TAG]
@@ -342,7 +343,8 @@ class VisitScoresStage:
             stale.append(at)
         for t in stale:
             effects.before_write.append(
-                f'DELETE FROM "{influx_schema.FRAILTY.name}" WHERE {who} AND time >= {t} AND time <= {t}'
+                f"DELETE FROM {identifier(influx_schema.FRAILTY.name)} "
+                f"WHERE {who} AND time >= {t} AND time <= {t}"
             )
         return effects
 
