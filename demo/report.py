@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from demo.summary import CaseRecord, DemoSummary
+from demo.summary import CaseRecord, DemoSummary, StationPages
 
 # metric -> (label, unit)
 METRICS = {
@@ -107,6 +107,42 @@ def _case_rows(summary: DemoSummary) -> list[tuple[str, str]]:
     ]
 
 
+def _station_rows(pages: StationPages) -> list[tuple[str, str]]:
+    """What the station pages showed, one line per check, failures in red."""
+    ports = ", ".join(f"{station} :{port}" for station, port in pages.ports.items())
+    rows = [
+        (
+            "station pages",
+            f"{pages.result_pages} of {pages.scored_visits} scored visits' result pages show the result and "
+            f"the participant's local name (http://127.0.0.1 {ports}; account {pages.account})",
+        )
+    ]
+    if pages.browser is not None:
+        rows.append(("in Chromium", f"[yellow]{pages.browser}[/]"))
+    else:
+        overdue = sum(len(v) for v in pages.overdue_expected.values())
+        rows += [
+            (
+                "in Chromium",
+                f"{pages.pages_in_browser} result pages; A4 report printed, pdftotext finds "
+                f"{', '.join(pages.pdf_values.values()) or 'no values'}; "
+                f"{len(pages.action_events)} counsellor actions clicked reached InfluxDB, "
+                f"{len(pages.dashboard_events)} show in the clinical "
+                "dashboard's case-event panel",
+            ),
+            (
+                "follow-up",
+                f"{len(pages.follow_ups)} follow-up dates set; overdue lists checked today and in a few days "
+                f"({overdue} overdue, as expected)"
+                if not [f for f in pages.failures if "overdue" in f]
+                else "[red]overdue list wrong[/]",
+            ),
+        ]
+    if pages.failures:
+        rows.append(("station checks", "[red]" + "; ".join(pages.failures) + "[/]"))
+    return rows
+
+
 def print_summary(summary: DemoSummary, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -146,6 +182,9 @@ def print_summary(summary: DemoSummary, out: Path) -> None:
         places = ", ".join(f"{place} {p.bytes_scanned[place] / 1e6:.1f} MB" for place in p.hits)
         found = "[green]none found[/]" if not p.problems else "[red]" + "; ".join(p.problems) + "[/]"
         overview.add_row("raw identifiers", f"{found} ({p.identifiers} checked in {places})")
+    if summary.station_pages is not None:
+        for label, text in _station_rows(summary.station_pages):
+            overview.add_row(label, text)
     overview.add_row("run time", f"{summary.duration_s:.1f} s")
     console.print(overview)
 

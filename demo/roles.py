@@ -92,7 +92,10 @@ def start_gateway(stack: DemoStack, processes: Processes) -> GatewayProbe:
     return GatewayProbe(metrics_port)
 
 
-def start_edge(stack: DemoStack, station: str, processes: Processes, pseudonym_key: str) -> None:
+def start_edge(
+    stack: DemoStack, station: str, processes: Processes, pseudonym_key: str, page: dict[str, str]
+) -> None:
+    """``page``: the station page's settings (demo.stations.StationSetup.env)."""
     assert stack.central is not None
     device_broker = stack.station_brokers[station]
     env = {
@@ -109,8 +112,17 @@ def start_edge(stack: DemoStack, station: str, processes: Processes, pseudonym_k
         # The demo's outage lasts seconds: reconnect within 2 s of the broker's return instead of
         # backing off up to the production default of 30 s, so the drain is seen in the run.
         "FRAILWATCH_EDGE_RECONNECT_MAX_S": "2",
+        **page,
     }
     processes.start(f"edge-{station}", ["edge", "run"], env)
+
+
+def edge_ready(stack: DemoStack, station: str) -> bool:
+    """The agent's own status file says what ``frailwatch edge health`` needs: running and
+    subscribed at the station broker (readings published before that would reach no one)."""
+    from edge.health import judge, status_path
+
+    return judge(status_path(stack.state_dir / f"edge-{station}" / "spool"))[0]
 
 
 # --- the simulated visits ---------------------------------------------------------------------
@@ -169,6 +181,9 @@ class VisitPlan:
         for p in self.cohort.participants:
             out |= {p.member_id, p.resident_number, p.name, p.phone}
         return out
+
+    def member_ids(self) -> list[str]:
+        return [p.member_id for p in self.cohort.participants]
 
 
 def _faulty(publication: Publication, reason: str) -> Publication:

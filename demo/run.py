@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from demo import checks, outcomes, roles
+from demo import stations as station_pages
 from demo.charts import plot_trend
 from demo.observer import Observer
 from demo.processes import RoleFailed
@@ -117,7 +118,9 @@ def _run(options: DemoOptions) -> DemoSummary:
         plan = roles.plan_visits(
             stations, options.participants, options.days, options.seed, options.decline_fraction
         )
-        scanner = checks.IdentifierScanner(plan.raw_identifiers())
+        pages = station_pages.prepare(stack, plan.member_ids())
+        # The stations' local names are raw identifiers too: they must stay on the station boxes.
+        scanner = checks.IdentifierScanner(plan.raw_identifiers() | set(pages.names.values()))
         observer = Observer(stack.central.host, stack.central.port, stack.passwords[OPS_USER])
         observer.start()
         cleanup.callback(observer.stop)
@@ -129,8 +132,9 @@ def _run(options: DemoOptions) -> DemoSummary:
         say(f"starting {len(stations)} edge agents: {', '.join(stations)}")
         pseudonym_key = secrets.token_hex(32)  # demo-only; a deployment keeps one key for good
         for station in stations:
-            roles.start_edge(stack, station, processes, pseudonym_key)
+            roles.start_edge(stack, station, processes, pseudonym_key, pages.env(station))
         _wait_online(observer, stations, processes)
+        _wait_stations(stack, pages, processes)
         # Not one device message before the gateway's subscription exists: the broker would hand
         # it to nobody (the edge's "no matching subscribers" check sees only an empty broker).
         _wait_gateway(gateway, processes)
@@ -145,6 +149,9 @@ def _run(options: DemoOptions) -> DemoSummary:
         summary = _summarise(stack, observer, plan, options, started, outage)
         people = roles.simulated_people(plan, pseudonym_key)
         outcomes.count(summary, people)  # the cases against the simulator's truth
+        say("checking the station pages: result pages, the printed report, counsellor actions, follow-up")
+        open_cases = [(c.case_id, c.participant) for c in summary.cases if c.state == "open"]
+        summary.station_pages = station_pages.check(stack, pages, pseudonym_key, open_cases, say)
         say("checking InfluxDB against what was sent, and looking for raw identifiers everywhere")
         influx_scan = checks.scan_influxdb(stack, scanner)
         if not options.keep_running:
@@ -161,7 +168,7 @@ def _run(options: DemoOptions) -> DemoSummary:
         print_summary(summary, options.out)
         if options.keep_running:
             cleanup.pop_all()
-            _keep_running(stack, processes, state_dir, say)
+            _keep_running(stack, processes, state_dir, say, pages)
     problems = summary.problems
     if problems:
         raise DemoError("the run's own checks failed: " + "; ".join(problems))
@@ -179,6 +186,25 @@ def _wait_online(
             return
         time.sleep(0.2)
     raise DemoError(f"stations not online after {timeout_s:.0f} s: {processes.log_tails()}")
+
+
+def _wait_stations(
+    stack: DemoStack, pages: station_pages.StationSetup, processes: roles.Processes, timeout_s: float = 60
+) -> None:
+    """Every agent subscribed at its station broker and its page answering."""
+    deadline = time.monotonic() + timeout_s
+    waiting = list(stack.stations)
+    while waiting and time.monotonic() < deadline:
+        processes.check_alive()
+        waiting = [
+            s for s in waiting if not (roles.edge_ready(stack, s) and station_pages.page_answers(pages, s))
+        ]
+        if waiting:
+            time.sleep(0.2)
+    if waiting:
+        raise DemoError(
+            f"stations {', '.join(waiting)} not ready after {timeout_s:.0f} s: {processes.log_tails()}"
+        )
 
 
 def _wait_gateway(gateway: roles.GatewayProbe, processes: roles.Processes, timeout_s: float = 60) -> None:
@@ -434,7 +460,13 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops a --keep-running demo as cleanly as Ctrl-C
 
 
-def _keep_running(stack: DemoStack, processes: roles.Processes, state_dir: Path, say: _Say) -> None:
+def _keep_running(
+    stack: DemoStack,
+    processes: roles.Processes,
+    state_dir: Path,
+    say: _Say,
+    pages: station_pages.StationSetup,
+) -> None:
     assert stack.central is not None and stack.influxdb is not None
     say("services are up; Ctrl-C stops them")
     print(
@@ -443,6 +475,10 @@ def _keep_running(stack: DemoStack, processes: roles.Processes, state_dir: Path,
         f"  InfluxDB:          curl -sG {stack.influxdb.url}/query --data-urlencode db={roles.DATABASE} "
         "--data-urlencode 'q=SHOW MEASUREMENTS'\n"
         f"  state and logs:    {state_dir}\n"
+        + "".join(
+            f"  station page:      {pages.base(station)}/  ({station_pages.COUNSELLOR} / {pages.password})\n"
+            for station in stack.stations
+        )
     )
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -163,6 +163,43 @@ class PrivacyScan(BaseModel):
         return [f"{n} raw identifiers in {place}" for place, n in self.hits.items() if n]
 
 
+class StationPages(BaseModel):
+    """What the stations' pages showed after the run (demo.stations); pseudonyms only, no names."""
+
+    account: str = Field(description="the counsellor account every station page has")
+    ports: dict[str, int] = Field(description="station -> loopback port of its page")
+    scored_visits: int = Field(default=0, description="visits with a score point in InfluxDB")
+    result_pages: int = Field(
+        default=0, description="of those, result pages at their station showing the result and the local name"
+    )
+    missing: list[str] = Field(default_factory=list, description="station/visit of each page that failed")
+    browser: str | None = Field(default=None, description="None: checked in Chromium; else why not")
+    pages_in_browser: int = Field(default=0, description="result pages opened in Chromium")
+    pdf_ok: bool | None = Field(default=None, description="the printed A4 report holds the name and values")
+    pdf_bytes: int = 0
+    pdf_values: dict[str, str] = Field(default_factory=dict, description="metric -> value found in the PDF")
+    action_case: str | None = Field(default=None, description="the case acted on in Chromium")
+    follow_ups: dict[str, str] = Field(default_factory=dict, description="pseudonym -> follow-up date set")
+    action_events: list[str] = Field(
+        default_factory=list, description="case:event of the counsellor's clicks found in InfluxDB"
+    )
+    dashboard_events: list[str] = Field(
+        default_factory=list, description="the same, in the clinical dashboard's case-event panel"
+    )
+    overdue_expected: dict[str, list[str]] = Field(
+        default_factory=dict, description="'station day' -> pseudonyms overdue by the follow-up dates set"
+    )
+    overdue_shown: dict[str, list[str]] = Field(
+        default_factory=dict, description="'station day' -> pseudonyms the station's list shows"
+    )
+    failures: list[str] = Field(default_factory=list)
+    duration_s: float = Field(default=0.0, description="time the station checks took")
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"station pages: {f}" for f in self.failures]
+
+
 class DemoSummary(BaseModel):
     started_at: AwareDatetime
     finished_at: AwareDatetime
@@ -202,13 +239,17 @@ class DemoSummary(BaseModel):
     uplink_outage: UplinkOutage | None
     consistency: Consistency | None = None
     privacy: PrivacyScan | None = None
+    station_pages: StationPages | None = None
     charts: list[str] = Field(default_factory=list, description="PNG files, relative to the output dir")
 
     @property
     def problems(self) -> list[str]:
         """What the run's own checks found wrong (empty: all good)."""
         out = self.consistency.problems if self.consistency is not None else ["consistency not checked"]
-        return out + (self.privacy.problems if self.privacy is not None else ["privacy not checked"])
+        out = out + (self.privacy.problems if self.privacy is not None else ["privacy not checked"])
+        return out + (
+            self.station_pages.problems if self.station_pages is not None else ["station pages not checked"]
+        )
 
     @property
     def participants_with_case(self) -> list[str]:

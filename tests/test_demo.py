@@ -22,6 +22,7 @@ from demo.observer import Observer
 from demo.processes import Processes, RoleFailed
 from demo.stack import OPS_USER, DemoStack, station_ids
 from demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit
+from runtime.chromium import chromium_binary
 from runtime.local_servers import InfluxDB, require_binary
 from telemetry import topics
 from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidence
@@ -289,7 +290,8 @@ def _processes_using(path: Path) -> list[str]:
 def test_demo_end_to_end_small(tmp_path: Path) -> None:
     """The real demo once: every genuine reading in InfluxDB exactly once, the faulty ones dead-lettered
     by reason, alerts for the simulated decliners only, a chart each, no raw identifier anywhere,
-    nothing left running."""
+    nothing left running; every scored visit's result page at its station with the local name, and
+    in Chromium the printed report, counsellor clicks in InfluxDB and the dashboard, the overdue list."""
     out = tmp_path / "out"
     state = tmp_path / "state"
     args = [f"--{k}={v}" for k, v in SMALL.items()]
@@ -331,6 +333,11 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
                 for r in influxdb.rows(f'SELECT "message_id" FROM "{measurement}"', "frailwatch")
             ]
         assert len(ids) == len(set(ids)) == c["genuine_messages"]
+        (scored,) = influxdb.rows(f'SELECT count("visit_id") FROM {roles.qualified("frailty")}', "frailwatch")
+        clicked = influxdb.rows(
+            'SELECT "actor", "event", "case_id" FROM "case_event" WHERE "actor" = \'counsellor\'',
+            "frailwatch",
+        )
         dump = ""
         for target in influxdb.everywhere("frailwatch"):  # every measurement of every policy
             dump += json.dumps(influxdb.query(f"SELECT * FROM {target}", "frailwatch"), ensure_ascii=False)
@@ -389,6 +396,35 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
     assert sorted(summary["charts"]) == sorted(f"trend-{p}.png" for p in with_case)
     for chart in summary["charts"]:
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # The station pages: every scored visit's result page at its station with the local name...
+    pages = summary["station_pages"]
+    assert pages["account"] == "counsellor" and set(pages["ports"]) == set(station_ids(SMALL["stations"]))
+    counts = (pages["result_pages"], pages["scored_visits"], scored["count"], summary["visits"])
+    assert len(set(counts)) == 1, (counts, pages["missing"])
+    assert "station pages" in result.stdout and not pages["failures"], pages["failures"]
+    # ...and the browser checks: CI installs chromium (scripts/setup.sh), so there they must have run.
+    if chromium_binary() is None and not os.environ.get("CI"):
+        assert pages["browser"].startswith("skipped") and "chromium" in result.stdout
+        return
+    assert pages["browser"] is None and pages["pages_in_browser"] == SMALL["stations"]
+    assert pages["pdf_ok"] and set(pages["pdf_values"]) == {"grip_max_kg", "gait_speed_mps"}
+    # The counsellor's clicks, as InfluxDB holds them after the demo: acknowledge, prescribe and a
+    # follow-up on one case, a follow-up on another; the dashboard's panel showed the same.
+    stored = sorted(f"{r['case_id']}:{r['event']}" for r in clicked)
+    assert stored == pages["action_events"] == pages["dashboard_events"], (stored, pages)
+    assert sorted(e.split(":")[1] for e in stored) == [
+        "acknowledged",
+        "follow_up_set",
+        "follow_up_set",
+        "prescribed",
+    ]
+    # Follow-up dates tomorrow and in a month: nothing overdue today, the first one in a few days.
+    assert len(pages["follow_ups"]) == 2
+    assert pages["overdue_shown"] == pages["overdue_expected"]
+    overdue = [p for day, ps in pages["overdue_expected"].items() for p in ps]
+    soon = min(pages["follow_ups"], key=pages["follow_ups"].get)
+    assert overdue == [soon], pages
 
 
 def test_simulated_visit_carries_what_sppb_and_kfrail_need() -> None:
@@ -479,3 +515,35 @@ def test_cases_are_counted_against_the_simulators_truth_as_the_benchmark_counts(
     groups = {g.kind: (g.decliners, g.with_case) for g in summary.decliners_by_kind}
     assert groups == {"substantial_mobility": (1, 1), "strength_only": (1, 0), "moderate_mobility": (1, 0)}
     assert [(s.decliners_with_case, s.steady_with_case) for s in stations] == [(1, 0), (0, 1)]
+
+
+def test_station_rows_say_plainly_when_the_browser_checks_were_skipped() -> None:
+    """Without Chromium the summary says so, the HTTP check still counts, and skipping is no failure."""
+    from demo.report import _station_rows
+    from demo.summary import StationPages
+
+    pages = StationPages(
+        account="counsellor",
+        ports={"nam-01": 8081},
+        scored_visits=3,
+        result_pages=3,
+        browser="skipped: chromium is not installed (scripts/setup.sh installs it)",
+    )
+    rows = dict(_station_rows(pages))
+    assert "3 of 3" in rows["station pages"] and ":8081" in rows["station pages"]
+    assert "chromium is not installed" in rows["in Chromium"] and "follow-up" not in rows
+    assert pages.problems == []
+    pages.failures.append("1 of 3 result pages missing or wrong")
+    assert pages.problems == ["station pages: 1 of 3 result pages missing or wrong"]
+
+
+def test_simulated_names_are_korean_stable_and_local() -> None:
+    """The simulator's kiosk names and the demo's roster are the same generated names."""
+    from demo.stations import local_names
+    from edge.simulate.names import korean_name
+
+    cohort = _small_cohort()
+    roster = local_names([p.member_id for p in cohort.participants])
+    assert roster == {p.member_id: p.name for p in cohort.participants}
+    assert all(len(n) == 3 and all("가" <= ch <= "힣" for ch in n) for n in roster.values())
+    assert korean_name("M-nam-01-00001") == korean_name("M-nam-01-00001") != korean_name("M-nam-01-00002")

@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 
 from edge.page.accounts import Accounts
+from runtime.chromium import Browser, Page, chromium_binary
 from runtime.local_servers import Mosquitto, free_port, require_binary
 from telemetry import codec, topics
 from telemetry.cases import CaseEvent
 from telemetry.pseudonym import pseudonymise
-from tests._cdp import Browser, Page, chromium_binary
 from tests._edge_support import (
     EDGE_KEY,
     CentralCapture,

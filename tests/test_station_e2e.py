@@ -1,7 +1,7 @@
 """End to end in a real browser: simulated devices → station Mosquitto → `frailwatch edge run` (its page
 on) → central Mosquitto (the deployment's ACL, per-station users) → `frailwatch gateway run` →
 InfluxDB 1.x, and back down: the gateway's VisitResult on the station's results topic → the edge's
-store → the page in headless Chromium (tests/_cdp.py).
+store → the page in headless Chromium (runtime/chromium.py).
 
 One simulated participant (edge.simulate, seeded) declines over seven monthly visits at one station,
 the last one happening now. What must hold: the visit page fills in with the result the gateway
@@ -28,9 +28,9 @@ from edge.page.accounts import Accounts
 from edge.simulate.cohort import Cohort, DeviceMessage, Truth
 from grafana import queries
 from grafana.evaluate import Variables, series, substitute
+from runtime.chromium import Browser, Page, chromium_binary
 from runtime.local_servers import InfluxDB, Mosquitto, free_port
 from telemetry.pseudonym import pseudonymise
-from tests._cdp import Browser, Page, chromium_binary
 from tests._drill_support import EdgeStandIn, wait_until
 from tests._edge_support import EDGE_KEY, EdgeProcess, edge_settings_env
 from tests._gateway_support import Central, start_central

@@ -53,6 +53,7 @@ import numpy as np
 
 from edge.simulate import measurement as me
 from edge.simulate.declines import DECLINE_KINDS, GRADUAL_DAYS, SHAPES, SIZE_FACTOR, Decline, Shape, decline
+from edge.simulate.names import korean_name
 from telemetry.cases import Domain
 
 KINDS = (
@@ -216,7 +217,7 @@ def _participant(
         "resident_number": f"{birth_year % 100:02d}"
         + f"{int(rng.integers(1, 13)):02d}{int(rng.integers(1, 29)):02d}-"
         + f"{1 if male else 2}{int(rng.integers(100000, 999999))}",
-        "name": f"참가자{n:04d}",
+        "name": korean_name(f"M-{home}-{n:05d}"),
         "phone": f"010-{int(rng.integers(1000, 9999))}-{int(rng.integers(1000, 9999))}",
     }
     roams = bool(rng.random() < roam_fraction)

@@ -1,5 +1,6 @@
-"""A small Chrome DevTools Protocol client for the browser tests: Debian's headless ``chromium``
-(never a downloaded browser), one websocket to the browser, one page target attached in flat mode.
+"""A small Chrome DevTools Protocol client for the station-page tests and the demo's station checks:
+Debian's headless ``chromium`` (never a downloaded browser), one websocket to the browser, one page
+target attached in flat mode.
 
 ``Browser.start(profile_dir)`` launches Chromium with a fresh profile and ``--remote-debugging-port=0``
 and reads the port it chose from ``DevToolsActivePort``; :class:`Page` navigates, evaluates
@@ -53,7 +54,8 @@ class Browser:
     @classmethod
     def start(cls, profile_dir: Path, timeout_s: float = 30.0) -> Browser:
         binary = chromium_binary()
-        assert binary, "chromium is not installed (scripts/setup.sh installs it)"
+        if binary is None:
+            raise CdpError("chromium is not installed (scripts/setup.sh installs it)")
         profile_dir.mkdir(parents=True, exist_ok=True)
         log = (profile_dir / "chromium.log").open("wb")
         process = subprocess.Popen(
