@@ -65,18 +65,19 @@ def _outage_text(summary: DemoSummary) -> str:
     )
     return (
         f"broker down {o.duration_s:.1f} s while {o.readings_during_outage} readings arrived; "
-        f"spools filled {_depths(o.filling)}, drained {_depths(o.drain)}, {drained}"
+        f"spools filled {depths_line(o.filling)}, drained {depths_line(o.drain)}, {drained}"
     )
 
 
-def _depths(samples: list[tuple[float, int]]) -> str:
+def depths_line(samples: list[tuple[float, int]], unknown: str = "?") -> str:
+    """Spool depths over time as '0 → 41 → 78', without repeats, at most eight."""
     shown: list[int] = []
     for _, depth in samples:
         if not shown or shown[-1] != depth:
             shown.append(depth)
     if len(shown) > 8:  # a readable line: first, six evenly spaced, last
         shown = [shown[round(i * (len(shown) - 1) / 7)] for i in range(8)]
-    return " → ".join(str(d) for d in shown) or "?"
+    return " → ".join(str(d) for d in shown) or unknown
 
 
 def _case_rows(summary: DemoSummary) -> list[tuple[str, str]]:

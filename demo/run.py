@@ -27,7 +27,7 @@ from demo import stations as station_pages
 from demo.charts import plot_trend
 from demo.observer import Observer
 from demo.processes import RoleFailed
-from demo.report import print_summary
+from demo.report import depths_line, print_summary
 from demo.stack import OPS_USER, DemoStack, station_ids
 from demo.summary import DemoSummary, SimulatedPerson, StationCounts, UplinkOutage
 from runtime.local_servers import ServiceError
@@ -253,7 +253,7 @@ def _publish(
                 stack.central.start()
                 duration = time.monotonic() - down_since
                 say(f"uplink back after {duration:.1f} s; {resume_at - outage_at} readings arrived meanwhile")
-                say(f"spooled on the stations' disks meanwhile: {_depths(filling)}")
+                say(f"spooled on the stations' disks meanwhile: {depths_line(filling, 'not readable')}")
                 outage = _watch_drain(stack, observer, processes, say)
                 outage.started_at, outage.duration_s = started, round(duration, 2)
                 outage.readings_during_outage = resume_at - outage_at
@@ -311,17 +311,6 @@ def _sample_spools(
         time.sleep(min(every_s, max(0.0, until - time.monotonic())))
 
 
-def _depths(samples: list[tuple[float, int]]) -> str:
-    """'0 → 41 → 78' without repeats."""
-    shown: list[int] = []
-    for _, depth in samples:
-        if not shown or shown[-1] != depth:
-            shown.append(depth)
-    if len(shown) > 8:  # a readable line: first, six evenly spaced, last
-        shown = [shown[round(i * (len(shown) - 1) / 7)] for i in range(8)]
-    return " → ".join(str(d) for d in shown) or "not readable"
-
-
 def _watch_drain(
     stack: DemoStack, observer: Observer, processes: roles.Processes, say: _Say, timeout_s: float = 60
 ) -> UplinkOutage:
@@ -341,7 +330,7 @@ def _watch_drain(
             break
         time.sleep(0.05)
     say(
-        f"spool depth over all stations: {_depths(samples)}"
+        f"spool depth over all stations: {depths_line(samples, 'not readable')}"
         + (
             f" (empty {drained:.1f} s after the broker came back)"
             if drained is not None
