@@ -25,8 +25,8 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from benchmarks.common import machine, print_table, write_result
 from benchmarks._station_agent import KEY, STAFF, start_station_agent
+from benchmarks.common import machine, print_table, write_result
 from processing.results import build_visit_result
 from processing.scoring import VisitInputs, score_visit
 from runtime.local_servers import Mosquitto

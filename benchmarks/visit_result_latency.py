@@ -33,9 +33,9 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from benchmarks._station_agent import KEY, STAFF, start_station_agent
 from benchmarks.common import print_table, write_result
 from benchmarks.pipeline import GatewayProcess
-from benchmarks._station_agent import KEY, STAFF, start_station_agent
 from edge.agent import EdgeAgent
 from runtime.local_servers import InfluxDB, Mosquitto
 from telemetry.pseudonym import pseudonymise
