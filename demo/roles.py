@@ -9,7 +9,6 @@ docker-compose.yml), the simulator's Python API (``edge.simulate``) and the sche
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
@@ -26,6 +25,7 @@ from demo.processes import Processes
 from demo.stack import DATABASE, GATEWAY_USER, DemoStack
 from demo.summary import CaseRecord, ParticipantTrend, SimulatedPerson, Visit, utc
 from edge.simulate.cohort import Cohort
+from edge.spool import waiting_in
 from gateway import influx_schema
 from gateway.influx.influxql import equals, identifier
 from runtime.local_servers import free_port
@@ -322,17 +322,13 @@ def simulated_people(plan: VisitPlan, pseudonym_key: str) -> list[SimulatedPerso
 
 
 def station_spool_depths(stack: DemoStack) -> int | None:
-    """Messages waiting in all stations' disk spools, read straight from their SQLite files (the
-    heartbeats cannot tell while the uplink is down). None if a spool cannot be read."""
-    total = 0
-    for station in stack.stations:
-        path = stack.state_dir / f"edge-{station}" / "spool" / "spool.sqlite3"
-        try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
-                total += int(db.execute("SELECT COUNT(*) FROM spool").fetchone()[0])
-        except sqlite3.Error:
-            return None
-    return total
+    """Messages waiting in all stations' disk spools, read from the spools themselves
+    (:func:`edge.spool.waiting_in`; the heartbeats cannot tell while the uplink is down). None if a
+    spool cannot be read."""
+    try:
+        return sum(waiting_in(stack.state_dir / f"edge-{station}" / "spool") for station in stack.stations)
+    except sqlite3.Error:
+        return None
 
 
 def intake_counts(observer: Observer) -> dict[str, int]:

@@ -47,7 +47,7 @@ from edge.page.followup import FollowUpCounts, cached
 from edge.page.followup import counts as follow_up_counts
 from edge.pseudonyms import PseudonymStore
 from edge.settings import EdgeSettings
-from edge.spool import Spool, Spooled, SpoolFull
+from edge.spool import SPOOL_FILE, Spool, Spooled, SpoolFull
 from edge.station_store import StationStore
 from edge.visit_values import local_values
 from runtime.mqtt_client import mqtt5_client
@@ -115,7 +115,7 @@ class EdgeAgent:
         self.settings = settings
         self.station = settings.station_id
         self._key = settings.key_bytes()
-        self.spool = Spool(settings.spool_dir / "spool.sqlite3", settings.spool_max_bytes)
+        self.spool = Spool(settings.spool_dir / SPOOL_FILE, settings.spool_max_bytes)
         self.pseudonyms = PseudonymStore(settings.spool_dir / "pseudonyms.sqlite3")
         self.station_store = StationStore(settings.spool_dir / "station.sqlite3")
         self.downlink = ResultsDownlink(settings, self.station_store, self._dead_letter)

@@ -11,6 +11,7 @@ per-device order. Bounded by bytes: put() refuses when full.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -21,6 +22,17 @@ from pathlib import Path
 from telemetry.receipts import digest
 
 MAX_BACKOFF_DOUBLINGS = 6  # a row unconfirmed for long is re-sent at most every 64 receipt timeouts
+
+
+SPOOL_FILE = "spool.sqlite3"  # in the agent's spool_dir
+
+
+def waiting_in(spool_dir: Path) -> int:
+    """Messages waiting in the spool under ``spool_dir``, read from another process while the agent
+    runs (read-only; SQLite's locking keeps it consistent). Raises ``sqlite3.Error`` if unreadable."""
+    uri = f"file:{spool_dir / SPOOL_FILE}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=1)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM spool").fetchone()[0])
 
 
 class SpoolFull(Exception):

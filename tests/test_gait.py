@@ -196,9 +196,9 @@ def test_batch_keeps_order_puts_errors_in_place_and_matches_single_calls() -> No
 
 
 def test_batch_keeps_input_order_and_isolates_a_crashing_analysis() -> None:
-    """processing.batch.analyze_many: a SignalError or even a bug in one item leaves the others."""
-    from processing.batch import analyze_many
+    """processing.parallel.analyze_many: a SignalError or even a bug in one item leaves the others."""
     from processing.errors import SignalError
+    from processing.parallel import analyze_many
 
     def analyse(x: int) -> int:
         if x == 2:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from processing.balance.analysis import BalanceInput, BalanceResult, analyze_balance, romberg_ratio
-    from processing.balance.batch import analyze_balance_batch
+    from processing.balance.parallel import analyze_balance_batch
 
 __all__ = ["BalanceInput", "BalanceResult", "analyze_balance", "analyze_balance_batch", "romberg_ratio"]
 
@@ -23,7 +23,7 @@ _HOME = {
     "BalanceResult": "processing.balance.analysis",
     "analyze_balance": "processing.balance.analysis",
     "romberg_ratio": "processing.balance.analysis",
-    "analyze_balance_batch": "processing.balance.batch",
+    "analyze_balance_batch": "processing.balance.parallel",
 }
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from processing.gait.analysis import GaitInput, GaitResult, analyze_gait
-    from processing.gait.batch import analyze_gait_batch
+    from processing.gait.parallel import analyze_gait_batch
 
 __all__ = ["GaitInput", "GaitResult", "analyze_gait", "analyze_gait_batch"]
 
@@ -21,7 +21,7 @@ _HOME = {
     "GaitInput": "processing.gait.analysis",
     "GaitResult": "processing.gait.analysis",
     "analyze_gait": "processing.gait.analysis",
-    "analyze_gait_batch": "processing.gait.batch",
+    "analyze_gait_batch": "processing.gait.parallel",
 }
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from processing.sts.analysis import StsInput, StsResult, analyze_sts
-    from processing.sts.batch import analyze_sts_batch
+    from processing.sts.parallel import analyze_sts_batch
 
 __all__ = ["StsInput", "StsResult", "analyze_sts", "analyze_sts_batch"]
 
@@ -21,7 +21,7 @@ _HOME = {
     "StsInput": "processing.sts.analysis",
     "StsResult": "processing.sts.analysis",
     "analyze_sts": "processing.sts.analysis",
-    "analyze_sts_batch": "processing.sts.batch",
+    "analyze_sts_batch": "processing.sts.parallel",
 }
 
 

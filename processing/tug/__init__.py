@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from processing.tug.analysis import TugInput, TugResult, analyze_tug
-    from processing.tug.batch import analyze_tug_batch
+    from processing.tug.parallel import analyze_tug_batch
 
 __all__ = ["TugInput", "TugResult", "analyze_tug", "analyze_tug_batch"]
 
@@ -21,7 +21,7 @@ _HOME = {
     "TugInput": "processing.tug.analysis",
     "TugResult": "processing.tug.analysis",
     "analyze_tug": "processing.tug.analysis",
-    "analyze_tug_batch": "processing.tug.batch",
+    "analyze_tug_batch": "processing.tug.parallel",
 }
 
 

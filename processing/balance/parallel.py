@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from processing.balance.analysis import BalanceInput, BalanceResult, analyze_balance
-from processing.batch import analyze_many
 from processing.errors import SignalError
+from processing.parallel import analyze_many
 
 
 def analyze_balance_batch(

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processing.batch import analyze_many
 from processing.errors import SignalError
+from processing.parallel import analyze_many
 from processing.sts.analysis import StsInput, StsResult, analyze_sts
 
 

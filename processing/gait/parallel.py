@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processing.batch import analyze_many
 from processing.errors import SignalError
 from processing.gait.analysis import GaitInput, GaitResult, analyze_gait
+from processing.parallel import analyze_many
 
 
 def analyze_gait_batch(
