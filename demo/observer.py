@@ -52,6 +52,7 @@ class Observer:
         self._client.username_pw_set(OPS_USER, password)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._host, self._port = host, port
 
@@ -63,7 +64,7 @@ class Observer:
         self._client.connect(self._host, self._port, keepalive=30, clean_start=False, properties=properties)
         self._client.loop_start()
         if not self._connected.wait(timeout_s):
-            raise TimeoutError("demo observer could not connect to the central broker")
+            raise TimeoutError("demo observer could not connect and subscribe to the central broker")
 
     def stop(self) -> None:
         self._client.disconnect()
@@ -106,6 +107,12 @@ class Observer:
                 (topics.ALL_STATION_DEADLETTERS, 1),
             ]
         )
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: object, _mid: int, _codes: object, _p: object
+    ) -> None:
+        # Ready once the broker has the subscriptions (SUBACK), not when they were sent: anything
+        # published in between would pass us by.
         self._connected.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
