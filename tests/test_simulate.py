@@ -506,6 +506,20 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
+def _simulate_into(broker: Mosquitto, received: Path, *args: str) -> list[dict[str, Any]]:
+    """``frailwatch simulate`` with ``args`` against ``broker``, every device document mosquitto_sub
+    saw on it, in order (an independent client: the simulator's own counts are not trusted)."""
+    sub = _subscribe(broker, received)
+    try:
+        result = _run_simulate(*args)
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)  # the last deliveries to mosquitto_sub
+    finally:
+        sub.terminate()
+        sub.wait(5)
+    return _documents(received)
+
+
 def test_a_cohort_with_its_clock_a_year_ahead_lives_in_that_year() -> None:
     """The clock injected a year ahead: the simulated year ends the day before it, ages count in
     its year, and no reading is in its future (with the old fixed 2026-03-02 start and ages from
@@ -529,20 +543,13 @@ def test_cli_with_the_clock_a_year_ahead_publishes_that_year(mosquitto: Mosquitt
     """`frailwatch simulate --now` (the clock, injected) through a real broker: every reading
     mosquitto_sub sees lies in the year before that clock, with ages counted in its year."""
     ahead = (datetime.now(UTC) + A_YEAR).replace(microsecond=0)
-    received = tmp_path / "received.txt"
-    sub = _subscribe(mosquitto, received)
-    try:
-        result = _run_simulate(
-            *("--participants", "3", "--stations", "gj-01", "--days", "365", "--visit-every", "60"),
-            *("--broker", f"gj-01={mosquitto.host}:{mosquitto.port}", "--no-recordings"),
-            *("--now", ahead.isoformat()),
-        )
-        assert result.returncode == 0, result.stderr
-        time.sleep(0.5)
-    finally:
-        sub.terminate()
-        sub.wait(5)
-    documents = _documents(received)
+    documents = _simulate_into(
+        mosquitto,
+        tmp_path / "received.txt",
+        *("--participants", "3", "--stations", "gj-01", "--days", "365", "--visit-every", "60"),
+        *("--broker", f"gj-01={mosquitto.host}:{mosquitto.port}", "--no-recordings"),
+        *("--now", ahead.isoformat()),
+    )
     expected = Cohort(participants=3, stations=["gj-01"], days=365, visit_every_days=60, now=ahead)
     assert len(documents) == len(expected.visits()) * expected.messages_per_visit
     times = [datetime.fromisoformat(d["measured_at"]) for d in documents]
@@ -595,19 +602,13 @@ def test_stations_simulated_apart_never_share_a_member_id(
     seen: dict[str, set[str]] = {}
     for seed, station in enumerate(("gwangsan-01", "nam-01"), start=1):
         broker = mosquitto_factory(name=station)
-        received = tmp_path / f"{station}.txt"
-        sub = _subscribe(broker, received)
-        try:
-            result = _run_simulate(
-                *("--participants", "5", "--stations", station, "--days", "30", "--seed", str(seed)),
-                *("--broker", f"{station}={broker.host}:{broker.port}", "--no-recordings"),
-            )
-            assert result.returncode == 0, result.stderr
-            time.sleep(0.5)
-        finally:
-            sub.terminate()
-            sub.wait(5)
-        seen[station] = {d["participant_id"] for d in _documents(received)}
+        documents = _simulate_into(
+            broker,
+            tmp_path / f"{station}.txt",
+            *("--participants", "5", "--stations", station, "--days", "30", "--seed", str(seed)),
+            *("--broker", f"{station}={broker.host}:{broker.port}", "--no-recordings"),
+        )
+        seen[station] = {d["participant_id"] for d in documents}
     assert len(seen["gwangsan-01"]) == len(seen["nam-01"]) == 5
     assert not seen["gwangsan-01"] & seen["nam-01"]
 
@@ -638,22 +639,16 @@ def test_each_visit_sends_eyes_open_and_eyes_closed_stances_for_a_romberg_ratio(
     from processing.balance import analyze_balance
     from telemetry.recording import Recording
 
-    received = tmp_path / "received.txt"
     truth = tmp_path / "truth.jsonl"
-    sub = _subscribe(mosquitto, received)
-    try:
-        result = _run_simulate(
-            *("--participants", "2", "--stations", "gj-01", "--days", "60", "--visit-every", "30"),
-            *("--broker", f"gj-01={mosquitto.host}:{mosquitto.port}", "--truth", str(truth)),
-            *("--decline-fraction", "0.5", "--seed", "4"),
-        )
-        assert result.returncode == 0, result.stderr
-        time.sleep(0.5)
-    finally:
-        sub.terminate()
-        sub.wait(5)
+    documents = _simulate_into(
+        mosquitto,
+        tmp_path / "received.txt",
+        *("--participants", "2", "--stations", "gj-01", "--days", "60", "--visit-every", "30"),
+        *("--broker", f"gj-01={mosquitto.host}:{mosquitto.port}", "--truth", str(truth)),
+        *("--decline-fraction", "0.5", "--seed", "4"),
+    )
     trials: dict[tuple[str, str], dict[str, Any]] = {}
-    for d in _documents(received):
+    for d in documents:
         payload = d["payload"]
         if payload.get("recording") is not None and "stance" in payload:
             key = (d["participant_id"], d["visit_id"])
