@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +74,12 @@ class Central:
         for g in self.gateways:
             g.stop()
         self.capture.close()
+
+
+def gateway_metric(port: int, name: str) -> float:
+    """One counter or gauge from a gateway's Prometheus endpoint (summed over labels)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 
 def start_central(

@@ -29,7 +29,7 @@ from telemetry.cases import CaseEvent, CaseEventKind, CaseState, Domain, Evidenc
 from telemetry.examples import EXAMPLE_PSEUDONYM
 from telemetry.results import VisitResult, decode_result
 from tests._drill_support import wait_until
-from tests._gateway_support import Central, start_central
+from tests._gateway_support import Central, gateway_metric, start_central
 from tests.corpus import example
 
 pytestmark = pytest.mark.drill
@@ -180,14 +180,6 @@ def test_results_go_down_and_actions_come_up_checked(central: Central) -> None:
     assert wait_until(lambda: central.rows(stats)[0]["last"] == 0, 10)
 
 
-def _metric(port: int, name: str) -> float:
-    import re
-    import urllib.request
-
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
-    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
-
-
 def test_an_action_is_acknowledged_only_after_it_is_written(
     mosquitto_factory: Callable[..., Mosquitto], influxdb_factory: Callable[[], InfluxDB], tmp_path: Path
 ) -> None:
@@ -205,20 +197,20 @@ def test_an_action_is_acknowledged_only_after_it_is_written(
         station.send(_visit(now))
         out, _ = subscriber.communicate(timeout=60)
         newest = max((decode_result(line) for line in out.splitlines()), key=lambda r: r.processed_at)
-        assert wait_until(lambda: _metric(port, "frailwatch_gateway_in_flight") == 0, 10)
-        acked = _metric(port, "frailwatch_gateway_acked_total")
+        assert wait_until(lambda: gateway_metric(port, "frailwatch_gateway_in_flight") == 0, 10)
+        acked = gateway_metric(port, "frailwatch_gateway_acked_total")
         influx.stop()
         action = _action(newest)
         station.send([(topics.case_actions("gj-01"), codec.encode(action))])  # the broker has it
         time.sleep(4.0)
-        assert _metric(port, "frailwatch_gateway_acked_total") == acked, (
+        assert gateway_metric(port, "frailwatch_gateway_acked_total") == acked, (
             "acknowledged while InfluxDB was down"
         )
-        assert _metric(port, "frailwatch_gateway_in_flight") >= 1
+        assert gateway_metric(port, "frailwatch_gateway_in_flight") >= 1
         influx.start()
         query = f'SELECT "event_id" FROM "case_event" WHERE "event_id" = \'{action.event_id}\''
         assert wait_until(lambda: len(c.rows(query)) == 1, 30), c.logs()
-        assert wait_until(lambda: _metric(port, "frailwatch_gateway_acked_total") > acked, 10)
+        assert wait_until(lambda: gateway_metric(port, "frailwatch_gateway_acked_total") > acked, 10)
         station.close()
     finally:
         c.close()

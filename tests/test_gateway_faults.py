@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,17 +19,11 @@ from runtime.local_servers import InfluxDB, Mosquitto, free_port, require_binary
 from telemetry import DeadLetter, Recording, decode_as, encode, topics
 from telemetry.examples import example_messages
 from tests._drill_support import probe_message, wait_until
-from tests._gateway_support import Central, start_central
+from tests._gateway_support import Central, gateway_metric, start_central
 from tests.corpus import OTHER_STATION, example, good_messages
 
 pytestmark = pytest.mark.drill
 OUTAGE_S = 30.0 if os.environ.get("FW_SLOW") == "1" else 10.0
-
-
-def _metric(port: int, name: str) -> float:
-    """One counter or gauge from a gateway's Prometheus endpoint (summed over labels)."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
-    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 
 def _traffic(vitals: int, grips: int) -> list[tuple[str, bytes]]:
@@ -86,12 +78,12 @@ def test_influxdb_outage_holds_acknowledgements_and_drains_after(
         influx.stop()
         edge.send(traffic[200:], timeout_s=30)  # the broker takes them; the gateway must hold them
         time.sleep(2.0)
-        acked = _metric(port, "frailwatch_gateway_acked_total")
+        acked = gateway_metric(port, "frailwatch_gateway_acked_total")
         time.sleep(OUTAGE_S - 2.0)
-        assert _metric(port, "frailwatch_gateway_acked_total") == acked, (
+        assert gateway_metric(port, "frailwatch_gateway_acked_total") == acked, (
             "acknowledged while InfluxDB was down"
         )
-        assert _metric(port, "frailwatch_gateway_in_flight") > 0
+        assert gateway_metric(port, "frailwatch_gateway_in_flight") > 0
         assert gateway.alive
         influx.start()
         edge.close()
@@ -101,7 +93,7 @@ def test_influxdb_outage_holds_acknowledgements_and_drains_after(
         time.sleep(1.0)
         assert (c.count("vitals", "message_id"), c.count("grip", "message_id")) == (400, 40)
         assert gateway.starts == 1 and gateway.alive
-        assert _metric(port, "frailwatch_gateway_write_retries") > 0
+        assert gateway_metric(port, "frailwatch_gateway_write_retries") > 0
     finally:
         c.close()
 
@@ -117,7 +109,7 @@ def test_two_replicas_share_one_subscription_and_write_each_message_once(central
     assert wait_until(lambda: central.count("vitals", "message_id") >= 3000, 60), central.logs()
     time.sleep(1.0)
     assert central.count("vitals", "message_id") == 3000
-    received = [_metric(port, "frailwatch_gateway_messages_total") for port in ports]
+    received = [gateway_metric(port, "frailwatch_gateway_messages_total") for port in ports]
     assert all(n > 100 for n in received), f"one replica got (almost) nothing: {received}"
     assert sum(received) >= 3000
     # Each replica also reports itself in gateway_stats, tagged with its client id.
