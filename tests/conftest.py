@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _brokers import Brokers
 from _gateway_support import Central, start_central
 from hypothesis import HealthCheck, settings
 
@@ -34,17 +35,9 @@ os.environ.setdefault("FRAILWATCH_AOT", "0")
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
     """Make brokers (``Mosquitto`` keyword arguments pass through); all stopped after the test."""
-    brokers: list[Mosquitto] = []
-
-    def make(name: str = "broker", **kwargs: Any) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"mosquitto-{name}-{len(brokers)}", **kwargs)
-        brokers.append(broker)
-        broker.start()
-        return broker
-
-    yield make
-    for broker in brokers:
-        broker.kill()
+    brokers = Brokers(tmp_path)
+    yield brokers
+    brokers.kill()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,10 @@ KEY = PSEUDONYM_KEY.encode()
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path, influxdb_server: InfluxDB) -> Iterator[tuple[Central, dict[str, Mosquitto]]]:
-    brokers: list[Mosquitto] = []
-
-    def broker(name: str = "broker", **kwargs: Any) -> Mosquitto:
-        made = Mosquitto(tmp_path / f"mosquitto-{name}-{len(brokers)}", **kwargs)
-        brokers.append(made)
-        made.start()
-        return made
+def pipeline(
+    tmp_path: Path, influxdb_server: InfluxDB, mosquitto_factory: Callable[..., Mosquitto]
+) -> Iterator[tuple[Central, dict[str, Mosquitto]]]:
+    broker = mosquitto_factory  # stopped after this fixture's teardown
 
     central = start_central(broker, influxdb_server, tmp_path, stations=STATIONS)
     agents: list[Role] = []
@@ -62,8 +58,6 @@ def pipeline(tmp_path: Path, influxdb_server: InfluxDB) -> Iterator[tuple[Centra
         for agent in agents:
             agent.stop()
         central.close()
-        for b in brokers:
-            b.kill()
         influxdb_server.query(f'DROP DATABASE "{central.database}"', method="POST")
 
 

@@ -45,9 +45,10 @@ from grafana.evaluate import (
 )
 from grafana.provisioning import dashboard_json
 from processing.cases import fold
-from runtime.local_servers import InfluxDB, Mosquitto
+from runtime.local_servers import InfluxDB
 from telemetry.cases import CaseEvent, CaseState, Domain
 from telemetry.pseudonym import pseudonymise
+from tests._brokers import Brokers
 from tests._drill_support import PSEUDONYM_KEY, EdgeStandIn, Role, edge_env, wait_until
 from tests._gateway_support import Central, start_central
 from tests._simulate_support import surely_found
@@ -125,13 +126,7 @@ def _retimed(cohort: Cohort, today: datetime) -> tuple[list[Truth], list[DeviceM
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("grafana-pipeline")
-    brokers: list[Mosquitto] = []
-
-    def broker(name: str = "broker", **kwargs: Any) -> Mosquitto:
-        made = Mosquitto(tmp / f"mosquitto-{name}-{len(brokers)}", **kwargs)
-        brokers.append(made)
-        made.start()
-        return made
+    broker = Brokers(tmp)
 
     central = start_central(broker, influxdb_server, tmp, stations=STATIONS)
     agents: dict[str, Role] = {}
@@ -196,8 +191,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB
             agent.stop()
         central.close()
         influxdb_server.query(f'DROP DATABASE "{central.database}"', method="POST")
-        for made in brokers:
-            made.kill()
+        broker.kill()
 
 
 # --- dashboards ---------------------------------------------------------------------------------

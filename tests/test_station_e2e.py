@@ -29,8 +29,9 @@ from edge.simulate.cohort import Cohort, DeviceMessage, Truth
 from grafana import queries
 from grafana.evaluate import Variables, series, substitute
 from runtime.chromium import Browser, Page, chromium_binary
-from runtime.local_servers import InfluxDB, Mosquitto, free_port
+from runtime.local_servers import InfluxDB, free_port
 from telemetry.pseudonym import pseudonymise
+from tests._brokers import Brokers
 from tests._drill_support import EdgeStandIn, wait_until
 from tests._edge_support import EDGE_KEY, EdgeProcess, edge_settings_env
 from tests._gateway_support import Central, start_central
@@ -106,13 +107,7 @@ def _retimed(cohort: Cohort, now: datetime) -> tuple[list[Truth], list[DeviceMes
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("station-e2e")
-    brokers: list[Mosquitto] = []
-
-    def broker(name: str = "broker", **kwargs: Any) -> Mosquitto:
-        made = Mosquitto(tmp / f"mosquitto-{name}-{len(brokers)}", **kwargs)
-        brokers.append(made)
-        made.start()
-        return made
+    broker = Brokers(tmp)
 
     central = start_central(broker, influxdb_server, tmp, stations=(STATION,))
     agent: EdgeProcess | None = None
@@ -163,8 +158,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, influxdb_server: InfluxDB) -
             agent.stop()
         central.close()
         influxdb_server.query(f'DROP DATABASE "{central.database}"', method="POST")
-        for made in brokers:
-            made.kill()
+        broker.kill()
 
 
 @pytest.fixture(scope="module")
