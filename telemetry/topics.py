@@ -142,22 +142,26 @@ class ParsedTopic:
     device_id: str | None = None
 
 
-def station_of(topic: str) -> str | None:
-    """The station a central-broker topic names (``fw/v1/<station>/…``), or None — cheaper than
-    :func:`parse` for a hot path that needs only that."""
-    parts = topic.split("/", 3)
+def _station_parts(topic: str) -> list[str] | None:
+    """The topic split at its first four slashes if it is a station's (``fw/v1/<station>/…``)."""
+    parts = topic.split("/", 4)
     if len(parts) < 3 or parts[0] != "fw" or parts[1] != VERSION:
         return None
     station_id = parts[2]
-    return (
-        station_id if station_id not in ("alerts", "gateway") and _STATION_RE.fullmatch(station_id) else None
-    )
+    return parts if station_id not in ("alerts", "gateway") and _STATION_RE.fullmatch(station_id) else None
+
+
+def station_of(topic: str) -> str | None:
+    """The station a central-broker topic names, or None — cheaper than :func:`parse` for a hot
+    path that needs only that."""
+    parts = _station_parts(topic)
+    return parts[2] if parts else None
 
 
 def channel_of(topic: str) -> str | None:
     """The channel of a station's topic (``data``, ``batch``, ``heartbeat``, …), or None."""
-    parts = topic.split("/", 4)
-    return parts[3] if len(parts) > 3 and station_of(topic) is not None else None
+    parts = _station_parts(topic)
+    return parts[3] if parts and len(parts) > 3 else None
 
 
 def carries_readings(topic: str) -> bool:
