@@ -53,8 +53,6 @@ from telemetry.results import (
 )
 
 _EPS = 1e-9
-# metric -> unit, in the order the page lists them; values come from VisitInputs (TUG apart).
-UNITS = MEASURE_UNITS
 
 
 def build_visit_result(
@@ -134,10 +132,12 @@ def measures(
     uncertain: Collection[str],
     tug_fall_risk_s: float,
 ) -> list[Measure]:
-    values = {name: getattr(inputs, name, None) for name in UNITS}
+    values = {
+        name: getattr(inputs, name, None) for name in MEASURE_UNITS
+    }  # values from VisitInputs (TUG apart)
     values["tug_time_s"] = tug_time_s
     out = []
-    for metric, unit in UNITS.items():
+    for metric, unit in MEASURE_UNITS.items():
         value = values[metric]
         if value is None:
             continue
