@@ -46,6 +46,7 @@ import httpx
 from demo.stack import DATABASE, DemoStack
 from demo.summary import StationPages
 from gateway import influx_schema
+from gateway.influx import case_log
 from runtime.local_servers import free_port
 from telemetry.pseudonym import pseudonymise
 
@@ -419,10 +420,7 @@ def _follow_up(page: Any, ctx: _Context, url: str, case_id: str, on: dt.date) ->
 def _stored(ctx: _Context, case_ids: tuple[str, ...]) -> set[tuple[str, str]]:
     """(case id, event) of the counsellor's events in InfluxDB's case-event log."""
     assert ctx.stack.influxdb is not None
-    ids = "|".join(case_ids)
-    rows = ctx.stack.influxdb.rows(
-        f'SELECT "event", "actor", "case_id" FROM "case_event" WHERE "case_id" =~ /^({ids})$/', DATABASE
-    )
+    rows = [r for cid in case_ids for r in ctx.stack.influxdb.rows(case_log.query(case_id=cid), DATABASE)]
     return {(str(r["case_id"]), str(r["event"])) for r in rows if r.get("actor") == COUNSELLOR}
 
 
